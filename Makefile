@@ -1,0 +1,32 @@
+# The two commands of the README. Each sets everything up (a virtual environment in .venv with
+# the project and its dependencies), then runs the app or the whole test suite.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+export SDL_VIDEODRIVER ?= dummy
+export SDL_AUDIODRIVER ?= dummy
+export MPLBACKEND ?= Agg
+
+.PHONY: app test install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+app: install
+	$(BIN)/streamlit run streamlit_app.py
+
+# pytest exits 5 when it collects nothing; that must fail too, and it does, since make stops on any non-zero status.
+test: install
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache

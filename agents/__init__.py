@@ -1,0 +1,31 @@
+"""RL algorithms behind one interface, found by name.
+
+Adding an algorithm touches its own file and one line here.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from agents.base import Agent
+from playground.errors import UnknownAlgorithm
+
+
+def _registry() -> dict[str, type[Agent]]:
+    from agents.sb3 import A2CAgent, DQNAgent, PPOAgent
+
+    return {"dqn": DQNAgent, "ppo": PPOAgent, "a2c": A2CAgent}
+
+
+def names() -> list[str]:
+    return list(_registry())
+
+
+def get(name: str) -> type[Agent]:
+    registry = _registry()
+    key = (name or "").lower()
+    if key not in registry:
+        close = difflib.get_close_matches(key, registry, n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise UnknownAlgorithm(f"unknown algorithm '{name}'; {hint}choose one of: {', '.join(registry)}.")
+    return registry[key]

@@ -1,0 +1,105 @@
+"""The small interface every RL algorithm implements, ours (A3C) and stable-baselines3's alike.
+
+An agent knows the math: build a model, learn, act, save and load weights. It knows nothing of
+the store, run folders or progress bars; the platform hands it a ``TrainingHooks`` object and
+the agent calls it as training goes (the role SB3's callbacks play, for every algorithm).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+import numpy as np
+from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from stable_baselines3.common.vec_env import VecEnv
+
+    from playground.envs import EnvSpec
+
+# make_env(n_envs, seed) -> a VecEnv for training; the platform decides which backend serves it.
+EnvFactory = Callable[[int, int], "VecEnv"]
+
+
+class Policy(Protocol):
+    def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        """A batch of observations in, a batch of actions out."""
+        ...
+
+
+class TrainingHooks(Protocol):
+    """What the platform offers a learning loop; implemented in ``playground.training``."""
+
+    def on_step(self, step: int, policy: Policy, save: Callable[[Path], None]) -> bool:
+        """Called after each environment step; False means: stop cleanly now."""
+        ...
+
+    def log(self, step: int, values: Mapping[str, float]) -> None:
+        """Scalars for the run's curves (losses, speeds, entropies)."""
+        ...
+
+    def episode(self, step: int, score: float, length: int) -> None:
+        """A whole game finished during training, with its raw score."""
+        ...
+
+
+class Agent(ABC):
+    """One algorithm bound to one environment; registered by name in ``agents.REGISTRY``."""
+
+    name: ClassVar[str]
+    Hyperparameters: ClassVar[type[BaseModel]]
+
+    def __init__(
+        self,
+        spec: EnvSpec,
+        hyperparameters: Mapping[str, Any],
+        *,
+        make_env: EnvFactory,
+        n_envs: int,
+        seed: int,
+        device: str,
+    ) -> None:
+        self.spec = spec
+        self.hyperparameters = dict(hyperparameters)
+        self.make_env = make_env
+        self.n_envs = n_envs
+        self.seed = seed
+        self.device = device
+
+    @classmethod
+    def check_env(cls, spec: EnvSpec) -> None:
+        """Raise ``IncompatibleEnvironment`` when this algorithm cannot train on ``spec``."""
+
+    @abstractmethod
+    def build(self, tensorboard_dir: Path | None = None) -> None:
+        """A fresh model, ready to learn."""
+
+    @abstractmethod
+    def load(self, path: Path, *, for_training: bool = False, tensorboard_dir: Path | None = None) -> int:
+        """Weights (and, for training, optimizer state and counters) from a checkpoint; returns its step."""
+
+    @abstractmethod
+    def learn(self, total_steps: int, hooks: TrainingHooks) -> int:
+        """Train until ``total_steps`` or until a hook says stop; returns the step reached."""
+
+    @abstractmethod
+    def save(self, path: Path) -> None:
+        """Write a checkpoint to ``path`` (the caller makes the write atomic)."""
+
+    @abstractmethod
+    def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray: ...
+
+    @property
+    @abstractmethod
+    def step(self) -> int:
+        """Environment steps trained so far."""
+
+    def save_extra(self, folder: Path) -> list[Path]:
+        """Optional extra state worth keeping beside a checkpoint (DQN's replay buffer)."""
+        return []
+
+    def close(self) -> None:
+        """Release environments and worker processes."""

@@ -1,0 +1,76 @@
+"""Tuned hyperparameters per algorithm and environment family, kept in YAML beside this file.
+
+Each ``<algo>.yaml`` maps a preset name to: description, source (where the numbers come from),
+envs (``atari``, ``any`` or a list of ids), steps, n_envs and hyperparameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from playground.errors import BadConfig
+
+if TYPE_CHECKING:
+    from playground.envs import EnvSpec
+
+PRESET_DIR = Path(__file__).parent
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    algo: str
+    description: str
+    source: str
+    envs: Any  # "atari" | "any" | list of env ids
+    steps: int
+    n_envs: int
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+
+    def fits(self, spec: EnvSpec) -> bool:
+        if self.envs == "atari":
+            return spec.is_atari
+        if self.envs == "any":
+            return True
+        return spec.env_id in self.envs
+
+
+@lru_cache(maxsize=None)
+def presets_for(algo: str) -> dict[str, Preset]:
+    path = PRESET_DIR / f"{algo}.yaml"
+    if not path.is_file():
+        return {}
+    raw = yaml.safe_load(path.read_text()) or {}
+    return {
+        name: Preset(
+            name=name,
+            algo=algo,
+            description=str(body.get("description", "")),
+            source=str(body.get("source", "")),
+            envs=body.get("envs", "any"),
+            steps=int(body.get("steps", 100_000)),
+            n_envs=int(body.get("n_envs", 1)),
+            hyperparameters=dict(body.get("hyperparameters") or {}),
+        )
+        for name, body in raw.items()
+    }
+
+
+def pick(algo: str, spec: EnvSpec, name: str | None = None) -> Preset:
+    """The named preset, or the one made for this environment (then its family, then ``default``)."""
+    available = presets_for(algo)
+    if name:
+        if name not in available:
+            raise BadConfig(f"unknown preset '{name}' for {algo}; choose one of: {', '.join(available) or 'none'}.")
+        return available[name]
+    for kind in ("list", "atari", "any"):
+        for preset in available.values():
+            is_kind = isinstance(preset.envs, list) if kind == "list" else preset.envs == kind
+            if is_kind and preset.fits(spec):
+                return preset
+    raise BadConfig(f"no preset for {algo} fits {spec.env_id}; name one with --preset.")

@@ -1,0 +1,487 @@
+"""DQN, PPO and A2C through stable-baselines3, behind the playground's agent interface.
+
+Checkpoints are SB3's own zip format, so models trained with RL Baselines3 Zoo load here and ours
+load there. Loading never unpickles: the model is rebuilt from our config, and only the
+``.pth`` members (tensors, read with ``weights_only=True``) and the plain JSON fields of ``data``
+are read. Where a foreign zip pickled its ``policy_kwargs``, a restricted unpickler resolves
+only a short list of known classes.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import math
+import pickle
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from stable_baselines3 import A2C, DQN, PPO
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import KVWriter, Logger, TensorBoardOutputFormat
+from stable_baselines3.common.preprocessing import is_image_space
+from stable_baselines3.common.save_util import load_from_zip_file
+from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
+
+from agents.base import Agent, TrainingHooks
+from playground.errors import CheckpointError, IncompatibleEnvironment
+
+log = logging.getLogger(__name__)
+
+META_MEMBER = "playground.json"
+
+# -- hyperparameters ---------------------------------------------------------------------------
+
+Schedule = float | str
+
+
+def _check_schedule(value: Any) -> Any:
+    """A float, or ``lin_X`` (linear from X down to 0 over training, as the RL Zoo writes it)."""
+    if isinstance(value, str):
+        if not value.startswith("lin_"):
+            raise ValueError("use a number or lin_<start>, e.g. lin_2.5e-4")
+        float(value[4:])
+    return value
+
+
+class _PolicyKeys(BaseModel):
+    """policy_kwargs, flattened so that ``--set`` and YAML can name each one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    net_arch: list[int] | dict[str, list[int]] | None = None
+    activation_fn: Literal["tanh", "relu"] | None = None
+    ortho_init: bool | None = None
+    optimizer: Literal["adam", "rmsprop", "rmsprop_tf_like"] | None = None
+    optimizer_eps: float | None = Field(default=None, gt=0)
+
+
+class _OnPolicyKeys(_PolicyKeys):
+    learning_rate: Schedule = 3e-4
+    n_steps: int = Field(default=2048, gt=0)
+    gamma: float = Field(default=0.99, gt=0, le=1)
+    gae_lambda: float = Field(default=0.95, ge=0, le=1)
+    ent_coef: float = Field(default=0.0, ge=0)
+    vf_coef: float = Field(default=0.5, ge=0)
+    max_grad_norm: float = Field(default=0.5, gt=0)
+    normalize_advantage: bool | None = None
+
+    _schedules = field_validator("learning_rate")(_check_schedule)
+
+
+class PPOHyperparameters(_OnPolicyKeys):
+    batch_size: int = Field(default=64, gt=1)
+    n_epochs: int = Field(default=10, gt=0)
+    clip_range: Schedule = 0.2
+    clip_range_vf: float | None = None
+    target_kl: float | None = None
+
+    _clip = field_validator("clip_range")(_check_schedule)
+
+
+class A2CHyperparameters(_OnPolicyKeys):
+    n_steps: int = Field(default=5, gt=0)
+    gae_lambda: float = Field(default=1.0, ge=0, le=1)
+    rms_prop_eps: float = Field(default=1e-5, gt=0)
+    use_rms_prop: bool = True
+    learning_rate: Schedule = 7e-4
+
+
+class DQNHyperparameters(_PolicyKeys):
+    learning_rate: Schedule = 1e-4
+    buffer_size: int = Field(default=1_000_000, gt=0)
+    learning_starts: int = Field(default=100, ge=0)
+    batch_size: int = Field(default=32, gt=0)
+    tau: float = Field(default=1.0, gt=0, le=1)
+    gamma: float = Field(default=0.99, gt=0, le=1)
+    train_freq: int = Field(default=4, gt=0)
+    gradient_steps: int = 1
+    target_update_interval: int = Field(default=10_000, gt=0)
+    exploration_fraction: float = Field(default=0.1, gt=0, le=1)
+    exploration_initial_eps: float = Field(default=1.0, ge=0, le=1)
+    exploration_final_eps: float = Field(default=0.05, ge=0, le=1)
+    max_grad_norm: float = Field(default=10.0, gt=0)
+    optimize_memory_usage: bool = False
+
+    _schedules = field_validator("learning_rate")(_check_schedule)
+
+
+class LinearToZero:
+    """lin_X: X at the start of training, 0 at the end (``progress_remaining`` goes 1 → 0)."""
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+
+    def __call__(self, progress_remaining: float) -> float:
+        return progress_remaining * self.start
+
+
+_ACTIVATIONS = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}
+_OPTIMIZERS = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop, "rmsprop_tf_like": RMSpropTFLike}
+_POLICY_KEYS = set(_PolicyKeys.model_fields)
+
+
+def sb3_kwargs(hyperparameters: Mapping[str, Any]) -> dict[str, Any]:
+    """Our validated, flattened hyperparameters → keyword arguments for the SB3 constructor."""
+    kwargs: dict[str, Any] = {}
+    policy_kwargs: dict[str, Any] = {}
+    for key, value in hyperparameters.items():
+        if value is None:
+            continue
+        if key == "net_arch":
+            policy_kwargs["net_arch"] = value
+        elif key == "activation_fn":
+            policy_kwargs["activation_fn"] = _ACTIVATIONS[value]
+        elif key == "ortho_init":
+            policy_kwargs["ortho_init"] = value
+        elif key == "optimizer":
+            policy_kwargs["optimizer_class"] = _OPTIMIZERS[value]
+        elif key == "optimizer_eps":
+            policy_kwargs.setdefault("optimizer_kwargs", {})["eps"] = value
+        elif isinstance(value, str) and value.startswith("lin_"):
+            kwargs[key] = LinearToZero(float(value[4:]))
+        else:
+            kwargs[key] = value
+    if policy_kwargs:
+        kwargs["policy_kwargs"] = policy_kwargs
+    return kwargs
+
+
+# -- reading checkpoints without unpickling ------------------------------------------------------
+
+
+@dataclass
+class CheckpointInfo:
+    """The plain JSON fields of an SB3 zip's ``data`` member, and our own metadata if present."""
+
+    data: dict[str, Any]
+    meta: dict[str, Any]
+    members: list[str]
+
+    @property
+    def step(self) -> int:
+        return int(self.meta.get("step", self.data.get("num_timesteps", 0)))
+
+
+def read_checkpoint(path: Path) -> CheckpointInfo:
+    """Check that ``path`` is a whole SB3 zip and read what can be read without pickle."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist.")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.namelist()
+            for name in members:
+                if name.startswith("/") or ".." in Path(name).parts:
+                    raise CheckpointError(f"{path.name} holds a file outside its folder ({name}); refusing to load it.")
+            if "policy.pth" not in members:
+                raise CheckpointError(f"{path.name} is not a stable-baselines3 model (it has no policy.pth).")
+            bad = archive.testzip()
+            if bad is not None:
+                raise CheckpointError(f"{path.name} is corrupt (member {bad} fails its checksum).")
+            data = json.loads(archive.read("data").decode()) if "data" in members else {}
+            meta = json.loads(archive.read(META_MEMBER).decode()) if META_MEMBER in members else {}
+    except (zipfile.BadZipFile, EOFError, OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{path.name} is corrupt or truncated ({exc}); pick another checkpoint.") from None
+    plain = {k: v for k, v in data.items() if not (isinstance(v, dict) and ":serialized:" in v)}
+    if isinstance(data.get("policy_kwargs"), dict) and ":serialized:" in data["policy_kwargs"]:
+        plain["policy_kwargs"] = _restricted_loads(data["policy_kwargs"][":serialized:"])
+    return CheckpointInfo(data=plain, meta=meta, members=members)
+
+
+_ALLOWED_GLOBALS = {
+    ("builtins", "dict"),
+    ("builtins", "list"),
+    ("builtins", "tuple"),
+    ("collections", "OrderedDict"),
+    ("torch.nn.modules.activation", "ReLU"),
+    ("torch.nn.modules.activation", "Tanh"),
+    ("torch.nn.modules.activation", "ELU"),
+    ("torch.nn.modules.activation", "LeakyReLU"),
+    ("torch.optim.adam", "Adam"),
+    ("torch.optim.rmsprop", "RMSprop"),
+    ("torch.optim.sgd", "SGD"),
+    ("stable_baselines3.common.sb2_compat.rmsprop_tf_like", "RMSpropTFLike"),
+    ("stable_baselines3.common.torch_layers", "NatureCNN"),
+    ("stable_baselines3.common.torch_layers", "FlattenExtractor"),
+}
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _ALLOWED_GLOBALS:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"{module}.{name} is not on the list of classes we load")
+
+
+def _restricted_loads(serialized: str) -> dict[str, Any]:
+    """policy_kwargs that SB3 pickled (they name classes such as ``nn.ReLU``), read safely."""
+    try:
+        value = _RestrictedUnpickler(io.BytesIO(base64.b64decode(serialized))).load()
+    except Exception as exc:  # noqa: BLE001 - any failure here means: we will not load it
+        raise CheckpointError(f"the model's policy settings name something we do not load ({exc}).") from None
+    if not isinstance(value, dict):
+        raise CheckpointError("the model's policy settings are not a dictionary.")
+    return value
+
+
+def _policy_kwargs_to_keys(policy_kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """Foreign policy_kwargs → our flattened keys, so an imported model is rebuilt like ours."""
+    names = {cls: name for name, cls in _ACTIVATIONS.items()}
+    optimizers = {cls: name for name, cls in _OPTIMIZERS.items()}
+    out: dict[str, Any] = {}
+    for key, value in policy_kwargs.items():
+        if key == "net_arch":
+            out["net_arch"] = value
+        elif key == "activation_fn" and value in names:
+            out["activation_fn"] = names[value]
+        elif key == "ortho_init":
+            out["ortho_init"] = bool(value)
+        elif key == "optimizer_class" and value in optimizers:
+            out["optimizer"] = optimizers[value]
+        elif key == "optimizer_kwargs" and isinstance(value, dict) and "eps" in value:
+            out["optimizer_eps"] = float(value["eps"])
+        elif key in ("features_extractor_class", "normalize_images") or value is None:
+            continue
+        else:
+            raise CheckpointError(f"the model uses the policy setting {key}={value!r}, which we cannot rebuild.")
+    return out
+
+
+# -- the SB3 side of training: callback and logger -----------------------------------------------
+
+
+class _HooksCallback(BaseCallback):
+    """Forwards SB3's steps and finished games to the platform's hooks."""
+
+    def __init__(self, agent: SB3Agent, hooks: TrainingHooks) -> None:
+        super().__init__()
+        self.agent = agent
+        self.hooks = hooks
+
+    def _on_step(self) -> bool:
+        for info in self.locals.get("infos", ()):
+            episode = info.get("episode")
+            if episode is not None:
+                self.hooks.episode(self.num_timesteps, float(episode["r"]), int(episode["l"]))
+        return self.hooks.on_step(self.num_timesteps, self.agent, self.agent.save)
+
+
+class _HooksWriter(KVWriter):
+    """SB3's logger output that lands in our store (through the hooks) instead of stdout."""
+
+    def __init__(self, hooks: TrainingHooks) -> None:
+        self.hooks = hooks
+
+    def write(self, key_values: dict[str, Any], key_excluded: dict[str, Any], step: int = 0) -> None:
+        values = {
+            k: float(v)
+            for k, v in key_values.items()
+            if isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool) and math.isfinite(v)
+        }
+        if values:
+            self.hooks.log(step, values)
+
+    def close(self) -> None:
+        pass
+
+
+# -- the agents ----------------------------------------------------------------------------------
+
+
+class SB3Agent(Agent):
+    algo_class: ClassVar[type[BaseAlgorithm]]
+    # SB3 dumps its logger every `log_interval` iterations (episodes for DQN); aim for ~1k steps.
+    log_every_steps: ClassVar[int] = 1000
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.model: BaseAlgorithm | None = None
+        self._tensorboard_dir: Path | None = None
+
+    # building and loading
+    def _policy(self) -> str:
+        return "CnnPolicy" if is_image_space(self.spec.observation_space) else "MlpPolicy"
+
+    def _construct(self, *, for_training: bool, tensorboard_dir: Path | None) -> BaseAlgorithm:
+        kwargs = sb3_kwargs(self.hyperparameters)
+        n_envs = self.n_envs if for_training else 1
+        if not for_training and "buffer_size" in kwargs:
+            kwargs["buffer_size"] = 1  # playing needs no replay memory
+        env = self.make_env(n_envs, self.seed)
+        self._tensorboard_dir = tensorboard_dir
+        return self.algo_class(self._policy(), env, seed=self.seed, device=self.device, verbose=0, **kwargs)
+
+    def build(self, tensorboard_dir: Path | None = None) -> None:
+        self.model = self._construct(for_training=True, tensorboard_dir=tensorboard_dir)
+
+    def load(self, path: Path, *, for_training: bool = False, tensorboard_dir: Path | None = None) -> int:
+        info = read_checkpoint(path)
+        if self.model is None:
+            self.model = self._construct(for_training=for_training, tensorboard_dir=tensorboard_dir)
+        try:
+            _, params, _ = load_from_zip_file(path, device=self.device, load_data=False)
+            if not for_training:
+                params = {k: v for k, v in params.items() if k == "policy"}
+            self.model.set_parameters(params, exact_match=for_training, device=self.device)
+        except CheckpointError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - torch/zip errors all mean the same to a user
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise CheckpointError(
+                f"{Path(path).name} does not fit {self.name} on {self.spec.env_id} or is damaged ({first[:200]})."
+            ) from None
+        self.model.num_timesteps = info.step
+        self._restore_counters(info.data)
+        return info.step
+
+    def _restore_counters(self, data: Mapping[str, Any]) -> None:
+        assert self.model is not None
+        if "_n_updates" in data:
+            self.model._n_updates = int(data["_n_updates"])
+        if "_episode_num" in data:
+            self.model._episode_num = int(data["_episode_num"])
+
+    # training
+    def learn(self, total_steps: int, hooks: TrainingHooks) -> int:
+        assert self.model is not None, "build() or load() first"
+        remaining = total_steps - self.model.num_timesteps
+        if remaining <= 0:
+            return self.step
+        outputs: list[KVWriter] = [_HooksWriter(hooks)]
+        if self._tensorboard_dir is not None:
+            outputs.append(TensorBoardOutputFormat(str(self._tensorboard_dir)))
+        self.model.set_logger(Logger(folder=None, output_formats=outputs))
+        self.model.learn(
+            total_timesteps=remaining,
+            callback=_HooksCallback(self, hooks),
+            reset_num_timesteps=False,
+            log_interval=self._log_interval(),
+        )
+        for writer in outputs[1:]:
+            writer.close()
+        return self.step
+
+    def _log_interval(self) -> int:
+        per_iteration = int(self.hyperparameters.get("n_steps", 1)) * self.n_envs
+        return max(1, self.log_every_steps // max(per_iteration, 1))
+
+    def save(self, path: Path) -> None:
+        assert self.model is not None
+        buffer = io.BytesIO()
+        self.model.save(buffer)
+        with zipfile.ZipFile(buffer, "a") as archive:
+            meta = {"format": 1, "algo": self.name, "env": self.spec.env_id, "step": self.step}
+            archive.writestr(META_MEMBER, json.dumps(meta))
+        Path(path).write_bytes(buffer.getvalue())
+
+    # playing
+    def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        assert self.model is not None
+        action, _ = self.model.predict(obs, deterministic=deterministic)
+        return np.asarray(action)
+
+    @property
+    def step(self) -> int:
+        return int(self.model.num_timesteps) if self.model is not None else 0
+
+    def close(self) -> None:
+        if self.model is not None and self.model.get_env() is not None:
+            self.model.get_env().close()
+
+    # importing models trained elsewhere
+    @classmethod
+    def hyperparameters_from_checkpoint(cls, info: CheckpointInfo) -> dict[str, Any]:
+        """What we must know to rebuild a foreign model: its network shape (the rest is for training)."""
+        policy_kwargs = info.data.get("policy_kwargs") or {}
+        return _policy_kwargs_to_keys(policy_kwargs)
+
+
+class PPOAgent(SB3Agent):
+    name = "ppo"
+    algo_class = PPO
+    Hyperparameters = PPOHyperparameters
+
+    def _log_interval(self) -> int:
+        return 1  # one dump per rollout of n_steps × n_envs (1,024 steps with the Atari preset)
+
+
+class A2CAgent(SB3Agent):
+    name = "a2c"
+    algo_class = A2C
+    Hyperparameters = A2CHyperparameters
+
+
+class DQNAgent(SB3Agent):
+    name = "dqn"
+    algo_class = DQN
+    Hyperparameters = DQNHyperparameters
+    REPLAY_FILE = "replay_buffer.npz"
+
+    @classmethod
+    def check_env(cls, spec: Any) -> None:
+        from gymnasium import spaces
+
+        if not isinstance(spec.action_space, spaces.Discrete):
+            raise IncompatibleEnvironment(
+                f"DQN needs a discrete action space and {spec.env_id} has continuous actions; use ppo or a2c."
+            )
+
+    def _log_interval(self) -> int:
+        return 4  # episodes, SB3's default for off-policy algorithms
+
+    def _restore_counters(self, data: Mapping[str, Any]) -> None:
+        super()._restore_counters(data)
+        model = self.model
+        assert isinstance(model, DQN)
+        if "_n_calls" in data:
+            model._n_calls = int(data["_n_calls"])
+        if "exploration_rate" in data:
+            model.exploration_rate = float(data["exploration_rate"])
+
+    # The replay buffer is saved as plain arrays (npz, no pickle), only when the user asks.
+    _BUFFER_ARRAYS = ("observations", "next_observations", "actions", "rewards", "dones", "timeouts")
+
+    def save_extra(self, folder: Path) -> list[Path]:
+        model = self.model
+        assert isinstance(model, DQN)
+        buffer = model.replay_buffer
+        assert buffer is not None
+        arrays = {name: getattr(buffer, name) for name in self._BUFFER_ARRAYS if getattr(buffer, name, None) is not None}
+        arrays["pos"] = np.array(buffer.pos)
+        arrays["full"] = np.array(buffer.full)
+        path = folder / self.REPLAY_FILE
+        with path.open("wb") as fh:
+            np.savez(fh, **arrays)
+        return [path]
+
+    def load_extra(self, folder: Path) -> bool:
+        """Refill the replay buffer saved beside the checkpoint; without one, collect anew before learning."""
+        model = self.model
+        assert isinstance(model, DQN) and model.replay_buffer is not None
+        path = folder / self.REPLAY_FILE
+        if path.is_file():
+            try:
+                with np.load(path, allow_pickle=False) as saved:
+                    for name in self._BUFFER_ARRAYS:
+                        if name in saved:
+                            target = getattr(model.replay_buffer, name)
+                            if target is None or target.shape != saved[name].shape:
+                                raise CheckpointError(f"the saved replay buffer does not fit this model ({name}).")
+                            target[...] = saved[name]
+                    model.replay_buffer.pos = int(saved["pos"])
+                    model.replay_buffer.full = bool(saved["full"])
+                return True
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+                log.warning("replay buffer %s is unreadable (%s); collecting a new one", path, exc)
+        model.learning_starts = self.step + int(self.hyperparameters.get("learning_starts", 100))
+        return False

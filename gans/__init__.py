@@ -1,0 +1,1 @@
+"""GAN models behind one small interface, registered by name (DCGAN, pix2pix, CycleGAN land here)."""

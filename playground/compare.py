@@ -1,0 +1,95 @@
+"""Curves of several runs in one picture: PNG, SVG, or a self-contained HTML page."""
+
+from __future__ import annotations
+
+import html
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from playground.atomic import atomic_write_bytes
+from playground.errors import PlaygroundError
+from playground.store import Run, Store, get_store
+
+DEFAULT_METRICS = ("eval/mean", "episode/score", "rollout/ep_rew_mean")
+
+
+def pick_metric(runs: Sequence[Run], store: Store) -> str:
+    """The first of the usual score curves that every run has."""
+    keys = [set(store.metric_keys(r.id)) for r in runs]
+    for key in DEFAULT_METRICS:
+        if all(key in k for k in keys):
+            return key
+    raise PlaygroundError("these runs share no score curve yet; name one with --metric (see `runs show RUN`).")
+
+
+def smooth(values: np.ndarray, window: int) -> np.ndarray:
+    """Trailing moving average; the first points average what exists so far."""
+    if window <= 1 or len(values) == 0:
+        return values
+    cumsum = np.cumsum(np.insert(values, 0, 0.0))
+    idx = np.arange(1, len(values) + 1)
+    lo = np.maximum(idx - window, 0)
+    return (cumsum[idx] - cumsum[lo]) / (idx - lo)
+
+
+def figure(runs: Sequence[Run], metric: str, store: Store | None = None, smoothing: int = 0):  # type: ignore[no-untyped-def]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    store = store or get_store()
+    fig, ax = plt.subplots(figsize=(9, 5), dpi=100)
+    plotted = 0
+    for run in runs:
+        rows = store.metrics(run.id, metric)
+        if not rows:
+            continue
+        steps = np.array([r[0] for r in rows], dtype=float)
+        values = np.array([r[3] for r in rows], dtype=float)
+        window = smoothing or (max(1, len(values) // 20) if metric == "episode/score" else 1)
+        ax.plot(steps, smooth(values, window), label=f"{run.id}" + (f" ({run.label})" if run.label else ""))
+        plotted += 1
+    if not plotted:
+        plt.close(fig)
+        raise PlaygroundError(f"none of these runs has the metric '{metric}'; `runs show RUN` lists each run's metrics.")
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel(metric)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def write(runs: Sequence[Run], out: Path, metric: str | None = None, store: Store | None = None) -> Path:
+    """Write the comparison to ``out``; the suffix (.png, .svg, .html) picks the format."""
+    import matplotlib.pyplot as plt
+
+    store = store or get_store()
+    suffix = out.suffix.lower()
+    if suffix not in (".png", ".svg", ".html"):
+        raise PlaygroundError(f"--out must end in .png, .svg or .html, not '{out.name}'.")
+    metric = metric or pick_metric(runs, store)
+    fig = figure(runs, metric, store)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="svg" if suffix != ".png" else "png")
+    plt.close(fig)
+    data = buffer.getvalue()
+    if suffix == ".html":
+        rows = "".join(
+            f"<tr><td>{html.escape(r.id)}</td><td>{html.escape(r.algo)}</td><td>{html.escape(r.env)}</td>"
+            f"<td>{html.escape(r.status)}</td><td>{r.step}</td></tr>"
+            for r in runs
+        )
+        page = (
+            f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(metric)}</title></head><body>"
+            f"<h1>{html.escape(metric)}</h1>{data.decode()}"
+            f"<table border='1'><tr><th>run</th><th>algo</th><th>env</th><th>status</th><th>step</th></tr>{rows}</table>"
+            "</body></html>"
+        )
+        data = page.encode()
+    atomic_write_bytes(out, data)
+    return out

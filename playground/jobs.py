@@ -1,0 +1,35 @@
+"""Training as background processes, for the UI and for ``--detach`` on the CLI.
+
+A job is a separate Python process running ``playground rl _run RUN_ID``: it survives the
+browser, a Streamlit rerun and the terminal that started it. Its output goes to the run folder's
+``logs/job.log``; its state lives in the store like any other run's, so any door can watch it
+and ``runs stop`` can end it cleanly.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from playground.store import Run
+
+
+def start(run: Run, *, resume: bool = False) -> int:
+    """Start training ``run`` in a new session (so Ctrl-C in this terminal does not reach it)."""
+    argv = [sys.executable, "-m", "playground", "rl", "_run", run.id]
+    if resume:
+        argv.append("--resume")
+    log_path = Path(run.folder) / "logs" / "job.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log_file:
+        proc = subprocess.Popen(  # noqa: S603 - an argument list, never a shell string
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    return proc.pid

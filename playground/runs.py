@@ -1,0 +1,290 @@
+"""The run lifecycle and run folders.
+
+created → running → (stopped | finished | failed); a stopped or failed run resumes from its last
+checkpoint. A run owns one folder under ``$PLAYGROUND_HOME/runs/<id>/``: ``config.yaml``,
+``checkpoints/``, ``logs/`` (and ``tensorboard/`` when asked). A process that dies without saying
+so is noticed the next time anyone reads the run, and the run is marked failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from playground import settings
+from playground.atomic import atomic_write_text
+from playground.errors import CheckpointError, PlaygroundError, RunNotFound, RunStateError
+from playground.store import Run, Store, get_store
+
+log = logging.getLogger(__name__)
+
+# A run on another host whose heartbeat is older than this is taken for dead.
+STALE_AFTER_S = 300.0
+DIED_MESSAGE = "the training process ended without reporting (killed or crashed); resume it with `playground rl resume`."
+
+
+def folder_for(run_id: str) -> Path:
+    return settings.runs_dir() / run_id
+
+
+def create(
+    *,
+    kind: str,
+    algo: str,
+    env: str,
+    game: str,
+    config: dict[str, Any],
+    label: str | None = None,
+    seed: int | None = None,
+    total_steps: int | None = None,
+    store: Store | None = None,
+) -> Run:
+    """Allocate the id, make the folder and write ``config.yaml``; nothing runs yet."""
+    store = store or get_store()
+    run = store.create_run(
+        kind=kind,
+        algo=algo,
+        env=env,
+        game=game,
+        config=config,
+        folder_for=folder_for,
+        label=label,
+        seed=seed,
+        total_steps=total_steps,
+    )
+    folder = Path(run.folder)
+    for sub in ("checkpoints", "logs"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    write_config(run.id, config, store=store)
+    return run
+
+
+def write_config(run_id: str, config: dict[str, Any], store: Store | None = None) -> None:
+    store = store or get_store()
+    run = store.get_run(run_id)
+    atomic_write_text(Path(run.folder) / "config.yaml", yaml.safe_dump(config, sort_keys=False))
+    store.update_run(run_id, config=config)
+
+
+def _proc_start(pid: int) -> str | None:
+    """The kernel's start time of ``pid`` (guards against a reused pid), or None if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2 :].split()
+    if fields and fields[0] == "Z":  # a zombie has finished
+        return None
+    return fields[19] if len(fields) > 19 else "?"
+
+
+def _pid_alive(pid: int, start: str | None) -> bool:
+    if Path("/proc").is_dir():
+        now = _proc_start(pid)
+        return now is not None and (start is None or now == start)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def is_alive(run: Run) -> bool:
+    """Whether the process that claims ``run`` is still there."""
+    if run.status != "running":
+        return False
+    if run.host == socket.gethostname() and run.pid is not None:
+        return _pid_alive(run.pid, run.pid_start)
+    return run.heartbeat_at is not None and time.time() - run.heartbeat_at < STALE_AFTER_S
+
+
+def refresh(run: Run, store: Store | None = None) -> Run:
+    """Mark a run whose process died silently as failed, so nothing shows 'running' forever."""
+    if run.status == "running" and not is_alive(run):
+        store = store or get_store()
+        store.update_run(run.id, status="failed", error=DIED_MESSAGE, ended_at=time.time(), pid=None)
+        store.add_event("run_failed", {"error": DIED_MESSAGE}, run_id=run.id)
+        return store.get_run(run.id)
+    return run
+
+
+def get(ref: str, store: Store | None = None) -> Run:
+    """A run by id, by its label, or ``latest``; its status is refreshed first."""
+    store = store or get_store()
+    if ref == "latest":
+        run = store.latest_run()
+        if run is None:
+            raise RunNotFound("there are no runs yet; start one with `playground rl train`.")
+        return refresh(run, store)
+    try:
+        return refresh(store.get_run(ref), store)
+    except RunNotFound:
+        labelled = store.find_runs(label=ref)
+        if len(labelled) == 1:
+            return refresh(labelled[0], store)
+        if len(labelled) > 1:
+            ids = ", ".join(r.id for r in labelled)
+            raise RunNotFound(f"the name '{ref}' belongs to several runs ({ids}); use a run id.") from None
+        raise
+
+
+def list_runs(store: Store | None = None, **filters: Any) -> list[Run]:
+    store = store or get_store()
+    return [refresh(r, store) for r in store.find_runs(**filters)]
+
+
+def mark_running(run_id: str, store: Store | None = None) -> None:
+    store = store or get_store()
+    pid = os.getpid()
+    now = time.time()
+    store.update_run(
+        run_id,
+        status="running",
+        pid=pid,
+        pid_start=_proc_start(pid),
+        host=socket.gethostname(),
+        started_at=now,
+        heartbeat_at=now,
+        ended_at=None,
+        error=None,
+        stop_requested=False,
+    )
+    store.add_event("run_started", {"pid": pid}, run_id=run_id)
+
+
+def heartbeat(run_id: str, step: int, store: Store | None = None) -> None:
+    (store or get_store()).update_run(run_id, step=int(step), heartbeat_at=time.time())
+
+
+def end(run_id: str, status: str, step: int, error: str | None = None, store: Store | None = None) -> None:
+    if status not in ("stopped", "finished", "failed"):
+        raise ValueError(f"not an end status: {status}")
+    store = store or get_store()
+    store.update_run(
+        run_id, status=status, step=int(step), ended_at=time.time(), heartbeat_at=time.time(), error=error, pid=None
+    )
+    store.add_event(f"run_{status}", {"step": int(step), "error": error}, run_id=run_id)
+
+
+def request_stop(ref: str, store: Store | None = None) -> Run:
+    """Ask the training process to stop at its next step, with a checkpoint; never kills it."""
+    store = store or get_store()
+    run = get(ref, store)
+    if run.status != "running":
+        raise RunStateError(f"run {run.id} is {run.status}, not running; there is nothing to stop.")
+    store.update_run(run.id, stop_requested=True)
+    store.add_event("stop_requested", {}, run_id=run.id)
+    return store.get_run(run.id)
+
+
+def delete(ref: str, store: Store | None = None) -> str:
+    store = store or get_store()
+    run = get(ref, store)
+    if run.status == "running":
+        raise RunStateError(f"run {run.id} is still running; stop it first with `playground runs stop {run.id}`.")
+    store.delete_run(run.id)
+    folder = Path(run.folder)
+    if folder.is_dir() and folder.resolve().parent == settings.runs_dir().resolve():
+        shutil.rmtree(folder, ignore_errors=True)
+    return run.id
+
+
+# -- checkpoints ---------------------------------------------------------------------------------
+def checkpoint_path(run: Run, step: int) -> Path:
+    return Path(run.folder) / "checkpoints" / f"step-{int(step):010d}.zip"
+
+
+def checkpoints(run: Run, store: Store | None = None) -> list[tuple[int, Path]]:
+    """(step, path) of every checkpoint the store knows of that is still on disk, oldest first."""
+    store = store or get_store()
+    out = []
+    for art in store.artifacts(run.id, "checkpoint"):
+        path = Path(art.path)
+        if path.is_file() and art.step is not None:
+            out.append((art.step, path))
+    return sorted(set(out))
+
+
+def pick_checkpoint(run: Run, which: str = "latest", store: Store | None = None) -> tuple[int, Path]:
+    """``latest``, ``best`` (highest evaluation mean) or a step number → (step, path)."""
+    store = store or get_store()
+    available = checkpoints(run, store)
+    if not available:
+        raise CheckpointError(f"run {run.id} has no checkpoint yet; train it first.")
+    if which == "latest":
+        return available[-1]
+    by_path = {str(p): (s, p) for s, p in available}
+    if which == "best":
+        evaluated = [e for e in store.evaluations(run.id) if e.checkpoint in by_path]
+        if not evaluated:
+            return available[-1]
+        best = max(evaluated, key=lambda e: (e.mean, e.step))
+        return by_path[best.checkpoint]  # type: ignore[index]
+    try:
+        step = int(which)
+    except ValueError:
+        raise PlaygroundError(f"--checkpoint must be best, latest or a step number, not '{which}'.") from None
+    for s, p in available:
+        if s == step:
+            return s, p
+    steps = ", ".join(str(s) for s, _ in available[-10:])
+    raise CheckpointError(f"run {run.id} has no checkpoint at step {step}; it has: {steps}.")
+
+
+# -- the stable JSON shape of a run (documented in docs/cli-json.md) -------------------------------
+def _iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(ts, tz=dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def record(run: Run, store: Store | None = None, *, detail: bool = False) -> dict[str, Any]:
+    """A run as plain data for ``--json`` and the UI; ``detail`` adds config, evaluations, checkpoints."""
+    store = store or get_store()
+    evals = store.evaluations(run.id)
+    best = max(evals, key=lambda e: (e.mean, e.step)) if evals else None
+
+    def ev(e: Any) -> dict[str, Any] | None:
+        if e is None:
+            return None
+        return {"step": e.step, "mean": e.mean, "std": e.std, "n_episodes": e.n_episodes}
+
+    out: dict[str, Any] = {
+        "id": run.id,
+        "kind": run.kind,
+        "algo": run.algo,
+        "env": run.env,
+        "game": run.game,
+        "name": run.label,
+        "status": run.status,
+        "step": run.step,
+        "total_steps": run.total_steps,
+        "seed": run.seed,
+        "created_at": _iso(run.created_at),
+        "started_at": _iso(run.started_at),
+        "ended_at": _iso(run.ended_at),
+        "error": run.error,
+        "folder": run.folder,
+        "last_eval": ev(evals[-1] if evals else None),
+        "best_eval": ev(best),
+    }
+    if detail:
+        out["config"] = run.config
+        out["evaluations"] = [
+            {**(ev(e) or {}), "scores": e.scores, "checkpoint": e.checkpoint, "seed": e.seed, "created_at": _iso(e.created_at)}
+            for e in evals
+        ]
+        out["checkpoints"] = [{"step": s, "path": str(p)} for s, p in checkpoints(run, store)]
+        out["metric_keys"] = store.metric_keys(run.id)
+    return out

@@ -1,0 +1,58 @@
+"""Where the playground keeps its things, and which device it trains on.
+
+Environment variables:
+- ``PLAYGROUND_HOME``: the home folder (default ``~/.playground``); runs live in ``runs/`` under it.
+- ``PLAYGROUND_DB``: a SQLAlchemy database URL; default SQLite at ``$PLAYGROUND_HOME/playground.db``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from playground.errors import PlaygroundError, StoreError
+
+
+def home() -> Path:
+    """The home folder, created on first use; an unwritable one is a user error, not a crash."""
+    path = Path(os.environ.get("PLAYGROUND_HOME") or Path.home() / ".playground").expanduser()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise StoreError(
+            f"PLAYGROUND_HOME {path} cannot be written ({exc.strerror or exc}); "
+            "point PLAYGROUND_HOME at a folder you can write to."
+        ) from None
+    return path
+
+
+def runs_dir() -> Path:
+    path = home() / "runs"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def database_url() -> str:
+    url = os.environ.get("PLAYGROUND_DB")
+    if url:
+        return url
+    return f"sqlite:///{home() / 'playground.db'}"
+
+
+def resolve_device(choice: str = "auto") -> str:
+    """Turn ``auto|cpu|cuda`` into a torch device name, refusing cuda where there is none."""
+    import torch
+
+    choice = (choice or "auto").lower()
+    if choice == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if choice == "cpu":
+        return "cpu"
+    if choice.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise PlaygroundError("--device cuda was asked for but no CUDA GPU is available; use --device cpu or auto.")
+        return choice
+    raise PlaygroundError(f"unknown device '{choice}'; use auto, cpu or cuda.")

@@ -1,0 +1,460 @@
+"""The one store: runs, metrics, evaluations, artifacts and events.
+
+SQLAlchemy Core over SQLite (WAL) by default, or any database named by ``PLAYGROUND_DB``.
+Every process that trains writes through here; the UI, viewer and game read from here.
+SQLite transactions start with ``BEGIN IMMEDIATE`` so two writers queue on the busy timeout
+instead of failing with "database is locked" when a reader tries to upgrade to a writer.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from playground import settings
+from playground.errors import RunNotFound, StoreError
+
+log = logging.getLogger(__name__)
+
+RUN_STATUSES = ("created", "running", "stopped", "finished", "failed")
+
+metadata = MetaData()
+
+runs_table = Table(
+    "runs",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("kind", String(16), nullable=False),  # rl | gan
+    Column("algo", String(32), nullable=False),
+    Column("env", String(200), nullable=False),
+    Column("game", String(100), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("label", String(200)),
+    Column("status", String(16), nullable=False),
+    Column("seed", Integer),
+    Column("total_steps", Integer),
+    Column("step", Integer, nullable=False, default=0),
+    Column("folder", Text, nullable=False),
+    Column("config", Text, nullable=False),  # JSON
+    Column("created_at", Float, nullable=False),
+    Column("started_at", Float),
+    Column("ended_at", Float),
+    Column("heartbeat_at", Float),
+    Column("pid", Integer),
+    Column("pid_start", String(32)),
+    Column("host", String(200)),
+    Column("error", Text),
+    Column("stop_requested", Boolean, nullable=False, default=False),
+    Index("ix_runs_algo_game", "algo", "game"),
+)
+
+metrics_table = Table(
+    "metrics",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(200), ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("wall_time", Float, nullable=False),
+    Column("key", String(200), nullable=False),
+    Column("value", Float, nullable=False),
+    Index("ix_metrics_run_key_step", "run_id", "key", "step"),
+)
+
+evaluations_table = Table(
+    "evaluations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(200), ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("scores", Text, nullable=False),  # JSON list of raw whole-game scores
+    Column("mean", Float, nullable=False),
+    Column("std", Float, nullable=False),
+    Column("n_episodes", Integer, nullable=False),
+    Column("checkpoint", Text),
+    Column("seed", Integer),
+    Column("created_at", Float, nullable=False),
+    Index("ix_evaluations_run", "run_id", "step"),
+)
+
+artifacts_table = Table(
+    "artifacts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(200), ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(32), nullable=False),  # checkpoint | replay_buffer | video | sample | plot
+    Column("path", Text, nullable=False),
+    Column("step", Integer),
+    Column("meta", Text),  # JSON
+    Column("created_at", Float, nullable=False),
+    Index("ix_artifacts_run_kind", "run_id", "kind"),
+)
+
+events_table = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(200)),
+    Column("kind", String(64), nullable=False),
+    Column("payload", Text),  # JSON
+    Column("created_at", Float, nullable=False),
+    Index("ix_events_kind", "kind"),
+)
+
+
+@dataclass
+class Run:
+    id: str
+    kind: str
+    algo: str
+    env: str
+    game: str
+    number: int
+    label: str | None
+    status: str
+    seed: int | None
+    total_steps: int | None
+    step: int
+    folder: str
+    config: dict[str, Any]
+    created_at: float
+    started_at: float | None
+    ended_at: float | None
+    heartbeat_at: float | None
+    pid: int | None
+    pid_start: str | None
+    host: str | None
+    error: str | None
+    stop_requested: bool
+
+
+@dataclass
+class Evaluation:
+    run_id: str
+    step: int
+    scores: list[float]
+    mean: float
+    std: float
+    n_episodes: int
+    checkpoint: str | None
+    seed: int | None
+    created_at: float
+
+
+@dataclass
+class Artifact:
+    run_id: str
+    kind: str
+    path: str
+    step: int | None
+    created_at: float
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def _run_from_row(row: Any) -> Run:
+    data = dict(row._mapping)
+    data["config"] = json.loads(data["config"])
+    data["stop_requested"] = bool(data["stop_requested"])
+    return Run(**data)
+
+
+def _install_sqlite_pragmas(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN itself, so it can be IMMEDIATE.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA busy_timeout = 60000")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Store:
+    """Thin, typed access to the tables; one instance per database URL per process."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url or settings.database_url()
+        is_sqlite = self.url.startswith("sqlite")
+        kwargs: dict[str, Any] = {}
+        if is_sqlite:
+            kwargs["connect_args"] = {"timeout": 60, "check_same_thread": False}
+        try:
+            self.engine = create_engine(self.url, **kwargs)
+            if is_sqlite:
+                _install_sqlite_pragmas(self.engine)
+            self._retry(lambda: metadata.create_all(self.engine))
+        except OperationalError as exc:
+            raise StoreError(f"the database {self.url} cannot be opened ({exc.orig}); check PLAYGROUND_DB.") from None
+
+    # -- plumbing -----------------------------------------------------------------------------
+    def _retry(self, fn: Any, attempts: int = 20) -> Any:
+        """Run ``fn`` again when the database is momentarily locked; give up loudly after a while."""
+        for attempt in range(attempts):
+            try:
+                return fn()
+            except OperationalError as exc:
+                if "locked" not in str(exc.orig).lower() or attempt == attempts - 1:
+                    raise
+                time.sleep(min(0.05 * (2**attempt), 2.0))
+        raise AssertionError("unreachable")
+
+    def _write(self, fn: Any) -> Any:
+        def tx() -> Any:
+            with self.engine.begin() as conn:
+                return fn(conn)
+
+        return self._retry(tx)
+
+    def _read(self, fn: Any) -> Any:
+        def tx() -> Any:
+            with self.engine.connect() as conn:
+                return fn(conn)
+
+        return self._retry(tx)
+
+    # -- runs ---------------------------------------------------------------------------------
+    def create_run(
+        self,
+        *,
+        kind: str,
+        algo: str,
+        env: str,
+        game: str,
+        config: dict[str, Any],
+        folder_for: Any,
+        label: str | None = None,
+        seed: int | None = None,
+        total_steps: int | None = None,
+    ) -> Run:
+        """Insert a run with the next free number for its algorithm and game (``ppo-Pong-3``)."""
+
+        def tx(conn: Any) -> str:
+            current = conn.execute(
+                select(func.max(runs_table.c.number)).where(runs_table.c.algo == algo, runs_table.c.game == game)
+            ).scalar()
+            number = (current or 0) + 1
+            run_id = f"{algo}-{game}-{number}"
+            conn.execute(
+                insert(runs_table).values(
+                    id=run_id,
+                    kind=kind,
+                    algo=algo,
+                    env=env,
+                    game=game,
+                    number=number,
+                    label=label,
+                    status="created",
+                    seed=seed,
+                    total_steps=total_steps,
+                    step=0,
+                    folder=str(folder_for(run_id)),
+                    config=json.dumps(config),
+                    created_at=time.time(),
+                    stop_requested=False,
+                )
+            )
+            return run_id
+
+        for _ in range(10):
+            try:
+                return self.get_run(self._write(tx))
+            except IntegrityError:  # another process took the same number first (PostgreSQL)
+                time.sleep(0.05)
+        raise StoreError("could not allocate a run id after 10 attempts; try again.")
+
+    def get_run(self, run_id: str) -> Run:
+        row = self._read(lambda c: c.execute(select(runs_table).where(runs_table.c.id == run_id)).first())
+        if row is None:
+            raise RunNotFound(f"there is no run '{run_id}'; `playground runs list` shows the runs there are.")
+        return _run_from_row(row)
+
+    def find_runs(
+        self,
+        *,
+        kind: str | None = None,
+        env: str | None = None,
+        algo: str | None = None,
+        status: str | None = None,
+        label: str | None = None,
+    ) -> list[Run]:
+        query = select(runs_table).order_by(runs_table.c.created_at)
+        for column, value in (("kind", kind), ("env", env), ("algo", algo), ("status", status), ("label", label)):
+            if value is not None:
+                query = query.where(runs_table.c[column] == value)
+        return [_run_from_row(r) for r in self._read(lambda c: c.execute(query).all())]
+
+    def latest_run(self) -> Run | None:
+        row = self._read(
+            lambda c: c.execute(select(runs_table).order_by(runs_table.c.created_at.desc()).limit(1)).first()
+        )
+        return _run_from_row(row) if row is not None else None
+
+    def update_run(self, run_id: str, **fields: Any) -> None:
+        if "config" in fields:
+            fields["config"] = json.dumps(fields["config"])
+        self._write(lambda c: c.execute(update(runs_table).where(runs_table.c.id == run_id).values(**fields)))
+
+    def stop_requested(self, run_id: str) -> bool:
+        value = self._read(
+            lambda c: c.execute(select(runs_table.c.stop_requested).where(runs_table.c.id == run_id)).scalar()
+        )
+        return bool(value)
+
+    def delete_run(self, run_id: str) -> None:
+        def tx(conn: Any) -> None:
+            for table in (metrics_table, evaluations_table, artifacts_table, events_table):
+                conn.execute(delete(table).where(table.c.run_id == run_id))
+            conn.execute(delete(runs_table).where(runs_table.c.id == run_id))
+
+        self._write(tx)
+
+    # -- metrics ------------------------------------------------------------------------------
+    def add_metrics(self, run_id: str, rows: Iterable[tuple[int, float, str, float]]) -> int:
+        """Append (step, wall_time, key, value) rows in one transaction."""
+        values = [
+            {"run_id": run_id, "step": int(s), "wall_time": float(w), "key": str(k), "value": float(v)}
+            for s, w, k, v in rows
+        ]
+        if values:
+            self._write(lambda c: c.execute(insert(metrics_table), values))
+        return len(values)
+
+    def metrics(self, run_id: str, key: str | None = None) -> list[tuple[int, float, str, float]]:
+        query = select(metrics_table.c.step, metrics_table.c.wall_time, metrics_table.c.key, metrics_table.c.value).where(
+            metrics_table.c.run_id == run_id
+        )
+        if key is not None:
+            query = query.where(metrics_table.c.key == key)
+        query = query.order_by(metrics_table.c.step, metrics_table.c.id)
+        return [tuple(r) for r in self._read(lambda c: c.execute(query).all())]  # type: ignore[misc]
+
+    def metric_keys(self, run_id: str) -> list[str]:
+        query = select(metrics_table.c.key).where(metrics_table.c.run_id == run_id).distinct().order_by(metrics_table.c.key)
+        return [r[0] for r in self._read(lambda c: c.execute(query).all())]
+
+    # -- evaluations --------------------------------------------------------------------------
+    def add_evaluation(
+        self,
+        run_id: str,
+        *,
+        step: int,
+        scores: Sequence[float],
+        mean: float,
+        std: float,
+        checkpoint: str | None,
+        seed: int | None,
+    ) -> Evaluation:
+        now = time.time()
+        values = dict(
+            run_id=run_id,
+            step=int(step),
+            scores=json.dumps([float(s) for s in scores]),
+            mean=float(mean),
+            std=float(std),
+            n_episodes=len(scores),
+            checkpoint=checkpoint,
+            seed=seed,
+            created_at=now,
+        )
+        self._write(lambda c: c.execute(insert(evaluations_table).values(**values)))
+        return Evaluation(**{**values, "scores": [float(s) for s in scores]})
+
+    def evaluations(self, run_id: str) -> list[Evaluation]:
+        query = (
+            select(evaluations_table)
+            .where(evaluations_table.c.run_id == run_id)
+            .order_by(evaluations_table.c.step, evaluations_table.c.id)
+        )
+        out = []
+        for row in self._read(lambda c: c.execute(query).all()):
+            data = dict(row._mapping)
+            data.pop("id")
+            data["scores"] = json.loads(data["scores"])
+            out.append(Evaluation(**data))
+        return out
+
+    # -- artifacts and events -----------------------------------------------------------------
+    def add_artifact(
+        self, run_id: str, kind: str, path: str, step: int | None = None, meta: dict[str, Any] | None = None
+    ) -> None:
+        values = dict(run_id=run_id, kind=kind, path=path, step=step, meta=json.dumps(meta or {}), created_at=time.time())
+        self._write(lambda c: c.execute(insert(artifacts_table).values(**values)))
+
+    def remove_artifact(self, run_id: str, path: str) -> None:
+        self._write(
+            lambda c: c.execute(
+                delete(artifacts_table).where(artifacts_table.c.run_id == run_id, artifacts_table.c.path == path)
+            )
+        )
+
+    def artifacts(self, run_id: str, kind: str | None = None) -> list[Artifact]:
+        query = select(artifacts_table).where(artifacts_table.c.run_id == run_id)
+        if kind is not None:
+            query = query.where(artifacts_table.c.kind == kind)
+        query = query.order_by(artifacts_table.c.step, artifacts_table.c.id)
+        out = []
+        for row in self._read(lambda c: c.execute(query).all()):
+            data = dict(row._mapping)
+            data.pop("id")
+            data["meta"] = json.loads(data["meta"] or "{}")
+            out.append(Artifact(**data))
+        return out
+
+    def add_event(self, kind: str, payload: dict[str, Any] | None = None, run_id: str | None = None) -> None:
+        values = dict(run_id=run_id, kind=kind, payload=json.dumps(payload or {}), created_at=time.time())
+        self._write(lambda c: c.execute(insert(events_table).values(**values)))
+
+    def events(self, kind: str | None = None, run_id: str | None = None) -> list[dict[str, Any]]:
+        query = select(events_table).order_by(events_table.c.id)
+        if kind is not None:
+            query = query.where(events_table.c.kind == kind)
+        if run_id is not None:
+            query = query.where(events_table.c.run_id == run_id)
+        out = []
+        for row in self._read(lambda c: c.execute(query).all()):
+            data = dict(row._mapping)
+            data["payload"] = json.loads(data["payload"] or "{}")
+            out.append(data)
+        return out
+
+
+_stores: dict[str, Store] = {}
+
+
+def get_store(url: str | None = None) -> Store:
+    """The process-wide store for ``url`` (default: from settings), opened once."""
+    url = url or settings.database_url()
+    if url not in _stores:
+        _stores[url] = Store(url)
+    return _stores[url]
