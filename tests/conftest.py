@@ -1,0 +1,69 @@
+"""Shared fixtures: every test gets its own PLAYGROUND_HOME, headless SDL, and a CLI runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh home folder and SQLite store for one test."""
+    path = tmp_path / "home"
+    monkeypatch.setenv("PLAYGROUND_HOME", str(path))
+    monkeypatch.delenv("PLAYGROUND_DB", raising=False)
+    yield path
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(home: Path, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    """Run ``playground ARGS`` in this process (fast) and return its exit code and output."""
+    from playground.cli import main
+
+    def run(*args: str) -> Result:
+        old = sys.argv
+        sys.argv = ["playground", *args]
+        code = 0
+        try:
+            main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        finally:
+            sys.argv = old
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+def playground_process(*args: str, home: Path, **kwargs) -> subprocess.Popen:  # type: ignore[no-untyped-def]
+    """A real ``playground`` process (for signals, kills and concurrency)."""
+    env = {**os.environ, "PLAYGROUND_HOME": str(home)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "playground", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
