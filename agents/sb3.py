@@ -367,12 +367,13 @@ class SB3Agent(Agent):
             reset_num_timesteps=False,
             log_interval=self._log_interval(),
         )
+        self.model.logger.dump(self.model.num_timesteps)  # what was recorded since the last dump
         for writer in outputs[1:]:
             writer.close()
         return self.step
 
     def _log_interval(self) -> int:
-        per_iteration = int(self.hyperparameters.get("n_steps", 1)) * self.n_envs
+        per_iteration = int(getattr(self.model, "n_steps", 1)) * self.n_envs
         return max(1, self.log_every_steps // max(per_iteration, 1))
 
     def save(self, path: Path) -> None:

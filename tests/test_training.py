@@ -1,0 +1,256 @@
+"""Training for real, but tiny: every algorithm on CartPole and on Pong, stop, resume, kill, eval."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from playground import runs
+from playground.store import get_store
+from tests.conftest import playground_process
+
+TINY_PPO = ["--set", "n_steps=64", "--set", "batch_size=64", "--set", "n_epochs=2"]
+
+
+def _train_json(cli, *args: str) -> dict:  # type: ignore[no-untyped-def]
+    result = cli("rl", "train", *args, "--json")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    record = json.loads("\n".join(lines[1:]))
+    assert lines[0] == record["id"], "the run id is printed first"
+    return record
+
+
+def _wait_for(predicate, timeout: float = 90.0, what: str = "condition"):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _assert_loads(record: dict) -> None:
+    """The newest checkpoint is a whole SB3 zip that our agent can load and act with."""
+    from agents.sb3 import read_checkpoint
+    from playground.config import RLConfig
+    from playground.training import make_agent
+
+    latest = record["checkpoints"][-1]
+    info = read_checkpoint(Path(latest["path"]))
+    assert info.step == latest["step"]
+    agent = make_agent(RLConfig.model_validate(record["config"]), device="cpu")
+    try:
+        assert agent.load(Path(latest["path"])) == latest["step"]
+        obs = agent.make_env(1, 0).reset()
+        assert agent.act(obs).shape == (1,)
+    finally:
+        agent.close()
+
+
+@pytest.mark.parametrize(
+    "algo,extra",
+    [
+        ("ppo", TINY_PPO),
+        ("a2c", []),
+        ("dqn", ["--set", "learning_starts=200", "--set", "buffer_size=5000"]),
+    ],
+)
+def test_cartpole_trains_and_records(cli, algo: str, extra: list[str]) -> None:  # type: ignore[no-untyped-def]
+    record = _train_json(
+        cli, algo, "CartPole-v1", "--steps", "3000", "--envs", "2", "--eval-every", "1000", "--eval-episodes", "3", *extra
+    )
+    assert record["status"] == "finished"
+    assert record["step"] >= 3000
+    assert [e["step"] for e in record["evaluations"]][:3] == sorted(e["step"] for e in record["evaluations"])[:3]
+    assert len(record["evaluations"]) >= 3
+    for evaluation in record["evaluations"]:
+        assert evaluation["n_episodes"] == 3
+        assert all(1 <= s <= 500 and float(s).is_integer() for s in evaluation["scores"])
+    assert "episode/score" in record["metric_keys"]
+    store = get_store()
+    scores = store.metrics(record["id"], "episode/score")
+    assert len(scores) > 20 and all(s[3] >= 1 for s in scores)
+    assert any(k.startswith("train/") for k in record["metric_keys"]), record["metric_keys"]
+    folder = Path(record["folder"])
+    assert (folder / "config.yaml").is_file() and (folder / "logs" / "train.log").is_file()
+    _assert_loads(record)
+
+
+@pytest.mark.parametrize(
+    "algo,extra",
+    [
+        ("ppo", TINY_PPO),
+        ("a2c", []),
+        ("dqn", ["--set", "learning_starts=100", "--set", "buffer_size=1000"]),
+    ],
+)
+def test_pong_through_the_fast_vector_env(cli, algo: str, extra: list[str]) -> None:  # type: ignore[no-untyped-def]
+    record = _train_json(
+        cli, algo, "ALE/Pong-v5", "--steps", "400", "--envs", "2", "--env-backend", "fast",
+        "--eval-every", "400", "--eval-episodes", "1", *extra,
+    )
+    assert record["status"] == "finished" and record["step"] >= 400
+    assert record["config"]["env_backend"] == "fast"
+    assert any(k.startswith(("train/", "time/")) for k in record["metric_keys"]), record["metric_keys"]
+    [evaluation] = record["evaluations"][-1:]
+    # A whole game of Pong ends when one side reaches 21: an untrained agent's raw score is far
+    # below the -1 that a single clipped point (or one "life") would give.
+    [score] = evaluation["scores"]
+    assert float(score).is_integer() and -21 <= score <= -10
+    _assert_loads(record)
+
+
+def test_stop_from_another_door_then_resume_continues(cli, home: Path) -> None:  # type: ignore[no-untyped-def]
+    started = cli("rl", "train", "ppo", "CartPole-v1", "--steps", "1e6", "--envs", "2", *TINY_PPO,
+                  "--eval-every", "2000", "--eval-episodes", "1", "--detach")
+    assert started.code == 0, started.err
+    run_id = started.out.splitlines()[0]
+    pid = int(started.err.split("pid ")[1].split(")")[0])
+    store = get_store()
+    _wait_for(lambda: runs.get(run_id).status == "running" and runs.get(run_id).step >= 2500, what="training")
+    assert cli("runs", "stop", run_id).code == 0
+    _wait_for(lambda: runs.get(run_id).status == "stopped", timeout=60, what="a clean stop")
+    os.waitpid(pid, 0)
+    stopped = runs.get(run_id)
+    assert stopped.error is None
+    step, path = runs.pick_checkpoint(stopped, "latest")
+    assert step == stopped.step and path.is_file()
+    before = max(s for s, *_ in store.metrics(run_id))
+
+    target = stopped.step + 3000
+    resumed = cli("rl", "resume", run_id, "--steps", str(target), "--json")
+    assert resumed.code == 0, resumed.err
+    record = json.loads("\n".join(resumed.out.splitlines()[1:]))
+    assert record["status"] == "finished" and record["step"] >= target
+    # Curves continue rather than restart: every step logged after the resume is past the stop.
+    totals = [v for s, _, k, v in store.metrics(run_id) if k == "time/total_timesteps"]
+    assert totals == sorted(totals) and totals[-1] >= target
+    assert max(s for s, *_ in store.metrics(run_id)) > before
+    assert record["config"]["steps"] == target
+
+
+def test_sigkill_leaves_a_loadable_checkpoint_and_resume_works(cli, home: Path) -> None:  # type: ignore[no-untyped-def]
+    """Kill -9 three times at arbitrary moments (checkpoints are written every other rollout)."""
+    from agents.sb3 import read_checkpoint
+
+    started = cli("rl", "train", "ppo", "CartPole-v1", "--steps", "1e6", "--envs", "2", *TINY_PPO,
+                  "--checkpoint-every", "256", "--eval-every", "100000", "--detach")
+    run_id = started.out.splitlines()[0]
+    rng = np.random.default_rng(7)
+    for round_ in range(3):
+        pid = int(started.err.split("pid ")[1].split(")")[0])
+        _wait_for(lambda: runs.get(run_id).status == "running" and len(runs.checkpoints(runs.get(run_id))) >= 1,
+                  what="a checkpoint")
+        time.sleep(float(rng.uniform(0.5, 2.0)))
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        killed = runs.get(run_id)  # reading it notices the dead process
+        assert killed.status == "failed" and "without reporting" in (killed.error or "")
+        listed = json.loads(cli("runs", "list", "--json").out)
+        assert [r["status"] for r in listed if r["id"] == run_id] == ["failed"]
+        record = runs.record(killed, detail=True)
+        for checkpoint in record["checkpoints"]:  # every checkpoint the store lists is whole
+            assert read_checkpoint(Path(checkpoint["path"])).step == checkpoint["step"]
+        _assert_loads(record)
+        if round_ < 2:
+            started = cli("rl", "resume", run_id, "--detach")
+            assert started.code == 0, started.err
+    step = record["checkpoints"][-1]["step"]
+    resumed = cli("rl", "resume", run_id, "--steps", str(step + 1000), "--json")
+    assert resumed.code == 0, resumed.err
+    after = json.loads("\n".join(resumed.out.splitlines()[1:]))
+    assert after["status"] == "finished" and after["step"] >= step + 1000
+    totals = [v for s, _, k, v in get_store().metrics(run_id) if k == "time/total_timesteps"]
+    assert totals[-1] >= step + 1000
+
+
+def test_ctrl_c_saves_a_checkpoint_and_leaves_the_run_stopped(home: Path) -> None:
+    proc = playground_process("rl", "train", "ppo", "CartPole-v1", "--steps", "1e6", "--envs", "2", *TINY_PPO,
+                              "--eval-every", "100000", home=home)
+    try:
+        run_id = proc.stdout.readline().strip()  # type: ignore[union-attr]
+        assert run_id.startswith("ppo-CartPole-")
+        _wait_for(lambda: runs.get(run_id).status == "running" and runs.get(run_id).step > 2000, what="training")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    run = runs.get(run_id)
+    assert run.status == "stopped"
+    step, path = runs.pick_checkpoint(run, "latest")
+    assert step == run.step and path.is_file()
+    assert f"playground rl resume {run_id}" in out
+
+
+def test_eval_plays_whole_games_and_stores_raw_scores(cli) -> None:  # type: ignore[no-untyped-def]
+    record = _train_json(cli, "ppo", "CartPole-v1", "--steps", "1024", "--envs", "2", *TINY_PPO, "--eval-episodes", "2")
+    result = cli("rl", "eval", record["id"], "--episodes", "5", "--checkpoint", "latest", "--seed", "3", "--json")
+    assert result.code == 0, result.err
+    evaluation = json.loads(result.out)
+    assert evaluation["episodes"] == 5 and len(evaluation["scores"]) == 5
+    assert evaluation["mean"] == pytest.approx(np.mean(evaluation["scores"]))
+    assert evaluation["std"] == pytest.approx(np.std(evaluation["scores"]))
+    stored = get_store().evaluations(record["id"])[-1]
+    assert stored.scores == evaluation["scores"] and stored.seed == 3
+    again = json.loads(cli("rl", "eval", record["id"], "--episodes", "5", "--checkpoint", "latest", "--seed", "3",
+                           "--json").out)
+    assert again["scores"] == evaluation["scores"], "the same seed plays the same games"
+
+
+def test_import_a_model_made_by_plain_stable_baselines3(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import torch
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    model = PPO("MlpPolicy", make_vec_env("CartPole-v1", n_envs=1, seed=1), n_steps=256, batch_size=64, seed=1,
+                policy_kwargs={"activation_fn": torch.nn.ReLU, "net_arch": [32, 32]}, device="cpu")
+    model.learn(512)
+    zip_path = tmp_path / "outside.zip"
+    model.save(zip_path)
+
+    result = cli("rl", "import", str(zip_path), "--env", "CartPole-v1", "--algo", "ppo", "--name", "from-outside")
+    assert result.code == 0, result.err
+    run_id = result.out.splitlines()[0]
+    run = runs.get("from-outside")
+    assert run.id == run_id and run.status == "finished" and run.step == model.num_timesteps
+
+    from playground.config import RLConfig
+    from playground.training import make_agent
+
+    agent = make_agent(RLConfig.model_validate(run.config), device="cpu")
+    agent.load(runs.pick_checkpoint(run, "latest")[1])
+    obs = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
+    assert np.array_equal(agent.act(obs), model.predict(obs, deterministic=True)[0])
+    agent.close()
+
+    evaluation = json.loads(cli("rl", "eval", run_id, "--episodes", "3", "--json").out)
+    assert len(evaluation["scores"]) == 3
+
+
+def test_compare_and_delete(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    a = _train_json(cli, "ppo", "CartPole-v1", "--steps", "1024", "--envs", "2", *TINY_PPO, "--eval-every", "512",
+                    "--eval-episodes", "1")
+    b = _train_json(cli, "a2c", "CartPole-v1", "--steps", "1000", "--envs", "2", "--eval-every", "500",
+                    "--eval-episodes", "1")
+    png = tmp_path / "cmp.png"
+    assert cli("runs", "compare", a["id"], b["id"], "--out", str(png)).code == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = tmp_path / "cmp.html"
+    assert cli("runs", "compare", a["id"], b["id"], "--metric", "episode/score", "--out", str(page)).code == 0
+    text = page.read_text()
+    assert "<svg" in text and a["id"] in text and b["id"] in text
+    assert cli("runs", "delete", a["id"], "--yes").code == 0
+    assert not Path(a["folder"]).exists()
+    ids = [r["id"] for r in json.loads(cli("runs", "list", "--json").out)]
+    assert ids == [b["id"]]
+    assert get_store().metrics(a["id"]) == []
