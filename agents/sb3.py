@@ -45,18 +45,27 @@ Schedule = float | str
 
 
 def _check_schedule(value: Any) -> Any:
-    """A float, or ``lin_X`` (linear from X down to 0 over training, as the RL Zoo writes it)."""
+    """A positive number, or ``lin_X`` (linear from X down to 0 over training, as the RL Zoo writes it)."""
+    start = value
     if isinstance(value, str):
-        if not value.startswith("lin_"):
-            raise ValueError("use a number or lin_<start>, e.g. lin_2.5e-4")
-        float(value[4:])
+        try:
+            if not value.startswith("lin_"):
+                raise ValueError
+            start = float(value[4:])
+        except ValueError:
+            raise ValueError("use a number or lin_<start>, e.g. lin_2.5e-4") from None
+    if not start > 0:
+        raise ValueError("it must be above zero")
     return value
 
 
 class _PolicyKeys(BaseModel):
-    """policy_kwargs, flattened so that ``--set`` and YAML can name each one."""
+    """policy_kwargs, flattened so that ``--set`` and YAML can name each one.
 
-    model_config = ConfigDict(extra="forbid")
+    Strict: ``n_epochs=true`` or ``n_steps=2.5`` is an error, not a silent 1 or 2.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     net_arch: list[int] | dict[str, list[int]] | None = None
     activation_fn: Literal["tanh", "relu"] | None = None
@@ -336,7 +345,10 @@ class SB3Agent(Agent):
         except CheckpointError:
             raise
         except Exception as exc:  # noqa: BLE001 - torch/zip errors all mean the same to a user
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if isinstance(exc, pickle.UnpicklingError):
+                first = "its weights are damaged or hold objects we do not load"
+            else:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise CheckpointError(
                 f"{Path(path).name} does not fit {self.name} on {self.spec.env_id} or is damaged ({first[:200]})."
             ) from None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import sys
 from pathlib import Path
@@ -30,6 +31,7 @@ app.add_typer(runs_app, name="runs")
 out = Console()
 err = Console(stderr=True)
 
+MAX_STEPS = 10**12
 _STEPS = re.compile(r"^\s*(\d+(?:\.\d+)?(?:e\d+)?)\s*([kKmM]?)\s*$")
 
 
@@ -41,8 +43,10 @@ def parse_steps(text: str | None, flag: str = "--steps") -> int | None:
     if not match:
         raise PlaygroundError(f"{flag} must be a positive whole number such as 100000, 1e6 or 100k, not '{text}'.")
     value = float(match.group(1)) * {"": 1, "k": 1_000, "m": 1_000_000}[match.group(2).lower()]
-    if value <= 0 or value != int(value):
+    if not math.isfinite(value) or value <= 0 or value != int(value):
         raise PlaygroundError(f"{flag} must be a positive whole number, not '{text}'.")
+    if value > MAX_STEPS:
+        raise PlaygroundError(f"{flag} must be at most {MAX_STEPS:.0e} (a trillion steps), not '{text}'.")
     return int(value)
 
 
@@ -392,5 +396,5 @@ def main() -> None:
     try:
         app()
     except PlaygroundError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        err.print(Text("error: ", style="red") + Text(str(exc)), highlight=False, soft_wrap=True)
         sys.exit(2)

@@ -30,7 +30,7 @@ class RLConfig(BaseModel):
     algo: str
     env: str
     steps: int = Field(gt=0)
-    seed: int = 0
+    seed: int = Field(default=0, ge=0)
     n_envs: int = Field(gt=0)
     device: str = "auto"
     preset: str
@@ -104,8 +104,11 @@ def build_rl_config(
                         ("--checkpoint-every", checkpoint_every), ("--eval-episodes", eval_episodes)):
         if value is not None and value <= 0:
             raise BadConfig(f"{flag} must be a positive whole number, got {value}.")
+    if seed < 0:
+        raise BadConfig(f"--seed must be zero or a positive whole number, got {seed}.")
     total = steps or chosen.steps
-    every = eval_every or max(total // 10, 1)
+    # About ten evaluations per run, but none closer than 1,000 steps (tiny runs: one at the end).
+    every = eval_every or max(total // 10, min(total, 1000))
     return RLConfig(
         algo=algo,
         env=spec.env_id,

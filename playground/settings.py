@@ -7,31 +7,46 @@ Environment variables:
 
 from __future__ import annotations
 
+import functools
 import os
+import tempfile
 from pathlib import Path
 
 from playground.errors import PlaygroundError, StoreError
 
 
-def home() -> Path:
-    """The home folder, created on first use; an unwritable one is a user error, not a crash."""
-    path = Path(os.environ.get("PLAYGROUND_HOME") or Path.home() / ".playground").expanduser()
+def _unwritable(path: Path, exc: OSError) -> StoreError:
+    return StoreError(
+        f"PLAYGROUND_HOME {path} cannot be written ({exc.strerror or exc}); "
+        "point PLAYGROUND_HOME at a folder you can write to."
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _checked_home(path: Path) -> Path:
+    """Create ``path`` and prove it writable, once per process (a private probe file: no races)."""
     try:
         path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
+            pass
     except OSError as exc:
-        raise StoreError(
-            f"PLAYGROUND_HOME {path} cannot be written ({exc.strerror or exc}); "
-            "point PLAYGROUND_HOME at a folder you can write to."
-        ) from None
+        raise _unwritable(path, exc) from None
     return path
+
+
+def home() -> Path:
+    """The home folder, created on first use; an unwritable one is a user error, not a crash."""
+    return _checked_home(Path(os.environ.get("PLAYGROUND_HOME") or Path.home() / ".playground").expanduser())
 
 
 def runs_dir() -> Path:
     path = home() / "runs"
-    path.mkdir(exist_ok=True)
+    try:
+        path.mkdir(exist_ok=True)
+        if not path.is_dir():
+            raise NotADirectoryError(20, "not a folder", str(path))
+    except OSError as exc:
+        raise _unwritable(path, exc) from None
     return path
 
 

@@ -35,7 +35,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
 
 from playground import settings
 from playground.errors import RunNotFound, StoreError
@@ -214,8 +214,11 @@ class Store:
             if is_sqlite:
                 _install_sqlite_pragmas(self.engine)
             self._retry(lambda: metadata.create_all(self.engine))
-        except OperationalError as exc:
-            raise StoreError(f"the database {self.url} cannot be opened ({exc.orig}); check PLAYGROUND_DB.") from None
+        except (DBAPIError, ArgumentError, ImportError) as exc:
+            reason = getattr(exc, "orig", None) or exc
+            raise StoreError(
+                f"the database {self.url} cannot be opened ({reason}); check PLAYGROUND_DB and PLAYGROUND_HOME."
+            ) from None
 
     # -- plumbing -----------------------------------------------------------------------------
     def _retry(self, fn: Any, attempts: int = 20) -> Any:

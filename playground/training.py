@@ -144,7 +144,7 @@ class RunHooks:
     # TrainingHooks -------------------------------------------------------------------------
     def on_step(self, step: int, policy: Policy, save: Callable[[Path], None]) -> bool:
         self.step = step
-        if step >= self.next_eval:
+        if self.next_eval <= step < self.config.steps:  # the last evaluation comes after learn() returns
             self.next_eval = self._next(step, self.config.eval_every)
             self.checkpoint(step, save)
             self.evaluate(step, policy)
@@ -360,10 +360,12 @@ def prepare_resume(ref: str, steps: int | None = None, store: Store | None = Non
         step, path = runs.pick_checkpoint(run, "latest", store)
     except CheckpointError:
         raise CheckpointError(f"run {run.id} has no checkpoint to resume from; start a new run instead.") from None
-    from agents.sb3 import read_checkpoint
-
-    read_checkpoint(path)  # a damaged latest checkpoint is reported before anything changes
     config = RLConfig.model_validate(run.config)
+    probe = make_agent(config, device="cpu")  # a damaged checkpoint is reported before anything changes
+    try:
+        probe.load(path, for_training=True)
+    finally:
+        probe.close()
     if steps is not None:
         if steps <= 0:
             raise PlaygroundError(f"--steps must be a positive whole number, got {steps}.")
@@ -393,6 +395,8 @@ def evaluate_run(
     store = store or get_store()
     if episodes <= 0:
         raise PlaygroundError(f"--episodes must be a positive whole number, got {episodes}.")
+    if seed is not None and seed < 0:
+        raise PlaygroundError(f"--seed must be zero or a positive whole number, got {seed}.")
     run = runs.get(ref, store)
     if run.kind != "rl":
         raise RunStateError(f"run {run.id} is a {run.kind} run; `rl eval` evaluates RL runs.")

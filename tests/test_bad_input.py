@@ -123,6 +123,11 @@ def created_run(home: Path) -> str:
         (("rl", "train", "ppo", "CartPole-v1", "--set", "n_steps=abc"), ["'n_steps'", "abc"]),
         (("rl", "train", "ppo", "CartPole-v1", "--set", "learning_rate=fast"), ["'learning_rate'", "fast"]),
         (("rl", "train", "dqn", "CartPole-v1", "--set", "n_steps=5"), ["'n_steps'"]),
+        # (bounded with tiny --steps so that, were they wrongly accepted, the run stays short)
+        (("rl", "train", "ppo", "CartPole-v1", "--steps", "64", "--eval-every", "64", "--eval-episodes", "1",
+          "--set", "n_epochs=true"), ["'n_epochs'"]),
+        (("rl", "train", "ppo", "CartPole-v1", "--steps", "64", "--eval-every", "64", "--eval-episodes", "1",
+          "--set", "learning_rate=-1"), ["'learning_rate'"]),
         (("rl", "train", "ppo", "CartPole-v1", "--set", "n_steps"), ["KEY=VALUE"]),
         (("rl", "train", "ppo", "CartPole-v1", "--preset", "nope"), ["'nope'", "cartpole"]),
     ],
@@ -197,7 +202,11 @@ def test_a_run_that_does_not_exist(cli: Any, home: Path, created_run: str, args:
 # -- resume and eval of runs that cannot ----------------------------------------------------------
 def test_resume_and_eval_of_a_run_never_trained(cli: Any, home: Path, created_run: str) -> None:
     before = snapshot(home)
-    for args in (("rl", "resume", created_run), ("rl", "resume", created_run, "--steps", "1000"), ("rl", "eval", created_run)):
+    for args in (
+        ("rl", "resume", created_run),
+        ("rl", "resume", created_run, "--steps", "1000"),
+        ("rl", "eval", created_run),
+    ):
         result = cli(*args)
         assert_one_sentence(result)
         assert created_run in result.err and "checkpoint" in result.err

@@ -1,0 +1,279 @@
+"""The store: run ids, round trips of everything it keeps, two writer processes at once, and
+noticing runs whose process died without saying so."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _new_run(store: Any, algo: str = "ppo", game: str = "Pong", env: str = "ALE/Pong-v5", **kw: Any) -> Any:
+    from playground import runs
+
+    return runs.create(kind="rl", algo=algo, env=env, game=game, config={"algo": algo, "env": env}, store=store, **kw)
+
+
+# -- run ids -------------------------------------------------------------------------------------
+def test_run_ids_count_up_per_algorithm_and_game(home: Path) -> None:
+    from playground.store import Store
+
+    store = Store()
+    assert str(home) in store.url
+    made = [
+        _new_run(store, "ppo", "Pong").id,
+        _new_run(store, "ppo", "Pong").id,
+        _new_run(store, "dqn", "Pong").id,
+        _new_run(store, "ppo", "Breakout", "ALE/Breakout-v5").id,
+        _new_run(store, "ppo", "Pong").id,
+    ]
+    assert made == ["ppo-Pong-1", "ppo-Pong-2", "dqn-Pong-1", "ppo-Breakout-1", "ppo-Pong-3"]
+
+    run = store.get_run("ppo-Pong-2")
+    assert (run.algo, run.game, run.number, run.status, run.step) == ("ppo", "Pong", 2, "created", 0)
+    assert Path(run.folder) == home / "runs" / "ppo-Pong-2"
+    assert (Path(run.folder) / "config.yaml").is_file()
+    assert [r.id for r in store.find_runs(algo="ppo", env="ALE/Pong-v5")] == ["ppo-Pong-1", "ppo-Pong-2", "ppo-Pong-3"]
+    assert store.latest_run().id == "ppo-Pong-3"  # type: ignore[union-attr]
+
+    # A second Store on the same file sees the same runs and goes on counting.
+    again = Store(store.url)
+    assert _new_run(again, "dqn", "Pong").id == "dqn-Pong-2"
+
+
+# -- round trips ---------------------------------------------------------------------------------
+def test_metrics_evaluations_artifacts_and_events_round_trip(home: Path) -> None:
+    from playground.errors import RunNotFound
+    from playground.store import Store
+
+    store = Store()
+    run = _new_run(store, "ppo", "CartPole", "CartPole-v1", label="mine", seed=7, total_steps=1000)
+    other = _new_run(store, "ppo", "CartPole", "CartPole-v1")
+    assert (run.label, run.seed, run.total_steps) == ("mine", 7, 1000)
+    assert run.config == {"algo": "ppo", "env": "CartPole-v1"}
+
+    rows = [
+        (20, 2.0, "loss", 0.5),
+        (10, 1.0, "episode/score", 3.0),
+        (10, 1.5, "loss", 0.25),
+        (30, 3.0, "episode/score", -1.5),
+    ]
+    assert store.add_metrics(run.id, rows) == 4
+    assert store.add_metrics(run.id, []) == 0
+    store.add_metrics(other.id, [(1, 1.0, "other", 9.0)])
+    assert store.metrics(run.id) == [  # by step, then in the order written
+        (10, 1.0, "episode/score", 3.0),
+        (10, 1.5, "loss", 0.25),
+        (20, 2.0, "loss", 0.5),
+        (30, 3.0, "episode/score", -1.5),
+    ]
+    assert store.metrics(run.id, "loss") == [(10, 1.5, "loss", 0.25), (20, 2.0, "loss", 0.5)]
+    assert store.metric_keys(run.id) == ["episode/score", "loss"]
+
+    ev = store.add_evaluation(
+        run.id, step=100, scores=[1, 2.5, -3], mean=0.1667, std=2.3, checkpoint="/c/100.zip", seed=5
+    )
+    store.add_evaluation(run.id, step=50, scores=[4.0], mean=4.0, std=0.0, checkpoint=None, seed=None)
+    evals = store.evaluations(run.id)
+    assert [e.step for e in evals] == [50, 100]
+    assert evals[1] == ev
+    assert (evals[1].scores, evals[1].n_episodes) == ([1.0, 2.5, -3.0], 3)
+    assert (evals[1].checkpoint, evals[1].seed) == ("/c/100.zip", 5)
+    assert store.evaluations(other.id) == []
+
+    store.add_artifact(run.id, "checkpoint", "/c/200.zip", step=200, meta={"imported_from": "x"})
+    store.add_artifact(run.id, "checkpoint", "/c/100.zip", step=100)
+    store.add_artifact(run.id, "video", "/v/1.mp4")
+    checkpoints = store.artifacts(run.id, "checkpoint")
+    assert [(a.path, a.step) for a in checkpoints] == [("/c/100.zip", 100), ("/c/200.zip", 200)]
+    assert store.artifacts(run.id, "checkpoint")[1].meta == {"imported_from": "x"}
+    assert {a.kind for a in store.artifacts(run.id)} == {"checkpoint", "video"}
+    store.remove_artifact(run.id, "/c/100.zip")
+    assert [a.path for a in store.artifacts(run.id, "checkpoint")] == ["/c/200.zip"]
+
+    store.add_event("evaluation", {"mean": 1.5, "n": [1, 2]}, run.id)
+    store.add_event("xp", {"points": 10})
+    store.add_event("evaluation", {"mean": 2.0}, other.id)
+    assert [e["payload"] for e in store.events("evaluation", run.id)] == [{"mean": 1.5, "n": [1, 2]}]
+    assert [e["payload"] for e in store.events("xp")] == [{"points": 10}]
+    assert len(store.events("evaluation")) == 2
+
+    store.update_run(run.id, status="running", step=123, stop_requested=True, config={"new": [1, 2]})
+    assert store.stop_requested(run.id) and not store.stop_requested(other.id)
+    again = store.get_run(run.id)
+    assert (again.status, again.step, again.config) == ("running", 123, {"new": [1, 2]})
+
+    store.delete_run(run.id)
+    with pytest.raises(RunNotFound, match=run.id):
+        store.get_run(run.id)
+    assert store.metrics(run.id) == [] and store.evaluations(run.id) == [] and store.artifacts(run.id) == []
+    assert store.events(run_id=run.id) == []
+    assert store.metrics(other.id) == [(1, 1.0, "other", 9.0)]  # the other run keeps its rows
+    assert len(store.events("evaluation")) == 1
+
+
+# -- two writers at once --------------------------------------------------------------------------
+WRITER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from playground import runs
+    from playground.store import Store
+
+    go, ready, batches, per_batch = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    store = Store()
+    run = runs.create(kind="rl", algo="ppo", env="CartPole-v1", game="CartPole", config={}, store=store)
+    sys.stdout.write(run.id + "\\n")
+    sys.stdout.flush()
+    ready.touch()
+    deadline = time.time() + 60
+    while not go.exists():
+        if time.time() > deadline:
+            sys.exit("never told to go")
+        time.sleep(0.001)
+    started = time.time()
+    for i in range(batches):
+        rows = [(i, time.time(), "k%d" % (j % 4), float(i * per_batch + j)) for j in range(per_batch)]
+        store.add_metrics(run.id, rows)
+        store.update_run(run.id, step=i, heartbeat_at=time.time())
+        if i % 10 == 0:
+            store.add_evaluation(run.id, step=i, scores=[1.0, 2.0], mean=1.5, std=0.5, checkpoint=None, seed=i)
+    sys.stdout.write("%r %r\\n" % (started, time.time()))
+    """
+)
+
+
+def test_two_writer_processes_lose_no_rows_and_never_see_a_locked_database(home: Path, tmp_path: Path) -> None:
+    from playground.store import Store
+
+    batches, per_batch = 300, 20
+    go = tmp_path / "go"
+    env = {**os.environ, "PLAYGROUND_HOME": str(home)}
+    procs = []
+    for n in range(2):
+        ready = tmp_path / f"ready-{n}"
+        proc = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(go), str(ready), str(batches), str(per_batch)],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        procs.append(proc)
+        deadline = time.time() + 60
+        while not ready.exists():  # one at a time up to here, so only the writing overlaps
+            assert proc.poll() is None, proc.communicate()
+            assert time.time() < deadline, "writer never got ready"
+            time.sleep(0.01)
+    go.touch()
+    results = [p.communicate(timeout=120) for p in procs]
+
+    for proc, (out, err) in zip(procs, results):
+        assert proc.returncode == 0, err
+        assert err == "", err
+        assert "locked" not in out + err
+    ids = [out.splitlines()[0] for out, _ in results]
+    assert sorted(ids) == ["ppo-CartPole-1", "ppo-CartPole-2"]
+    spans = [tuple(map(float, out.splitlines()[1].split())) for out, _ in results]
+    (a0, a1), (b0, b1) = spans
+    assert a0 < b1 and b0 < a1, f"the writers did not overlap: {spans}"
+
+    store = Store()
+    total = 0
+    for run_id in ids:
+        rows = store.metrics(run_id)
+        assert len(rows) == batches * per_batch
+        assert sorted(r[3] for r in rows) == [float(v) for v in range(batches * per_batch)]
+        assert len(store.evaluations(run_id)) == batches // 10
+        assert store.get_run(run_id).step == batches - 1
+        total += len(rows)
+    assert total == 12_000
+
+
+STARTER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from playground import runs, settings
+    from playground.store import get_store
+
+    go, calls = Path(sys.argv[1]), int(sys.argv[2])
+    while not go.exists():
+        time.sleep(0.001)
+    made = []
+    for i in range(calls):
+        settings.home()
+        store = get_store()
+        if i % (calls // 5) == 0:
+            made.append(runs.create(kind="rl", algo="ppo", env="CartPole-v1", game="CartPole", config={}).id)
+    sys.stdout.write(" ".join(made) + "\\n")
+    """
+)
+
+
+def test_processes_opening_the_home_and_store_at_once_do_not_trip_each_other(home: Path, tmp_path: Path) -> None:
+    """Every command opens the home folder (and checks it can be written); two at once must both work."""
+    go = tmp_path / "go"
+    env = {**os.environ, "PLAYGROUND_HOME": str(home)}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", STARTER, str(go), "1500"], cwd=ROOT, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    time.sleep(1.0)
+    go.touch()
+    results = [p.communicate(timeout=120) for p in procs]
+    for proc, (_out, err) in zip(procs, results):
+        assert proc.returncode == 0 and err == "", err
+    ids = sorted(i for out, _ in results for i in out.split())
+    assert ids == sorted(f"ppo-CartPole-{n}" for n in range(1, 11))
+
+
+# -- runs whose process died -----------------------------------------------------------------------
+def test_refresh_fails_a_run_whose_process_died_and_keeps_a_live_one(home: Path) -> None:
+    from playground import runs
+    from playground.store import get_store
+
+    store = get_store()
+    dead = _new_run(store, "ppo", "CartPole", "CartPole-v1")
+    live = _new_run(store, "ppo", "CartPole", "CartPole-v1")
+    reused = _new_run(store, "ppo", "CartPole", "CartPole-v1")
+    remote_stale = _new_run(store, "ppo", "CartPole", "CartPole-v1")
+    remote_fresh = _new_run(store, "ppo", "CartPole", "CartPole-v1")
+
+    gone = subprocess.Popen(["sleep", "0"])
+    gone.wait()
+    here = socket.gethostname()
+    store.update_run(dead.id, status="running", pid=gone.pid, pid_start=None, host=here, heartbeat_at=time.time())
+    runs.mark_running(live.id, store)
+    # this process's pid, but another start time: the pid was reused, the trainer is gone
+    store.update_run(reused.id, status="running", pid=os.getpid(), pid_start="1", host=here, heartbeat_at=time.time())
+    store.update_run(remote_stale.id, status="running", pid=1, host="elsewhere", heartbeat_at=time.time() - 3600)
+    store.update_run(remote_fresh.id, status="running", pid=1, host="elsewhere", heartbeat_at=time.time())
+
+    refreshed = runs.refresh(store.get_run(dead.id), store)
+    assert refreshed.status == "failed"
+    assert "ended without reporting" in (refreshed.error or "")
+    assert refreshed.pid is None and refreshed.ended_at is not None
+    assert store.get_run(dead.id).status == "failed"  # written to the store, not only returned
+    assert [e["kind"] for e in store.events(run_id=dead.id)] == ["run_failed"]
+
+    still = runs.refresh(store.get_run(live.id), store)
+    assert still.status == "running" and still.pid == os.getpid() and still.error is None
+    assert store.get_run(live.id).status == "running"
+
+    statuses = {r.id: r.status for r in runs.list_runs(store)}
+    assert statuses == {
+        dead.id: "failed",
+        live.id: "running",
+        reused.id: "failed",
+        remote_stale.id: "failed",
+        remote_fresh.id: "running",
+    }
+    assert "ended without reporting" in (store.get_run(reused.id).error or "")
