@@ -77,6 +77,9 @@ class Agent(ABC):
     def build(self, tensorboard_dir: Path | None = None) -> None:
         """A fresh model, ready to learn."""
 
+    def check_build(self) -> None:
+        """Raise ``BadConfig`` when these hyperparameters cannot make a model (a cheap, small build)."""
+
     @abstractmethod
     def load(self, path: Path, *, for_training: bool = False, tensorboard_dir: Path | None = None) -> int:
         """Weights (and, for training, optimizer state and counters) from a checkpoint; returns its step."""

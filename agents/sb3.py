@@ -31,9 +31,10 @@ from stable_baselines3.common.logger import KVWriter, Logger, TensorBoardOutputF
 from stable_baselines3.common.preprocessing import is_image_space
 from stable_baselines3.common.save_util import load_from_zip_file
 from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
+from stable_baselines3.common.utils import LinearSchedule
 
 from agents.base import Agent, TrainingHooks
-from playground.errors import CheckpointError, IncompatibleEnvironment
+from playground.errors import BadConfig, CheckpointError, IncompatibleEnvironment
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ class DQNHyperparameters(_PolicyKeys):
     tau: float = Field(default=1.0, gt=0, le=1)
     gamma: float = Field(default=0.99, gt=0, le=1)
     train_freq: int = Field(default=4, gt=0)
-    gradient_steps: int = 1
+    gradient_steps: int = Field(default=1, ge=-1)
     target_update_interval: int = Field(default=10_000, gt=0)
     exploration_fraction: float = Field(default=0.1, gt=0, le=1)
     exploration_initial_eps: float = Field(default=1.0, ge=0, le=1)
@@ -123,15 +124,12 @@ class DQNHyperparameters(_PolicyKeys):
 
     _schedules = field_validator("learning_rate")(_check_schedule)
 
-
-class LinearToZero:
-    """lin_X: X at the start of training, 0 at the end (``progress_remaining`` goes 1 → 0)."""
-
-    def __init__(self, start: float) -> None:
-        self.start = start
-
-    def __call__(self, progress_remaining: float) -> float:
-        return progress_remaining * self.start
+    @field_validator("gradient_steps")
+    @classmethod
+    def _gradient_steps(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("use -1 (as many as environment steps) or a positive number")
+        return value
 
 
 _ACTIVATIONS = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}
@@ -157,7 +155,9 @@ def sb3_kwargs(hyperparameters: Mapping[str, Any]) -> dict[str, Any]:
         elif key == "optimizer_eps":
             policy_kwargs.setdefault("optimizer_kwargs", {})["eps"] = value
         elif isinstance(value, str) and value.startswith("lin_"):
-            kwargs[key] = LinearToZero(float(value[4:]))
+            # lin_X: X at the start, 0 at the end; SB3's own class clamps the overshoot of the last
+            # rollout and unpickles anywhere SB3 is installed.
+            kwargs[key] = LinearSchedule(float(value[4:]), 0.0, 1.0)
         else:
             kwargs[key] = value
     if policy_kwargs:
@@ -321,9 +321,11 @@ class SB3Agent(Agent):
     def _policy(self) -> str:
         return "CnnPolicy" if is_image_space(self.spec.observation_space) else "MlpPolicy"
 
-    def _construct(self, *, for_training: bool, tensorboard_dir: Path | None) -> BaseAlgorithm:
+    def _construct(
+        self, *, for_training: bool, tensorboard_dir: Path | None, n_envs: int | None = None
+    ) -> BaseAlgorithm:
         kwargs = sb3_kwargs(self.hyperparameters)
-        n_envs = self.n_envs if for_training else 1
+        n_envs = n_envs or (self.n_envs if for_training else 1)
         if not for_training and "buffer_size" in kwargs:
             kwargs["buffer_size"] = 1  # playing needs no replay memory
         env = self.make_env(n_envs, self.seed)
@@ -333,15 +335,23 @@ class SB3Agent(Agent):
     def build(self, tensorboard_dir: Path | None = None) -> None:
         self.model = self._construct(for_training=True, tensorboard_dir=tensorboard_dir)
 
+    def check_build(self) -> None:
+        try:
+            self.model = self._construct(for_training=False, tensorboard_dir=None, n_envs=self.n_envs)
+        except (ValueError, TypeError, AssertionError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise BadConfig(f"stable-baselines3 refuses these {self.name} settings: {first}") from None
+
     def load(self, path: Path, *, for_training: bool = False, tensorboard_dir: Path | None = None) -> int:
         info = read_checkpoint(path)
         if self.model is None:
             self.model = self._construct(for_training=for_training, tensorboard_dir=tensorboard_dir)
         try:
             _, params, _ = load_from_zip_file(path, device=self.device, load_data=False)
-            if not for_training:
-                params = {k: v for k, v in params.items() if k == "policy"}
-            self.model.set_parameters(params, exact_match=for_training, device=self.device)
+            if for_training:
+                self.model.set_parameters(params, exact_match=True, device=self.device)
+            else:  # playing needs the network only, but all of it
+                self.model.policy.load_state_dict(params["policy"], strict=True)
         except CheckpointError:
             raise
         except Exception as exc:  # noqa: BLE001 - torch/zip errors all mean the same to a user

@@ -28,8 +28,9 @@ runs_app = typer.Typer(help="List, inspect, compare, stop and delete runs.", no_
 app.add_typer(rl_app, name="rl")
 app.add_typer(runs_app, name="runs")
 
-out = Console()
-err = Console(stderr=True)
+# Names, paths and errors come from users: never read them as rich markup.
+out = Console(markup=False, highlight=False)
+err = Console(stderr=True, markup=False, highlight=False)
 
 MAX_STEPS = 10**12
 _STEPS = re.compile(r"^\s*(\d+(?:\.\d+)?(?:e\d+)?)\s*([kKmM]?)\s*$")
@@ -180,6 +181,7 @@ def rl_train(
     from playground.settings import resolve_device
 
     resolve_device(cfg.device)  # refuse cuda on a machine without one before creating the run
+    training.check_buildable(cfg)
     run = training.create_run(cfg, label=name)
     sys.stdout.write(run.id + "\n")
     sys.stdout.flush()
@@ -327,10 +329,10 @@ def runs_show(
     if as_json:
         _print_json(record)
         return
-    out.print(f"[bold]{record['id']}[/bold] {record['status']}  {record['algo']} on {record['env']}  "
+    out.print(f"{record['id']} {record['status']}  {record['algo']} on {record['env']}  "
               f"step {record['step']:,}/{record['total_steps'] or 0:,}")
     if record["error"]:
-        out.print(f"[red]error:[/red] {record['error']}")
+        out.print(Text("error: ", style="red") + Text(record["error"]))
     out.print(f"folder: {record['folder']}")
     cfg = record["config"]
     out.print(f"preset {cfg.get('preset')}, seed {cfg.get('seed')}, envs {cfg.get('n_envs')}, "
@@ -396,5 +398,5 @@ def main() -> None:
     try:
         app()
     except PlaygroundError as exc:
-        err.print(Text("error: ", style="red") + Text(str(exc)), highlight=False, soft_wrap=True)
+        err.print(Text("error: ", style="red") + Text(str(exc)), soft_wrap=True)
         sys.exit(2)

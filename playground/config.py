@@ -43,6 +43,20 @@ class RLConfig(BaseModel):
     env_backend: EnvBackend = "auto"
 
 
+def _read_value(raw: str) -> Any:
+    """Numbers as numbers (YAML alone reads ``3e-4`` as a string), the rest as YAML."""
+    text = raw.strip()
+    for number in (int, float):
+        try:
+            return number(text)
+        except ValueError:
+            pass
+    try:
+        return yaml.safe_load(text) if text else raw
+    except yaml.YAMLError:
+        return raw
+
+
 def parse_sets(pairs: Iterable[str]) -> dict[str, Any]:
     """``key=value`` strings into a dict; values are read as YAML (numbers, lists, booleans)."""
     out: dict[str, Any] = {}
@@ -51,10 +65,7 @@ def parse_sets(pairs: Iterable[str]) -> dict[str, Any]:
         key = key.strip()
         if not sep or not key:
             raise BadConfig(f"--set expects KEY=VALUE, got '{pair}'.")
-        try:
-            out[key] = yaml.safe_load(raw) if raw.strip() else raw
-        except yaml.YAMLError:
-            out[key] = raw
+        out[key] = _read_value(raw)
     return out
 
 

@@ -111,8 +111,10 @@ def refresh(run: Run, store: Store | None = None) -> Run:
     """Mark a run whose process died silently as failed, so nothing shows 'running' forever."""
     if run.status == "running" and not is_alive(run):
         store = store or get_store()
-        store.update_run(run.id, status="failed", error=DIED_MESSAGE, ended_at=time.time(), pid=None)
-        store.add_event("run_failed", {"error": DIED_MESSAGE}, run_id=run.id)
+        # Only the session we judged dead: a resume may have claimed the run since we read it.
+        expect = {"status": "running", "pid": run.pid, "heartbeat_at": run.heartbeat_at}
+        if store.update_run_if(run.id, expect, status="failed", error=DIED_MESSAGE, ended_at=time.time(), pid=None):
+            store.add_event("run_failed", {"error": DIED_MESSAGE}, run_id=run.id)
         return store.get_run(run.id)
     return run
 
@@ -143,11 +145,13 @@ def list_runs(store: Store | None = None, **filters: Any) -> list[Run]:
 
 
 def mark_running(run_id: str, store: Store | None = None) -> None:
+    """Claim the run for this process; exactly one of two processes racing for it wins."""
     store = store or get_store()
     pid = os.getpid()
     now = time.time()
-    store.update_run(
+    claimed = store.update_run_if(
         run_id,
+        {"status": ("created", "stopped", "failed", "finished")},
         status="running",
         pid=pid,
         pid_start=_proc_start(pid),
@@ -158,6 +162,8 @@ def mark_running(run_id: str, store: Store | None = None) -> None:
         error=None,
         stop_requested=False,
     )
+    if not claimed:
+        raise RunStateError(f"run {run_id} is already being trained by another process.")
     store.add_event("run_started", {"pid": pid}, run_id=run_id)
 
 

@@ -36,7 +36,8 @@ def _checked_home(path: Path) -> Path:
 
 def home() -> Path:
     """The home folder, created on first use; an unwritable one is a user error, not a crash."""
-    return _checked_home(Path(os.environ.get("PLAYGROUND_HOME") or Path.home() / ".playground").expanduser())
+    path = Path(os.environ.get("PLAYGROUND_HOME") or Path.home() / ".playground").expanduser()
+    return _checked_home(path.absolute())
 
 
 def runs_dir() -> Path:

@@ -183,13 +183,16 @@ def _run_from_row(row: Any) -> Run:
     return Run(**data)
 
 
+_WRITE = "playground_write"
+
+
 def _install_sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event issue BEGIN itself, so it can be IMMEDIATE.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA busy_timeout = 60000")
+        cur.execute("PRAGMA busy_timeout = 30000")
         cur.execute("PRAGMA journal_mode = WAL")
         cur.execute("PRAGMA synchronous = NORMAL")
         cur.execute("PRAGMA foreign_keys = ON")
@@ -197,7 +200,8 @@ def _install_sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the lock up front; readers stay deferred, so WAL lets them run beside a writer.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
 
 
 class Store:
@@ -213,7 +217,7 @@ class Store:
             self.engine = create_engine(self.url, **kwargs)
             if is_sqlite:
                 _install_sqlite_pragmas(self.engine)
-            self._retry(lambda: metadata.create_all(self.engine))
+            self._write(lambda conn: metadata.create_all(conn))
         except (DBAPIError, ArgumentError, ImportError) as exc:
             reason = getattr(exc, "orig", None) or exc
             raise StoreError(
@@ -221,7 +225,7 @@ class Store:
             ) from None
 
     # -- plumbing -----------------------------------------------------------------------------
-    def _retry(self, fn: Any, attempts: int = 20) -> Any:
+    def _retry(self, fn: Any, attempts: int = 5) -> Any:
         """Run ``fn`` again when the database is momentarily locked; give up loudly after a while."""
         for attempt in range(attempts):
             try:
@@ -234,8 +238,10 @@ class Store:
 
     def _write(self, fn: Any) -> Any:
         def tx() -> Any:
-            with self.engine.begin() as conn:
-                return fn(conn)
+            with self.engine.connect() as conn:
+                conn.execution_options(**{_WRITE: True})
+                with conn.begin():
+                    return fn(conn)
 
         return self._retry(tx)
 
@@ -327,6 +333,24 @@ class Store:
         if "config" in fields:
             fields["config"] = json.dumps(fields["config"])
         self._write(lambda c: c.execute(update(runs_table).where(runs_table.c.id == run_id).values(**fields)))
+
+    def update_run_if(self, run_id: str, expect: dict[str, Any], **fields: Any) -> bool:
+        """Update only while the row still holds ``expect``; False when another process got there first."""
+        query = update(runs_table).where(runs_table.c.id == run_id)
+        for column, value in expect.items():
+            col = runs_table.c[column]
+            query = query.where(col.in_(value) if isinstance(value, (list, tuple)) else col == value)
+        return bool(self._write(lambda c: c.execute(query.values(**fields)).rowcount))
+
+    def delete_metrics_after(self, run_id: str, step: int) -> int:
+        """Rows a killed session wrote past the checkpoint a resume starts from (its curve restarts there)."""
+        return int(
+            self._write(
+                lambda c: c.execute(
+                    delete(metrics_table).where(metrics_table.c.run_id == run_id, metrics_table.c.step > step)
+                ).rowcount
+            )
+        )
 
     def stop_requested(self, run_id: str) -> bool:
         value = self._read(

@@ -69,6 +69,15 @@ def make_agent(config: RLConfig, *, device: str | None = None) -> Agent:
     )
 
 
+def check_buildable(config: RLConfig) -> None:
+    """Build the model once, small, so that settings SB3 itself refuses fail before a run exists."""
+    agent = make_agent(config, device="cpu")
+    try:
+        agent.check_build()
+    finally:
+        agent.close()
+
+
 def evaluate_policy(config: RLConfig, policy: Policy, episodes: int, seed: int, **kwargs: Any) -> Scores:
     spec = envs.resolve(config.env)
     env = envs.make_eval_env(spec, min(episodes, MAX_EVAL_ENVS), seed, backend=config.env_backend)
@@ -151,19 +160,23 @@ class RunHooks:
         elif step >= self.next_checkpoint:
             self.checkpoint(step, save)
         now = time.monotonic()
-        if now - self._last_poll >= POLL_STOP_EVERY_S:
-            self._last_poll = now
-            if self.store.stop_requested(self.run.id):
-                self.stop.is_set = True
         if now - self._last_flush >= FLUSH_EVERY_S:
             self.flush()
         if now - self._last_progress >= PROGRESS_EVERY_S:
             self._last_progress = now
             self.report()
-        if self.stop.is_set:
+        if self.stop_asked():
             self.stopped = True
             return False
         return True
+
+    def stop_asked(self) -> bool:
+        """A signal, or ``runs stop`` from any door (the store is asked at most once a second)."""
+        now = time.monotonic()
+        if not self.stop.is_set and now - self._last_poll >= POLL_STOP_EVERY_S:
+            self._last_poll = now
+            self.stop.is_set = self.store.stop_requested(self.run.id)
+        return self.stop.is_set
 
     def log(self, step: int, values: Mapping[str, float]) -> None:
         wall = time.time()
@@ -211,7 +224,7 @@ class RunHooks:
                 policy,
                 self.config.eval_episodes,
                 seed=self.config.seed + 10_000,
-                should_stop=lambda: self.stop.is_set,
+                should_stop=self.stop_asked,
             )
         except EvaluationInterrupted:
             return None
@@ -305,6 +318,8 @@ def execute(run_id: str, *, resume: bool = False, progress: ProgressFn | None = 
             if resume:
                 step, path = runs.pick_checkpoint(run, "latest", store)
                 start_step = agent.load(path, for_training=True, tensorboard_dir=tensorboard_dir)
+                # A killed session may have logged past its last checkpoint; the curve goes on from here.
+                store.delete_metrics_after(run.id, start_step)
                 load_extra = getattr(agent, "load_extra", None)
                 if load_extra is not None:
                     load_extra(path.parent)
@@ -318,7 +333,7 @@ def execute(run_id: str, *, resume: bool = False, progress: ProgressFn | None = 
             if step != hooks.last_checkpoint_step or config.save_replay_buffer:
                 # The replay buffer (when asked for) is saved here, at the end of each session.
                 hooks.checkpoint(step, agent.save, extra=agent)
-            finished = not hooks.stopped and step >= config.steps
+            finished = step >= config.steps
             if finished and hooks.last_eval_step != step:
                 hooks.evaluate(step, agent)
             hooks.flush()
@@ -336,11 +351,15 @@ def execute(run_id: str, *, resume: bool = False, progress: ProgressFn | None = 
         if hooks is not None:
             hooks.flush()
         runs.end(run.id, "stopped", step, store=store)
-    except PlaygroundError as exc:
-        runs.end(run.id, "failed", agent.step if agent else start_step, error=str(exc), store=store)
-        raise
     except BaseException as exc:
-        runs.end(run.id, "failed", agent.step if agent else start_step, error=f"{type(exc).__name__}: {exc}", store=store)
+        message = str(exc) if isinstance(exc, PlaygroundError) else f"{type(exc).__name__}: {exc}"
+        if hooks is not None:
+            try:
+                hooks.flush()
+            except Exception:  # noqa: BLE001 - the original error matters more
+                log.exception("could not save the last metrics")
+        runs.end(run.id, "failed", agent.step if agent is not None else max(start_step, run.step), error=message,
+                 store=store)
         raise
     finally:
         if agent is not None:
