@@ -34,6 +34,7 @@ from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
 from stable_baselines3.common.utils import LinearSchedule
 
 from agents.base import Agent, TrainingHooks
+from playground.atomic import atomic_write
 from playground.errors import BadConfig, CheckpointError, IncompatibleEnvironment
 
 log = logging.getLogger(__name__)
@@ -483,8 +484,7 @@ class DQNAgent(SB3Agent):
         arrays["pos"] = np.array(buffer.pos)
         arrays["full"] = np.array(buffer.full)
         path = folder / self.REPLAY_FILE
-        with path.open("wb") as fh:
-            np.savez(fh, **arrays)
+        atomic_write(path, lambda fh: np.savez(fh, **arrays))  # a kill mid-write keeps the previous buffer
         return [path]
 
     def load_extra(self, folder: Path) -> bool:
@@ -499,12 +499,12 @@ class DQNAgent(SB3Agent):
                         if name in saved:
                             target = getattr(model.replay_buffer, name)
                             if target is None or target.shape != saved[name].shape:
-                                raise CheckpointError(f"the saved replay buffer does not fit this model ({name}).")
+                                raise ValueError(f"the saved replay buffer does not fit this model ({name})")
                             target[...] = saved[name]
                     model.replay_buffer.pos = int(saved["pos"])
                     model.replay_buffer.full = bool(saved["full"])
                 return True
-            except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as exc:
                 log.warning("replay buffer %s is unreadable (%s); collecting a new one", path, exc)
         model.learning_starts = self.step + int(self.hyperparameters.get("learning_starts", 100))
         return False

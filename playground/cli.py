@@ -75,7 +75,7 @@ class _ScoreColumn(ProgressColumn):
 
 
 class _ProgressView:
-    """A rich progress bar fed by ``training.Progress`` reports (only when stderr is a terminal)."""
+    """A rich progress bar on stderr, fed by ``training.Progress`` reports; off with ``--json``."""
 
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
@@ -400,3 +400,6 @@ def main() -> None:
     except PlaygroundError as exc:
         err.print(Text("error: ", style="red") + Text(str(exc)), soft_wrap=True)
         sys.exit(2)
+    except KeyboardInterrupt:  # training handles its own Ctrl-C; elsewhere there is nothing to save
+        err.print("interrupted")
+        sys.exit(130)

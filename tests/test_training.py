@@ -296,3 +296,24 @@ def test_importing_under_the_wrong_algorithm_is_refused(cli, tmp_path: Path) -> 
     assert result.code == 2 and "does not fit ppo" in result.err
     assert json.loads(cli("runs", "list", "--json").out) == []
     assert cli("rl", "import", str(zip_path), "--env", "CartPole-v1", "--algo", "dqn").code == 0
+
+
+def test_dqn_keeps_its_replay_buffer_across_a_resume_when_asked(cli) -> None:  # type: ignore[no-untyped-def]
+    from playground.config import RLConfig
+    from playground.training import make_agent
+
+    record = _train_json(cli, "dqn", "CartPole-v1", "--steps", "600", "--envs", "2", "--save-replay-buffer",
+                         "--set", "learning_starts=100", "--set", "buffer_size=5000", "--eval-episodes", "1")
+    folder = Path(record["folder"]) / "checkpoints"
+    assert (folder / "replay_buffer.npz").is_file()
+    agent = make_agent(RLConfig.model_validate(record["config"]), device="cpu")
+    try:
+        agent.load(Path(record["checkpoints"][-1]["path"]), for_training=True)
+        assert agent.load_extra(folder) is True  # type: ignore[attr-defined]
+        buffer = agent.model.replay_buffer  # type: ignore[attr-defined]
+        assert buffer.pos == record["step"] // 2 and buffer.rewards[: buffer.pos].sum() > 0
+    finally:
+        agent.close()
+    resumed = cli("rl", "resume", record["id"], "--steps", "1200", "--json")
+    assert resumed.code == 0, resumed.err
+    assert json.loads("\n".join(resumed.out.splitlines()[1:]))["step"] >= 1200
