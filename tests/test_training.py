@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -189,7 +190,13 @@ def test_ctrl_c_saves_a_checkpoint_and_leaves_the_run_stopped(home: Path) -> Non
         assert run_id.startswith("ppo-CartPole-")
         _wait_for(lambda: runs.get(run_id).status == "running" and runs.get(run_id).step > 2000, what="training")
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
+        try:
+            out, err = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+            log = (Path(runs.get(run_id).folder) / "logs" / "train.log").read_text()
+            raise AssertionError(f"no clean stop within 120 s after Ctrl-C; stderr: {err[-2000:]}; log: {log[-2000:]}")
     finally:
         if proc.poll() is None:
             proc.kill()
