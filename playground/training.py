@@ -375,6 +375,10 @@ def prepare_resume(ref: str, steps: int | None = None, store: Store | None = Non
         raise RunStateError(f"run {run.id} is a {run.kind} run; `rl resume` continues RL runs only.")
     if run.status == "running":
         raise RunStateError(f"run {run.id} is still running; stop it first with `playground runs stop {run.id}`.")
+    if run.config.get("preset") == "imported":
+        raise RunStateError(
+            f"run {run.id} was imported without its training settings; evaluate it, or train a new run instead."
+        )
     try:
         step, path = runs.pick_checkpoint(run, "latest", store)
     except CheckpointError:

@@ -251,6 +251,8 @@ def test_import_a_model_made_by_plain_stable_baselines3(cli, tmp_path: Path) -> 
 
     evaluation = json.loads(cli("rl", "eval", run_id, "--episodes", "3", "--json").out)
     assert len(evaluation["scores"]) == 3
+    refused = cli("rl", "resume", run_id, "--steps", "5000")
+    assert refused.code == 2 and "imported" in refused.err
 
 
 def test_compare_and_delete(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
