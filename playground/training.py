@@ -175,7 +175,8 @@ class RunHooks:
         now = time.monotonic()
         if not self.stop.is_set and now - self._last_poll >= POLL_STOP_EVERY_S:
             self._last_poll = now
-            self.stop.is_set = self.store.stop_requested(self.run.id)
+            if self.store.stop_requested(self.run.id):  # never clear a flag a signal set meanwhile
+                self.stop.is_set = True
         return self.stop.is_set
 
     def log(self, step: int, values: Mapping[str, float]) -> None:
