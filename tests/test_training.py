@@ -326,3 +326,11 @@ def test_dqn_keeps_its_replay_buffer_across_a_resume_when_asked(cli) -> None:  #
     resumed = cli("rl", "resume", record["id"], "--steps", "1200", "--json")
     assert resumed.code == 0, resumed.err
     assert json.loads("\n".join(resumed.out.splitlines()[1:]))["step"] >= 1200
+
+
+def test_lunarlander_trains_with_its_preset(cli) -> None:  # type: ignore[no-untyped-def]
+    record = _train_json(cli, "ppo", "LunarLander-v3", "--steps", "2048", "--envs", "2", "--set", "n_steps=256",
+                         "--eval-episodes", "1")
+    assert record["config"]["preset"] == "lunarlander" and record["status"] == "finished"
+    [score] = record["evaluations"][-1]["scores"]
+    assert -1000 < score < 400  # a whole landing attempt's raw return
