@@ -12,9 +12,10 @@ from playground.errors import UnknownAlgorithm
 
 
 def _registry() -> dict[str, type[Agent]]:
+    from agents.a3c import A3CAgent
     from agents.sb3 import A2CAgent, DQNAgent, PPOAgent
 
-    return {"dqn": DQNAgent, "ppo": PPOAgent, "a2c": A2CAgent}
+    return {"dqn": DQNAgent, "ppo": PPOAgent, "a2c": A2CAgent, "a3c": A3CAgent}
 
 
 def names() -> list[str]:

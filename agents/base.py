@@ -24,6 +24,24 @@ if TYPE_CHECKING:
 EnvFactory = Callable[[int, int], "VecEnv"]
 
 
+def check_schedule(value: Any) -> Any:
+    """A positive number, or ``lin_X``: X at the start of training, decayed linearly to 0 (as the RL Zoo writes it).
+
+    Shared by every algorithm's hyperparameter model (as a pydantic field validator).
+    """
+    start = value
+    if isinstance(value, str):
+        try:
+            if not value.startswith("lin_"):
+                raise ValueError
+            start = float(value[4:])
+        except ValueError:
+            raise ValueError("use a number or lin_<start>, e.g. lin_2.5e-4") from None
+    if not start > 0:
+        raise ValueError("it must be above zero")
+    return value
+
+
 class Policy(Protocol):
     def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
         """A batch of observations in, a batch of actions out."""
@@ -68,6 +86,11 @@ class Agent(ABC):
         self.n_envs = n_envs
         self.seed = seed
         self.device = device
+
+    @classmethod
+    def default_n_envs(cls, preset_n_envs: int) -> int:
+        """How many environments (or workers) to use when the user names none."""
+        return preset_n_envs
 
     @classmethod
     def check_env(cls, spec: EnvSpec) -> None:

@@ -33,7 +33,7 @@ from stable_baselines3.common.save_util import load_from_zip_file
 from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
 from stable_baselines3.common.utils import LinearSchedule
 
-from agents.base import Agent, TrainingHooks
+from agents.base import Agent, TrainingHooks, check_schedule
 from playground.atomic import atomic_write
 from playground.errors import BadConfig, CheckpointError, IncompatibleEnvironment
 
@@ -44,21 +44,6 @@ META_MEMBER = "playground.json"
 # -- hyperparameters ---------------------------------------------------------------------------
 
 Schedule = float | str
-
-
-def _check_schedule(value: Any) -> Any:
-    """A positive number, or ``lin_X`` (linear from X down to 0 over training, as the RL Zoo writes it)."""
-    start = value
-    if isinstance(value, str):
-        try:
-            if not value.startswith("lin_"):
-                raise ValueError
-            start = float(value[4:])
-        except ValueError:
-            raise ValueError("use a number or lin_<start>, e.g. lin_2.5e-4") from None
-    if not start > 0:
-        raise ValueError("it must be above zero")
-    return value
 
 
 class _PolicyKeys(BaseModel):
@@ -86,7 +71,7 @@ class _OnPolicyKeys(_PolicyKeys):
     max_grad_norm: float = Field(default=0.5, gt=0)
     normalize_advantage: bool | None = None
 
-    _schedules = field_validator("learning_rate")(_check_schedule)
+    _schedules = field_validator("learning_rate")(check_schedule)
 
 
 class PPOHyperparameters(_OnPolicyKeys):
@@ -96,7 +81,7 @@ class PPOHyperparameters(_OnPolicyKeys):
     clip_range_vf: float | None = None
     target_kl: float | None = None
 
-    _clip = field_validator("clip_range")(_check_schedule)
+    _clip = field_validator("clip_range")(check_schedule)
 
 
 class A2CHyperparameters(_OnPolicyKeys):
@@ -123,7 +108,7 @@ class DQNHyperparameters(_PolicyKeys):
     max_grad_norm: float = Field(default=10.0, gt=0)
     optimize_memory_usage: bool = False
 
-    _schedules = field_validator("learning_rate")(_check_schedule)
+    _schedules = field_validator("learning_rate")(check_schedule)
 
     @field_validator("gradient_steps")
     @classmethod

@@ -138,11 +138,11 @@ def _run_in_foreground(run_id: str, resume: bool, as_json: bool) -> None:
 # -- rl ----------------------------------------------------------------------------------------
 @rl_app.command("train")
 def rl_train(
-    algo: Annotated[str, typer.Argument(help="dqn, ppo or a2c")],
+    algo: Annotated[str, typer.Argument(help="dqn, ppo, a2c or a3c")],
     env: Annotated[str, typer.Argument(help="a Gymnasium id: CartPole-v1, ALE/Pong-v5, …")],
     steps: Annotated[Optional[str], typer.Option(help="total environment steps (100000, 1e6, 100k); default from the preset")] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
-    envs: Annotated[Optional[int], typer.Option("--envs", help="parallel environments; default from the preset")] = None,
+    envs: Annotated[Optional[int], typer.Option("--envs", "--workers", help="parallel environments (A3C: worker processes); default from the preset (A3C: one per core)")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
     preset: Annotated[Optional[str], typer.Option(help="hyperparameter preset; default: the one made for ENV")] = None,
     set_: Annotated[list[str], typer.Option("--set", help="override one hyperparameter: KEY=VALUE (repeatable)")] = [],  # noqa: B006
@@ -259,7 +259,7 @@ def rl_eval(
 def rl_import(
     file: Annotated[Path, typer.Argument(help="a stable-baselines3 .zip")],
     env: Annotated[str, typer.Option(help="the environment it was trained on, e.g. ALE/Pong-v5")],
-    algo: Annotated[str, typer.Option(help="dqn, ppo or a2c")],
+    algo: Annotated[str, typer.Option(help="dqn, ppo or a2c (stable-baselines3 models)")],
     name: Annotated[Optional[str], typer.Option(help="a name of your own for the run")] = None,
 ) -> None:
     """Import a model trained elsewhere (e.g. with RL Baselines3 Zoo) as a run."""
@@ -271,7 +271,7 @@ def rl_import(
 
 
 @rl_app.command("presets")
-def rl_presets(algo: Annotated[Optional[str], typer.Argument(help="dqn, ppo or a2c")] = None) -> None:
+def rl_presets(algo: Annotated[Optional[str], typer.Argument(help="dqn, ppo, a2c or a3c")] = None) -> None:
     """The tuned hyperparameter presets and where their numbers come from."""
     import agents
     from agents import presets

@@ -125,7 +125,7 @@ def build_rl_config(
         env=spec.env_id,
         steps=total,
         seed=seed,
-        n_envs=n_envs or chosen.n_envs,
+        n_envs=n_envs or agent_cls.default_n_envs(chosen.n_envs),
         device=device,
         preset=chosen.name,
         hyperparameters=hyper,

@@ -516,3 +516,14 @@ def list_ids(atari_only: bool = False) -> list[str]:
     if atari_only:
         return [i for i in ids if i.startswith("ALE/") and i.endswith("-v5")]
     return ids
+
+
+@dataclass(frozen=True)
+class TrainEnvFactory:
+    """``make_env(n_envs, seed)`` for an agent, by id and backend, so it pickles into worker processes."""
+
+    env_id: str
+    backend: str = "auto"
+
+    def __call__(self, n_envs: int, seed: int) -> VecEnv:
+        return make_train_env(resolve(self.env_id), n_envs, seed, backend=self.backend)

@@ -55,14 +55,10 @@ ProgressFn = Callable[[Progress], None]
 def make_agent(config: RLConfig, *, device: str | None = None) -> Agent:
     spec = envs.resolve(config.env)
     cls = agents.get(config.algo)
-
-    def make_env(n_envs: int, seed: int) -> Any:
-        return envs.make_train_env(spec, n_envs, seed, backend=config.env_backend)
-
     return cls(
         spec,
         config.hyperparameters,
-        make_env=make_env,
+        make_env=envs.TrainEnvFactory(config.env, config.env_backend),
         n_envs=config.n_envs,
         seed=config.seed,
         device=device or resolve_device(config.device),

@@ -1,0 +1,707 @@
+"""A3C: asynchronous advantage actor-critic, written here in one file (CleanRL style).
+
+Mnih et al. 2016, "Asynchronous Methods for Deep Reinforcement Learning" (arXiv:1602.01783).
+
+stable-baselines3 has no A3C (its A2C is the synchronous variant), so this file holds all of it:
+
+1. One *global* actor-critic network lives in shared memory (``model.share_memory()``), and so do
+   the statistics of its optimizer (shared RMSProp, as in the paper, or shared Adam).
+2. N *worker* processes (``n_envs`` = workers), each with its own environment and its own local
+   copy of the network, loop: copy the global weights, play ``n_steps`` (the paper's t_max),
+   compute n-step returns (or GAE), the policy-gradient, value and entropy losses, clip the
+   gradient, and apply it to the global weights with the shared optimizer. No lock guards the
+   weights (Hogwild): workers write over each other, which is the algorithm.
+3. The *parent* process (the one the platform runs) owns everything outside the math: workers
+   send it ``(kind, ...)`` messages through a queue (finished games, averaged losses, errors); it
+   forwards them to the platform's ``TrainingHooks``, which checkpoint, evaluate and ask to stop.
+   It also watches the workers: one that dies or goes silent fails the run, and every worker is
+   ended on every path out of ``learn`` (none is left behind).
+
+What differs from the paper, on purpose: the paper's Atari network is the small 2013 DQN network
+(16 and 32 filters, 256 hidden units); we use the Nature DQN CNN (as the platform's other Atari
+agents do). The paper sampled each run's learning rate log-uniformly in [1e-4, 1e-2]; our Atari
+preset uses 7e-4 decayed linearly to 0 (the value OpenAI Baselines' and RL Baselines3 Zoo's A2C
+use), see ``agents/presets/a3c.yaml``. The paper writes RMSProp with epsilon inside the square
+root (below) but, as far as we could check, gives no value for it; we use 1e-5 with that 7e-4.
+Workers are processes (the paper used threads of one process; Python's threads would serialise).
+The network trains on the CPU whatever the ``device`` setting: Hogwild over shared CPU memory is
+what A3C is.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import pickle
+import queue as queue_module
+import signal
+import time
+import traceback
+import zipfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+import torch.multiprocessing as mp
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from torch import nn
+from torch.distributions import Categorical
+
+from agents.base import Agent, TrainingHooks, check_schedule
+from playground.errors import BadConfig, CheckpointError, IncompatibleEnvironment, PlaygroundError
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_FORMAT = 1
+META_MEMBER = "playground.json"  # the same metadata member name as SB3 checkpoints carry
+MODEL_MEMBER = "model.pth"
+OPTIMIZER_MEMBER = "optimizer.pth"
+REPORT_EVERY_S = 1.0  # how often a worker sends its averaged losses (also its heartbeat)
+LOG_EVERY_S = 2.0  # how often the parent writes averaged losses to the run's curves
+SHUTDOWN_GRACE_S = 20.0  # how long workers get to finish their rollout after a stop
+
+
+# -- hyperparameters ---------------------------------------------------------------------------
+
+
+class A3CHyperparameters(BaseModel):
+    """Strict: ``n_steps=2.5`` or ``lstm=true`` (not implemented) is an error, not a guess."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    n_steps: int = Field(default=5, gt=0)  # t_max: steps per worker between two updates
+    gamma: float = Field(default=0.99, gt=0, le=1)
+    gae_lambda: float = Field(default=1.0, ge=0, le=1)  # 1.0 = the paper's plain n-step returns
+    ent_coef: float = Field(default=0.01, ge=0)
+    vf_coef: float = Field(default=0.5, ge=0)
+    max_grad_norm: float = Field(default=40.0, gt=0)
+    learning_rate: float | str = 7e-4  # a number, or lin_X: X decayed linearly to 0 over training
+    optimizer: Literal["rmsprop", "adam"] = "rmsprop"
+    rms_alpha: float = Field(default=0.99, gt=0, lt=1)  # RMSProp decay; the paper's 0.99
+    rms_eps: float = Field(default=1e-5, gt=0)  # RMSProp epsilon, inside the square root
+    net_arch: list[int] = Field(default_factory=lambda: [64, 64])  # MLP hidden sizes (vector obs)
+    worker_timeout_s: float = Field(default=120.0, gt=0)  # a worker silent this long counts as hung
+
+    _schedule = field_validator("learning_rate")(check_schedule)
+
+    @field_validator("net_arch")
+    @classmethod
+    def _layers(cls, value: list[int]) -> list[int]:
+        if not value or any(size <= 0 for size in value):
+            raise ValueError("give one or more positive layer sizes, e.g. [64, 64]")
+        return value
+
+
+def learning_rate_at(schedule: float | str, step: int, total_steps: int) -> float:
+    """``lin_X`` goes from X at step 0 to 0 at ``total_steps``; a number stays put."""
+    if isinstance(schedule, str):
+        progress_left = max(0.0, 1.0 - step / max(total_steps, 1))
+        return float(schedule[4:]) * progress_left
+    return float(schedule)
+
+
+# -- networks ------------------------------------------------------------------------------------
+
+
+def layer_init(layer: nn.Module, std: float = float(np.sqrt(2)), bias: float = 0.0) -> nn.Module:
+    """Orthogonal weights, constant bias (as CleanRL and SB3 initialise actor-critics)."""
+    nn.init.orthogonal_(layer.weight, std)  # type: ignore[arg-type]
+    nn.init.constant_(layer.bias, bias)  # type: ignore[arg-type]
+    return layer
+
+
+def is_image(shape: Sequence[int], dtype: Any) -> bool:
+    return len(shape) == 3 and np.dtype(dtype) == np.uint8
+
+
+class ActorCritic(nn.Module):
+    """Policy logits and state value from one observation batch.
+
+    Images (uint8, channels first, e.g. Atari's 4x84x84): the Nature DQN CNN, shared by the
+    policy and value heads, as in the paper ("all non-output layers shared"). Vectors: two MLPs,
+    one for the policy and one for the value (tanh; SB3's and CleanRL's default for classic tasks).
+    """
+
+    def __init__(self, obs_shape: Sequence[int], obs_dtype: str, n_actions: int, net_arch: Sequence[int]) -> None:
+        super().__init__()
+        self.image = is_image(obs_shape, obs_dtype)
+        if self.image:
+            channels = obs_shape[0]
+            self.trunk = nn.Sequential(
+                layer_init(nn.Conv2d(channels, 32, 8, stride=4)), nn.ReLU(),
+                layer_init(nn.Conv2d(32, 64, 4, stride=2)), nn.ReLU(),
+                layer_init(nn.Conv2d(64, 64, 3, stride=1)), nn.ReLU(),
+                nn.Flatten(),
+            )
+            with torch.no_grad():
+                flat = self.trunk(torch.zeros(1, *obs_shape)).shape[1]
+            self.trunk.append(layer_init(nn.Linear(flat, 512)))
+            self.trunk.append(nn.ReLU())
+            self.policy_head = layer_init(nn.Linear(512, n_actions), std=0.01)
+            self.value_head = layer_init(nn.Linear(512, 1), std=1.0)
+        else:
+            size = int(np.prod(obs_shape))
+
+            def mlp(out: int, out_std: float) -> nn.Sequential:
+                layers: list[nn.Module] = [nn.Flatten()]
+                previous = size
+                for hidden in net_arch:
+                    layers += [layer_init(nn.Linear(previous, hidden)), nn.Tanh()]
+                    previous = hidden
+                layers.append(layer_init(nn.Linear(previous, out), std=out_std))
+                return nn.Sequential(*layers)
+
+            self.actor = mlp(n_actions, 0.01)
+            self.critic = mlp(1, 1.0)
+
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.image:
+            features = self.trunk(obs.float() / 255.0)
+            return self.policy_head(features), self.value_head(features).squeeze(-1)
+        obs = obs.float()
+        return self.actor(obs), self.critic(obs).squeeze(-1)
+
+
+# -- shared optimizers -----------------------------------------------------------------------------
+#
+# The state (running averages) is created at once and moved to shared memory, so that every
+# worker's step reads and writes the same statistics. The update rules are written out here,
+# in place, rather than borrowed from torch.optim, so that "shared" visibly means: these tensors.
+
+
+class SharedRMSprop(torch.optim.Optimizer):
+    """The paper's shared RMSProp: g = a*g + (1-a)*grad^2; theta -= lr * grad / sqrt(g + eps)."""
+
+    def __init__(self, params: Any, lr: float, alpha: float, eps: float) -> None:
+        super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps})
+        for group in self.param_groups:
+            for p in group["params"]:
+                self.state[p]["step"] = torch.zeros(())
+                self.state[p]["square_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        self.share_memory()
+
+    def share_memory(self) -> None:
+        """Move every state tensor to shared memory (again after ``load_state_dict``)."""
+        for state in self.state.values():
+            for value in state.values():
+                value.share_memory_()
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], float] | None = None) -> None:  # type: ignore[override]
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                state["step"] += 1
+                square_avg = state["square_avg"]
+                square_avg.mul_(group["alpha"]).addcmul_(p.grad, p.grad, value=1 - group["alpha"])
+                p.addcdiv_(p.grad, square_avg.add(group["eps"]).sqrt_(), value=-group["lr"])
+
+
+class SharedAdam(torch.optim.Optimizer):
+    """Adam (betas 0.9/0.999, eps 1e-8) whose moments and step count are shared by all workers."""
+
+    def __init__(self, params: Any, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps})
+        for group in self.param_groups:
+            for p in group["params"]:
+                self.state[p]["step"] = torch.zeros(())
+                self.state[p]["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                self.state[p]["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        self.share_memory()
+
+    def share_memory(self) -> None:
+        for state in self.state.values():
+            for value in state.values():
+                value.share_memory_()
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], float] | None = None) -> None:  # type: ignore[override]
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                state["step"] += 1
+                t = float(state["step"])
+                state["exp_avg"].mul_(beta1).add_(p.grad, alpha=1 - beta1)
+                state["exp_avg_sq"].mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
+                denominator = (state["exp_avg_sq"] / (1 - beta2**t)).sqrt_().add_(group["eps"])
+                p.addcdiv_(state["exp_avg"], denominator, value=-group["lr"] / (1 - beta1**t))
+
+
+def make_optimizer(model: nn.Module, hp: A3CHyperparameters) -> torch.optim.Optimizer:
+    lr = learning_rate_at(hp.learning_rate, 0, 1)
+    if hp.optimizer == "adam":
+        return SharedAdam(model.parameters(), lr=lr)
+    return SharedRMSprop(model.parameters(), lr=lr, alpha=hp.rms_alpha, eps=hp.rms_eps)
+
+
+# -- the worker: one process, one environment, one local network -----------------------------------
+
+
+@dataclass(frozen=True)
+class WorkerSetup:
+    """Everything a worker needs that is not shared memory; plain and picklable (spawn sends it)."""
+
+    index: int
+    seed: int
+    total_steps: int
+    hyperparameters: dict[str, Any]
+    model_kwargs: dict[str, Any]
+    make_env: Callable[[int, int], Any]  # (n_envs, seed) -> an SB3 VecEnv
+    parent_pid: int
+
+
+def worker_main(
+    setup: WorkerSetup,
+    shared_model: ActorCritic,
+    optimizer: torch.optim.Optimizer,
+    counter: Any,  # mp.Value("q"): environment steps taken by all workers together
+    stop: Any,  # mp.Event: the parent asks every worker to finish
+    messages: Any,  # mp.Queue: (kind, worker index, wall time, payload) to the parent
+) -> None:
+    """Entry point of a worker process; any exception is sent to the parent with its traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle (it stops us)
+    torch.set_num_threads(1)
+    try:
+        _work(setup, shared_model, optimizer, counter, stop, messages)
+        messages.put(("done", setup.index, time.time(), None))
+    except BaseException:  # noqa: BLE001 - the parent decides; it needs the whole story
+        messages.put(("error", setup.index, time.time(), traceback.format_exc()))
+        messages.close()
+        messages.join_thread()  # make sure the error reaches the pipe before we exit
+        raise SystemExit(1) from None
+
+
+def _work(
+    setup: WorkerSetup, shared_model: ActorCritic, optimizer: torch.optim.Optimizer, counter: Any, stop: Any,
+    messages: Any,
+) -> None:
+    hp = A3CHyperparameters.model_validate(setup.hyperparameters)
+    torch.manual_seed(setup.seed)
+    env = setup.make_env(1, setup.seed)
+    local_model = ActorCritic(**setup.model_kwargs)
+    shared_params = list(shared_model.parameters())
+    local_params = list(local_model.parameters())
+    # The optimizer must step the shared tensors themselves, not copies of them.
+    assert all(a is b for a, b in zip(optimizer.param_groups[0]["params"], shared_params, strict=True))
+    sums: dict[str, float] = {}
+    updates = 0
+    last_report = time.time()
+
+    def report() -> None:
+        nonlocal sums, updates, last_report
+        if updates:
+            means = {key: value / updates for key, value in sums.items()}
+            messages.put(("losses", setup.index, time.time(), (counter.value, updates, means)))
+        else:
+            messages.put(("alive", setup.index, time.time(), None))
+        sums, updates, last_report = {}, 0, time.time()
+
+    try:
+        obs = torch.as_tensor(env.reset())
+        step = counter.value
+        while not stop.is_set() and step < setup.total_steps:
+            if os.getppid() != setup.parent_pid:  # the parent died without stopping us
+                return
+            # 1. sync: the local network starts from the global weights
+            local_model.load_state_dict(shared_model.state_dict())
+
+            # 2. roll out up to t_max steps with the local network
+            observations, actions, rewards, dones, values = [], [], [], [], []
+            for _ in range(hp.n_steps):
+                with torch.no_grad():
+                    logits, value = local_model(obs)
+                action = Categorical(logits=logits).sample()
+                next_obs, reward, done, infos = env.step(action.numpy())
+                reward = reward.astype(np.float32)
+                info = infos[0]
+                if done[0] and info.get("TimeLimit.truncated", False):
+                    # A time limit is not a terminal state: bootstrap from the state the clock cut off.
+                    terminal = torch.as_tensor(info["terminal_observation"]).unsqueeze(0)
+                    with torch.no_grad():
+                        reward[0] += hp.gamma * float(local_model(terminal)[1][0])
+                with counter.get_lock():
+                    counter.value += 1
+                    step = counter.value
+                if "episode" in info:  # a whole game ended (raw score, whatever the learner sees)
+                    messages.put(("episode", setup.index, time.time(), (step, float(info["episode"]["r"]),
+                                                                         int(info["episode"]["l"]))))
+                observations.append(obs)
+                actions.append(action)
+                rewards.append(float(reward[0]))
+                dones.append(float(done[0]))
+                values.append(float(value[0]))
+                obs = torch.as_tensor(next_obs)
+                if step >= setup.total_steps:
+                    break
+
+            # 3. n-step returns (gae_lambda = 1) or GAE, bootstrapped from the value of the last state
+            with torch.no_grad():
+                next_value = float(local_model(obs)[1][0])
+            advantages = torch.zeros(len(rewards))
+            running = 0.0
+            for t in reversed(range(len(rewards))):
+                not_done = 1.0 - dones[t]
+                following = next_value if t == len(rewards) - 1 else values[t + 1]
+                delta = rewards[t] + hp.gamma * following * not_done - values[t]
+                running = delta + hp.gamma * hp.gae_lambda * not_done * running
+                advantages[t] = running
+            returns = advantages + torch.tensor(values)
+
+            # 4. losses on the rollout, gradients on the local network
+            logits, new_values = local_model(torch.cat(observations))
+            distribution = Categorical(logits=logits)
+            policy_loss = -(advantages * distribution.log_prob(torch.cat(actions))).mean()
+            value_loss = nn.functional.mse_loss(new_values, returns)
+            entropy = distribution.entropy().mean()
+            loss = policy_loss + hp.vf_coef * value_loss - hp.ent_coef * entropy
+            local_model.zero_grad(set_to_none=True)
+            loss.backward()
+            grad_norm = nn.utils.clip_grad_norm_(local_params, hp.max_grad_norm)
+
+            # 5. apply them to the global network, no lock (Hogwild)
+            lr = learning_rate_at(hp.learning_rate, step, setup.total_steps)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            for shared, local in zip(shared_params, local_params, strict=True):
+                shared.grad = local.grad
+            optimizer.step()
+
+            updates += 1
+            for key, value_ in (("policy_loss", policy_loss.item()), ("value_loss", value_loss.item()),
+                                ("entropy", entropy.item()), ("grad_norm", float(grad_norm)),
+                                ("learning_rate", lr)):
+                sums[key] = sums.get(key, 0.0) + value_
+            if time.time() - last_report >= REPORT_EVERY_S:
+                report()
+        report()
+    finally:
+        env.close()
+
+
+# -- the agent: the parent process -----------------------------------------------------------------
+
+
+class A3CAgent(Agent):
+    name = "a3c"
+    Hyperparameters = A3CHyperparameters
+
+    @classmethod
+    def default_n_envs(cls, preset_n_envs: int) -> int:
+        """One worker per core the process may use: the asynchronous design scales with cores."""
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.hp = A3CHyperparameters.model_validate(self.hyperparameters)
+        self.model: ActorCritic | None = None
+        self.optimizer: torch.optim.Optimizer | None = None
+        self._ctx = mp.get_context("spawn")  # a clean interpreter per worker; never fork torch's threads
+        self._counter = self._ctx.Value("q", 0)
+        self.n_updates = 0
+        self._processes: list[Any] = []
+
+    @classmethod
+    def check_env(cls, spec: Any) -> None:
+        from gymnasium import spaces
+
+        if not isinstance(spec.action_space, spaces.Discrete):
+            raise IncompatibleEnvironment(
+                f"our A3C plays discrete actions only and {spec.env_id} has {type(spec.action_space).__name__} "
+                "actions; use ppo or a2c."
+            )
+
+    # building and loading
+    def _model_kwargs(self) -> dict[str, Any]:
+        space = self.spec.observation_space
+        return {
+            "obs_shape": tuple(int(n) for n in space.shape),
+            "obs_dtype": str(np.dtype(space.dtype)),
+            "n_actions": int(self.spec.action_space.n),
+            "net_arch": list(self.hp.net_arch),
+        }
+
+    def build(self, tensorboard_dir: Path | None = None) -> None:
+        if tensorboard_dir is not None:
+            log.warning("A3C writes no TensorBoard files yet; its curves are in the run's metrics")
+        if self.device != "cpu":
+            log.info("A3C trains in CPU worker processes; the device setting '%s' is not used", self.device)
+        torch.manual_seed(self.seed)
+        self.model = ActorCritic(**self._model_kwargs())
+        self.model.share_memory()
+        self.optimizer = make_optimizer(self.model, self.hp)
+
+    def check_build(self) -> None:
+        try:
+            ActorCritic(**self._model_kwargs())
+        except (ValueError, RuntimeError) as exc:
+            raise BadConfig(f"these a3c settings do not make a network: {str(exc).splitlines()[0]}") from None
+
+    def load(self, path: Path, *, for_training: bool = False, tensorboard_dir: Path | None = None) -> int:
+        path = Path(path)
+        meta, model_state, optimizer_state = read_a3c_checkpoint(path)
+        if meta.get("env") != self.spec.env_id:
+            raise CheckpointError(f"{path.name} was trained on {meta.get('env')}, not {self.spec.env_id}.")
+        if for_training and meta.get("optimizer") != self.hp.optimizer:
+            raise CheckpointError(
+                f"{path.name} holds {meta.get('optimizer')} statistics but this run uses {self.hp.optimizer}."
+            )
+        self.build(tensorboard_dir)
+        assert self.model is not None and self.optimizer is not None
+        try:
+            self.model.load_state_dict(model_state, strict=True)
+            if for_training:
+                self.optimizer.load_state_dict(optimizer_state)
+                self._check_optimizer_state()
+        except (RuntimeError, ValueError, KeyError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise CheckpointError(f"{path.name} does not fit a3c on {self.spec.env_id} ({first[:200]}).") from None
+        self.optimizer.share_memory()  # load_state_dict made private copies; share them again
+        self.model.share_memory()
+        self._counter.value = int(meta["step"])
+        self.n_updates = int(meta.get("n_updates", 0))
+        return self.step
+
+    def _check_optimizer_state(self) -> None:
+        assert self.model is not None and self.optimizer is not None
+        for p in self.model.parameters():
+            for key, value in self.optimizer.state[p].items():
+                if key != "step" and value.shape != p.shape:
+                    raise ValueError(f"optimizer state '{key}' has shape {tuple(value.shape)}, not {tuple(p.shape)}")
+
+    def save(self, path: Path) -> None:
+        assert self.model is not None and self.optimizer is not None
+        meta = {
+            "format": CHECKPOINT_FORMAT,
+            "algo": self.name,
+            "env": self.spec.env_id,
+            "step": self.step,
+            "n_updates": self.n_updates,
+            "optimizer": self.hp.optimizer,
+            "hyperparameters": self.hp.model_dump(),
+        }
+        # Workers keep writing while we read (Hogwild); a copy is a consistent-enough snapshot.
+        model_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(META_MEMBER, json.dumps(meta))
+            for member, state in ((MODEL_MEMBER, model_state), (OPTIMIZER_MEMBER, self.optimizer.state_dict())):
+                buffer = io.BytesIO()
+                torch.save(state, buffer)
+                archive.writestr(member, buffer.getvalue())
+
+    # training
+    def learn(self, total_steps: int, hooks: TrainingHooks) -> int:
+        assert self.model is not None and self.optimizer is not None, "build() or load() first"
+        if self.step >= total_steps:
+            return self.step
+        ctx = self._ctx
+        stop = ctx.Event()
+        messages = ctx.Queue()
+        make_env = self.make_env  # picklable (playground.envs.TrainEnvFactory): each worker builds its own
+        last_seen = [time.time()] * self.n_envs
+        finished: set[int] = set()
+        losses = _LossAverager()
+        started_at, started_step = time.monotonic(), self.step
+        clean = False
+        try:
+            for index in range(self.n_envs):
+                setup = WorkerSetup(
+                    index=index, seed=self.seed + index, total_steps=total_steps,
+                    hyperparameters=self.hp.model_dump(), model_kwargs=self._model_kwargs(),
+                    make_env=make_env, parent_pid=os.getpid(),
+                )
+                process = ctx.Process(
+                    target=worker_main, args=(setup, self.model, self.optimizer, self._counter, stop, messages),
+                    name=f"a3c-worker-{index}", daemon=True,
+                )
+                process.start()
+                self._processes.append(process)
+                log.info("A3C worker %d started (pid %d)", index, process.pid)
+
+            def drain(timeout: float) -> None:
+                """Hand what the workers sent to the hooks; raise if one of them failed."""
+                for kind, index, sent_at, payload in _receive(messages, timeout):
+                    last_seen[index] = max(last_seen[index], sent_at)
+                    if kind == "episode":
+                        step, score, length = payload
+                        hooks.episode(step, score, length)
+                    elif kind == "losses":
+                        step, updates, means = payload
+                        self.n_updates += updates
+                        losses.add(updates, means)
+                    elif kind == "done":
+                        finished.add(index)
+                    elif kind == "error":
+                        log.error("A3C worker %d failed:\n%s", index, payload)
+                        last_line = payload.strip().splitlines()[-1] if payload.strip() else "no message"
+                        raise PlaygroundError(f"A3C worker {index} died: {last_line}")
+                if losses.due():
+                    self._log_losses(hooks, losses, started_at, started_step)
+
+            while True:
+                drain(timeout=0.1)
+                self._check_workers(finished, last_seen, drain)
+                if not hooks.on_step(self.step, self, self.save):
+                    log.info("A3C: stop asked for at step %d; stopping the workers", self.step)
+                    break
+                if self.step >= total_steps or len(finished) == self.n_envs:
+                    break
+            stop.set()
+            # Let each worker finish its rollout and update, reading what they send meanwhile.
+            deadline = time.monotonic() + SHUTDOWN_GRACE_S
+            while len(finished) < self.n_envs and time.monotonic() < deadline:
+                drain(timeout=0.1)
+                self._check_workers(finished, last_seen, drain)
+            drain(timeout=0.0)
+            self._log_losses(hooks, losses, started_at, started_step)
+            clean = True
+        finally:
+            stop.set()
+            self._end_workers(grace_s=5.0 if clean else 0.0)  # after a failure, no politeness
+            messages.cancel_join_thread()
+            messages.close()
+        return self.step
+
+    def _check_workers(self, finished: set[int], last_seen: list[float], drain: Callable[[float], None]) -> None:
+        """A worker that exited without saying ``done`` died; one silent too long is hung."""
+        for index, process in enumerate(self._processes):
+            if index in finished:
+                continue
+            if process.exitcode is not None:
+                drain(0.0)  # its last words (an error or ``done``) may still be in the queue
+                if index in finished:
+                    continue
+                code = process.exitcode
+                how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+                raise PlaygroundError(f"A3C worker {index} died ({how}) without reporting an error; see the run log.")
+            silent = time.time() - last_seen[index]
+            if silent > self.hp.worker_timeout_s:
+                raise PlaygroundError(
+                    f"A3C worker {index} sent nothing for {silent:.0f} s and counts as hung; "
+                    "raise worker_timeout_s if its environment is that slow."
+                )
+
+    def _end_workers(self, grace_s: float = 0.0) -> None:
+        """Every path out of ``learn`` comes here: wait ``grace_s``, then terminate, then kill; always join."""
+        deadline = time.monotonic() + grace_s
+        for process in self._processes:
+            process.join(timeout=max(0.0, deadline - time.monotonic()))
+        for process in self._processes:
+            if process.is_alive():
+                process.terminate()
+        for process in self._processes:
+            process.join(timeout=5.0)
+            if process.is_alive():
+                log.warning("A3C worker %s ignored SIGTERM; killing it", process.name)
+                process.kill()
+                process.join(timeout=5.0)
+        self._processes = []
+
+    def _log_losses(self, hooks: TrainingHooks, losses: _LossAverager, started_at: float, started_step: int) -> None:
+        values = losses.pop()
+        elapsed = time.monotonic() - started_at
+        values["time/total_timesteps"] = float(self.step)
+        values["train/n_updates"] = float(self.n_updates)
+        if elapsed > 0:
+            values["time/fps"] = (self.step - started_step) / elapsed
+        hooks.log(self.step, values)
+
+    # playing
+    def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        assert self.model is not None
+        with torch.no_grad():
+            logits, _ = self.model(torch.as_tensor(np.asarray(obs)))
+        if deterministic:
+            return logits.argmax(dim=-1).numpy()
+        return Categorical(logits=logits).sample().numpy()
+
+    @property
+    def step(self) -> int:
+        return int(self._counter.value)
+
+    def close(self) -> None:
+        self._end_workers()
+
+
+class _LossAverager:
+    """Averages the workers' loss reports over LOG_EVERY_S, weighted by their number of updates."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, float] = {}
+        self.count = 0
+        self.last = time.monotonic()
+
+    def add(self, updates: int, means: Mapping[str, float]) -> None:
+        for key, value in means.items():
+            self.sums[key] = self.sums.get(key, 0.0) + value * updates
+        self.count += updates
+
+    def due(self) -> bool:
+        return self.count > 0 and time.monotonic() - self.last >= LOG_EVERY_S
+
+    def pop(self) -> dict[str, float]:
+        values = {f"train/{key}": total / self.count for key, total in self.sums.items()} if self.count else {}
+        self.sums, self.count, self.last = {}, 0, time.monotonic()
+        return values
+
+
+def _receive(messages: Any, timeout: float, limit: int = 1000) -> list[tuple[str, int, float, Any]]:
+    """Up to ``limit`` messages: wait ``timeout`` for the first, then take what is already there."""
+    out = []
+    try:
+        out.append(messages.get(timeout=timeout) if timeout > 0 else messages.get_nowait())
+        while len(out) < limit:
+            out.append(messages.get_nowait())
+    except queue_module.Empty:
+        pass
+    return out
+
+
+# -- checkpoints ---------------------------------------------------------------------------------
+
+
+def read_a3c_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """(metadata, model state, optimizer state) from our zip, tensors read with ``weights_only=True``."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist.")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.namelist()
+            for name in members:
+                if name.startswith("/") or ".." in Path(name).parts:
+                    raise CheckpointError(f"{path.name} holds a file outside its folder ({name}); refusing to load it.")
+            if not {META_MEMBER, MODEL_MEMBER, OPTIMIZER_MEMBER} <= set(members):
+                raise CheckpointError(
+                    f"{path.name} is not an a3c checkpoint (it lacks {MODEL_MEMBER} or its metadata)."
+                )
+            bad = archive.testzip()
+            if bad is not None:
+                raise CheckpointError(
+                    f"{path.name} is corrupt (member {bad} fails its checksum); pick another checkpoint."
+                )
+            meta = json.loads(archive.read(META_MEMBER).decode())
+            model_state = torch.load(io.BytesIO(archive.read(MODEL_MEMBER)), weights_only=True, map_location="cpu")
+            optimizer_state = torch.load(
+                io.BytesIO(archive.read(OPTIMIZER_MEMBER)), weights_only=True, map_location="cpu"
+            )
+    except CheckpointError:
+        raise
+    except (zipfile.BadZipFile, EOFError, OSError, json.JSONDecodeError, UnicodeDecodeError, RuntimeError,
+            pickle.UnpicklingError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{path.name} is corrupt or truncated ({first}); pick another checkpoint.") from None
+    if not isinstance(meta, dict) or meta.get("algo") != "a3c" or not isinstance(meta.get("step"), int):
+        raise CheckpointError(f"{path.name} is not an a3c checkpoint (its metadata names {meta.get('algo')!r}).")
+    if meta.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path.name} has checkpoint format {meta.get('format')}; this version reads format 1.")
+    return meta, model_state, optimizer_state
