@@ -43,6 +43,14 @@ def check_schedule(value: Any) -> Any:
 
 
 class Policy(Protocol):
+    """What plays games: ``act``, and optionally ``begin_episodes``.
+
+    ``begin_episodes(self, mask: np.ndarray) -> None`` is OPTIONAL (callers check with ``hasattr``):
+    it is called with a boolean mask of the envs whose game just began (all of them after a reset,
+    then each step's ``dones``); recurrent policies reset their state there. Feed-forward policies
+    (every SB3 agent) need not define it.
+    """
+
     def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
         """A batch of observations in, a batch of actions out."""
         ...

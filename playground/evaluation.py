@@ -46,9 +46,14 @@ def play_games(
     counts = [0] * n
     scores: list[float] = []
     obs = env.reset()
+    begin_episodes = getattr(policy, "begin_episodes", None)  # recurrent policies reset their state there
+    if begin_episodes is not None:
+        begin_episodes(np.ones(n, dtype=bool))
     while len(scores) < episodes:
         actions = policy.act(obs, deterministic=deterministic)
-        obs, _rewards, _dones, infos = env.step(actions)
+        obs, _rewards, dones, infos = env.step(actions)
+        if begin_episodes is not None:
+            begin_episodes(np.asarray(dones, dtype=bool))
         for i, info in enumerate(infos):
             episode = info.get("episode")
             if episode is not None and counts[i] < targets[i]:

@@ -223,8 +223,10 @@ def test_a_killed_worker_fails_the_run_cleanly_and_leaves_no_process(cli) -> Non
 def test_bad_settings_are_refused_before_any_worker_starts(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("rl", "train", "a3c", "CartPole-v1", "--steps", "2000", "--set", "n_steps=0")
     assert result.code == 2 and "n_steps" in result.err
-    result = cli("rl", "train", "a3c", "CartPole-v1", "--steps", "2000", "--set", "lstm=true")
-    assert result.code == 2 and "unknown hyperparameter 'lstm'" in result.err
+    result = cli("rl", "train", "a3c", "CartPole-v1", "--steps", "2000", "--set", "lstm_size=0")
+    assert result.code == 2 and "lstm_size" in result.err
+    result = cli("rl", "train", "a3c", "CartPole-v1", "--steps", "2000", "--set", "gru=true")
+    assert result.code == 2 and "unknown hyperparameter 'gru'" in result.err
     result = cli("rl", "train", "a3c", "Pendulum-v1", "--steps", "2000")
     assert result.code == 2 and "discrete actions" in result.err
     assert json.loads(cli("runs", "list", "--json").out) == []
@@ -345,3 +347,146 @@ def test_the_shared_optimizer_is_shared_across_processes(name: str) -> None:
     assert float(state["step"]) == 1
     averages = state["square_avg"] if name == "rmsprop" else state["exp_avg_sq"]
     assert torch.all(averages > 0)
+
+
+# -- the LSTM core -------------------------------------------------------------------------------
+
+
+def test_lstm_on_cartpole_trains_evaluates_and_loads_only_into_an_lstm(cli) -> None:  # type: ignore[no-untyped-def]
+    from playground.config import RLConfig
+    from playground.errors import CheckpointError
+    from playground.training import make_agent
+
+    record = _train_json(cli, "a3c", "CartPole-v1", "--steps", "2000", "--envs", "2", "--set", "lstm=true",
+                         "--set", "lstm_size=32", "--eval-every", "1000", "--eval-episodes", "2")
+    assert record["status"] == "finished" and 2000 <= record["step"] <= 2001
+    assert record["config"]["hyperparameters"]["lstm"] is True
+    assert len(record["evaluations"]) >= 2
+    assert all(1 <= s <= 500 and float(s).is_integer() for e in record["evaluations"] for s in e["scores"])
+    assert {"train/policy_loss", "train/value_loss", "train/entropy"} <= set(record["metric_keys"])
+
+    latest = record["checkpoints"][-1]
+    agent = make_agent(RLConfig.model_validate(record["config"]), device="cpu")
+    try:
+        assert agent.load(Path(latest["path"]), for_training=True) == latest["step"]
+        assert any(k.startswith("lstm.") for k in agent.model.state_dict())
+        obs = agent.make_env(1, 0).reset()
+        agent.begin_episodes(np.ones(1, bool))
+        assert agent.act(obs).shape == (1,)
+    finally:
+        agent.close()
+    with pytest.raises(CheckpointError, match="does not fit a3c"):
+        _agent().load(Path(latest["path"]))  # the same env and preset, without the LSTM
+    with pytest.raises(CheckpointError, match="does not fit a3c"):
+        _agent(lstm="true", lstm_size=16).load(Path(latest["path"]))
+    plain = _agent()
+    plain.build()
+    plain.save(Path(latest["path"]).with_name("plain.zip"))
+    with pytest.raises(CheckpointError, match="does not fit a3c"):
+        _agent(lstm="true").load(Path(latest["path"]).with_name("plain.zip"))
+
+
+@pytest.mark.parametrize("shape,dtype", [((4,), "float32"), ((4, 84, 84), "uint8")])
+def test_unroll_with_a_reset_equals_step_by_step_from_zeros(shape, dtype) -> None:  # type: ignore[no-untyped-def]
+    from agents.a3c import ActorCritic, unroll
+
+    torch.manual_seed(0)
+    model = ActorCritic(shape, dtype, 3, [16, 16], lstm=True, lstm_size=8)
+    if dtype == "uint8":
+        observations = [torch.randint(0, 256, (1, *shape), dtype=torch.uint8) for _ in range(6)]
+    else:
+        observations = [torch.randn(1, *shape) for _ in range(6)]
+    dones = [0.0, 0.0, 1.0, 0.0, 0.0, 0.0]  # the game ends on step 2; step 3 begins a new one
+    start = (torch.randn(1, 8), torch.randn(1, 8))  # a state carried over from an earlier rollout
+    logits, values, final = unroll(model, observations, dones, start)
+    assert logits.shape == (6, 3) and values.shape == (6,)
+
+    with torch.no_grad():
+        state = start
+        expected = []
+        for obs in observations[:3]:
+            step_logits, step_value, state = model.step(obs, state)
+            expected.append((step_logits, step_value))
+        state = model.initial_state(1)  # after the done: a fresh zero start on the rest
+        for obs in observations[3:]:
+            step_logits, step_value, state = model.step(obs, state)
+            expected.append((step_logits, step_value))
+    assert torch.allclose(logits.detach(), torch.cat([e[0] for e in expected]), atol=1e-6)
+    assert torch.allclose(values.detach(), torch.cat([e[1] for e in expected]), atol=1e-6)
+    assert all(torch.allclose(a.detach(), b, atol=1e-6) for a, b in zip(final, state))
+    # Gradients flow back through the LSTM over the rollout: the first step's loss reaches the start
+    # state, and the last step's reaches the LSTM weights through several steps.
+    start = (start[0].clone().requires_grad_(), start[1].clone().requires_grad_())
+    logits, values, _ = unroll(model, observations, dones, start)
+    values[:3].sum().backward(retain_graph=True)
+    assert start[0].grad is not None and start[0].grad.abs().sum() > 0
+    start[0].grad = None
+    values[3:].sum().backward()
+    assert start[0].grad is None or start[0].grad.abs().sum() == 0, "no gradient crosses the reset"
+    assert model.lstm.weight_hh.grad.abs().sum() > 0
+    with pytest.raises(RuntimeError, match="step"):
+        model(observations[0])
+
+
+def test_act_keeps_a_state_per_env_and_begin_episodes_resets_the_masked_rows() -> None:
+    agent = _agent(lstm="true", lstm_size=16)
+    agent.build()
+    assert agent.model.recurrent
+    rng = np.random.default_rng(0)
+    games = [rng.normal(size=(3, 4)).astype(np.float32) for _ in range(8)]  # 8 steps, 3 envs
+
+    def play() -> tuple[list[np.ndarray], list[np.ndarray]]:
+        actions, hs = [], []
+        for obs in games:
+            actions.append(agent.act(obs))
+            hs.append(agent._act_state[0].clone())
+        return actions, hs
+
+    agent.begin_episodes(np.ones(3, bool))
+    first_actions, first_h = play()
+    agent.begin_episodes(np.ones(3, bool))
+    again_actions, again_h = play()
+    # The same observations from a reset state: the same states and actions.
+    assert all(torch.equal(a, b) for a, b in zip(first_h, again_h))
+    assert all(np.array_equal(a, b) for a, b in zip(first_actions, again_actions))
+    # Without the reset the state carries over, and the same observations give other states.
+    _, carried_h = play()
+    assert not torch.allclose(carried_h[0], first_h[0])
+
+    before = tuple(t.clone() for t in agent._act_state)
+    mask = np.array([True, False, True])
+    agent.begin_episodes(mask)
+    h, c = agent._act_state
+    assert torch.all(h[[0, 2]] == 0) and torch.all(c[[0, 2]] == 0)
+    assert torch.equal(h[1], before[0][1]) and torch.equal(c[1], before[1][1])
+    # A batch of another size starts from zeros, whether begin_episodes says so or act() sees it.
+    agent.begin_episodes(np.ones(5, bool))
+    assert agent._act_state[0].shape == (5, 16) and torch.all(agent._act_state[0] == 0)
+    assert agent.act(rng.normal(size=(2, 4)).astype(np.float32)).shape == (2,)
+    assert agent._act_state[0].shape == (2, 16)
+
+
+def test_play_games_tells_a_recurrent_policy_when_games_begin() -> None:
+    from playground.evaluation import play_games
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.masks: list[np.ndarray] = []
+
+        def begin_episodes(self, mask: np.ndarray) -> None:
+            self.masks.append(np.array(mask))
+
+        def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+            return np.zeros(len(obs), dtype=np.int64)
+
+    agent = _agent()
+    env = agent.make_env(2, 0)
+    try:
+        policy = Recorder()
+        scores = play_games(policy, env, 2)
+    finally:
+        env.close()
+    assert len(scores.scores) == 2
+    assert policy.masks[0].tolist() == [True, True]  # after the reset
+    assert all(m.dtype == bool and m.shape == (2,) for m in policy.masks)
+    assert sum(m.sum() for m in policy.masks[1:]) >= 2  # each finished game began a new one
