@@ -43,7 +43,6 @@ import io
 import json
 import logging
 import os
-import pickle
 import queue as queue_module
 import signal
 import time
@@ -61,7 +60,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from torch import nn
 from torch.distributions import Categorical
 
-from agents.base import Agent, TrainingHooks, check_schedule
+from agents.base import Agent, TrainingHooks, check_schedule, checkpoint_archive
 from playground.errors import BadConfig, CheckpointError, IncompatibleEnvironment, PlaygroundError
 
 log = logging.getLogger(__name__)
@@ -252,15 +251,18 @@ def unroll(
 # in place, rather than borrowed from torch.optim, so that "shared" visibly means: these tensors.
 
 
-class SharedRMSprop(torch.optim.Optimizer):
-    """The paper's shared RMSProp: g = a*g + (1-a)*grad^2; theta -= lr * grad / sqrt(g + eps)."""
+class _SharedStatistics(torch.optim.Optimizer):
+    """An optimizer whose per-parameter statistics exist from the start, in shared memory."""
 
-    def __init__(self, params: Any, lr: float, alpha: float, eps: float) -> None:
-        super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps})
+    statistics: tuple[str, ...] = ()
+
+    def __init__(self, params: Any, defaults: dict[str, Any]) -> None:
+        super().__init__(params, defaults)
         for group in self.param_groups:
             for p in group["params"]:
                 self.state[p]["step"] = torch.zeros(())
-                self.state[p]["square_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                for name in self.statistics:
+                    self.state[p][name] = torch.zeros_like(p, memory_format=torch.preserve_format)
         self.share_memory()
 
     def share_memory(self) -> None:
@@ -268,6 +270,15 @@ class SharedRMSprop(torch.optim.Optimizer):
         for state in self.state.values():
             for value in state.values():
                 value.share_memory_()
+
+
+class SharedRMSprop(_SharedStatistics):
+    """The paper's shared RMSProp: g = a*g + (1-a)*grad^2; theta -= lr * grad / sqrt(g + eps)."""
+
+    statistics = ("square_avg",)
+
+    def __init__(self, params: Any, lr: float, alpha: float, eps: float) -> None:
+        super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps})
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> None:  # type: ignore[override]
@@ -282,22 +293,13 @@ class SharedRMSprop(torch.optim.Optimizer):
                 p.addcdiv_(p.grad, square_avg.add(group["eps"]).sqrt_(), value=-group["lr"])
 
 
-class SharedAdam(torch.optim.Optimizer):
+class SharedAdam(_SharedStatistics):
     """Adam (betas 0.9/0.999, eps 1e-8) whose moments and step count are shared by all workers."""
+
+    statistics = ("exp_avg", "exp_avg_sq")
 
     def __init__(self, params: Any, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
         super().__init__(params, {"lr": lr, "betas": betas, "eps": eps})
-        for group in self.param_groups:
-            for p in group["params"]:
-                self.state[p]["step"] = torch.zeros(())
-                self.state[p]["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                self.state[p]["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-        self.share_memory()
-
-    def share_memory(self) -> None:
-        for state in self.state.values():
-            for value in state.values():
-                value.share_memory_()
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> None:  # type: ignore[override]
@@ -782,35 +784,10 @@ def _receive(messages: Any, timeout: float, limit: int = 1000) -> list[tuple[str
 
 def read_a3c_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """(metadata, model state, optimizer state) from our zip, tensors read with ``weights_only=True``."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist.")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = archive.namelist()
-            for name in members:
-                if name.startswith("/") or ".." in Path(name).parts:
-                    raise CheckpointError(f"{path.name} holds a file outside its folder ({name}); refusing to load it.")
-            if not {META_MEMBER, MODEL_MEMBER, OPTIMIZER_MEMBER} <= set(members):
-                raise CheckpointError(
-                    f"{path.name} is not an a3c checkpoint (it lacks {MODEL_MEMBER} or its metadata)."
-                )
-            bad = archive.testzip()
-            if bad is not None:
-                raise CheckpointError(
-                    f"{path.name} is corrupt (member {bad} fails its checksum); pick another checkpoint."
-                )
-            meta = json.loads(archive.read(META_MEMBER).decode())
-            model_state = torch.load(io.BytesIO(archive.read(MODEL_MEMBER)), weights_only=True, map_location="cpu")
-            optimizer_state = torch.load(
-                io.BytesIO(archive.read(OPTIMIZER_MEMBER)), weights_only=True, map_location="cpu"
-            )
-    except CheckpointError:
-        raise
-    except (zipfile.BadZipFile, EOFError, OSError, json.JSONDecodeError, UnicodeDecodeError, RuntimeError,
-            pickle.UnpicklingError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path.name} is corrupt or truncated ({first}); pick another checkpoint.") from None
+    with checkpoint_archive(path, [META_MEMBER, MODEL_MEMBER, OPTIMIZER_MEMBER], "an a3c checkpoint") as archive:
+        meta = json.loads(archive.read(META_MEMBER).decode())
+        model_state = torch.load(io.BytesIO(archive.read(MODEL_MEMBER)), weights_only=True, map_location="cpu")
+        optimizer_state = torch.load(io.BytesIO(archive.read(OPTIMIZER_MEMBER)), weights_only=True, map_location="cpu")
     if not isinstance(meta, dict) or meta.get("algo") != "a3c" or not isinstance(meta.get("step"), int):
         raise CheckpointError(f"{path.name} is not an a3c checkpoint (its metadata names {meta.get('algo')!r}).")
     if meta.get("format") != CHECKPOINT_FORMAT:

@@ -7,13 +7,19 @@ the agent calls it as training goes (the role SB3's callbacks play, for every al
 
 from __future__ import annotations
 
+import json
+import pickle
+import zipfile
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 from pydantic import BaseModel
+
+from playground.errors import CheckpointError
 
 if TYPE_CHECKING:
     from stable_baselines3.common.vec_env import VecEnv
@@ -40,6 +46,40 @@ def check_schedule(value: Any) -> Any:
     if not start > 0:
         raise ValueError("it must be above zero")
     return value
+
+
+_READ_ERRORS = (zipfile.BadZipFile, EOFError, OSError, json.JSONDecodeError, UnicodeDecodeError, RuntimeError,
+                pickle.UnpicklingError, ValueError)
+
+
+@contextmanager
+def checkpoint_archive(path: Path, required: Iterable[str], what: str) -> Iterator[zipfile.ZipFile]:
+    """A checkpoint zip that is safe to read: whole, holding ``required``, naming no file outside itself.
+
+    What goes wrong while the caller reads inside the block (truncation, bad JSON, tensors that
+    ``torch.load(weights_only=True)`` refuses) becomes one ``CheckpointError`` sentence.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist.")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.namelist()
+            for name in members:
+                if name.startswith("/") or ".." in Path(name).parts:
+                    raise CheckpointError(f"{path.name} holds a file outside its folder ({name}); refusing to load it.")
+            missing = [name for name in required if name not in members]
+            if missing:
+                raise CheckpointError(f"{path.name} is not {what} (it has no {missing[0]}).")
+            bad = archive.testzip()
+            if bad is not None:
+                raise CheckpointError(f"{path.name} is corrupt (member {bad} fails its checksum); pick another checkpoint.")
+            yield archive
+    except CheckpointError:
+        raise
+    except _READ_ERRORS as exc:
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{path.name} is corrupt or truncated ({first}); pick another checkpoint.") from None
 
 
 class Policy(Protocol):

@@ -33,7 +33,7 @@ from stable_baselines3.common.save_util import load_from_zip_file
 from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
 from stable_baselines3.common.utils import LinearSchedule
 
-from agents.base import Agent, TrainingHooks, check_schedule
+from agents.base import Agent, TrainingHooks, check_schedule, checkpoint_archive
 from playground.atomic import atomic_write
 from playground.errors import BadConfig, CheckpointError, IncompatibleEnvironment
 
@@ -169,24 +169,10 @@ class CheckpointInfo:
 
 def read_checkpoint(path: Path) -> CheckpointInfo:
     """Check that ``path`` is a whole SB3 zip and read what can be read without pickle."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist.")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = archive.namelist()
-            for name in members:
-                if name.startswith("/") or ".." in Path(name).parts:
-                    raise CheckpointError(f"{path.name} holds a file outside its folder ({name}); refusing to load it.")
-            if "policy.pth" not in members:
-                raise CheckpointError(f"{path.name} is not a stable-baselines3 model (it has no policy.pth).")
-            bad = archive.testzip()
-            if bad is not None:
-                raise CheckpointError(f"{path.name} is corrupt (member {bad} fails its checksum).")
-            data = json.loads(archive.read("data").decode()) if "data" in members else {}
-            meta = json.loads(archive.read(META_MEMBER).decode()) if META_MEMBER in members else {}
-    except (zipfile.BadZipFile, EOFError, OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{path.name} is corrupt or truncated ({exc}); pick another checkpoint.") from None
+    with checkpoint_archive(path, ["policy.pth"], "a stable-baselines3 model") as archive:
+        members = archive.namelist()
+        data = json.loads(archive.read("data").decode()) if "data" in members else {}
+        meta = json.loads(archive.read(META_MEMBER).decode()) if META_MEMBER in members else {}
     plain = {k: v for k, v in data.items() if not (isinstance(v, dict) and ":serialized:" in v)}
     if isinstance(data.get("policy_kwargs"), dict) and ":serialized:" in data["policy_kwargs"]:
         plain["policy_kwargs"] = _restricted_loads(data["policy_kwargs"][":serialized:"])
