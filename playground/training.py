@@ -208,7 +208,7 @@ class RunHooks:
         """Keep the newest checkpoint and every one that was evaluated; drop the rest."""
         kept = {e.checkpoint for e in self.store.evaluations(self.run.id)}
         available = runs.checkpoints(self.run, self.store)
-        for step, path in available[:-1]:
+        for _step, path in available[:-1]:
             if str(path) not in kept:
                 path.unlink(missing_ok=True)
                 self.store.remove_artifact(self.run.id, str(path))

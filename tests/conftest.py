@@ -55,6 +55,25 @@ def cli(home: Path, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-unty
     return run
 
 
+def assert_checkpoint_plays(config: dict, path: str | Path, step: int) -> None:
+    """A run's checkpoint loads for playing (the network, strictly) and for training (with optimizer
+    and counters), reports its step, and acts on a real observation."""
+    from playground.config import RLConfig
+    from playground.training import make_agent
+
+    for for_training in (False, True):
+        agent = make_agent(RLConfig.model_validate(config), device="cpu")
+        env = None
+        try:
+            assert agent.load(Path(path), for_training=for_training) == step
+            env = agent.make_env(1, 0)
+            assert agent.act(env.reset()).shape == (1,)
+        finally:
+            if env is not None:
+                env.close()
+            agent.close()
+
+
 def playground_process(*args: str, home: Path, **kwargs) -> subprocess.Popen:  # type: ignore[no-untyped-def]
     """A real ``playground`` process (for signals, kills and concurrency)."""
     env = {**os.environ, "PLAYGROUND_HOME": str(home)}

@@ -14,7 +14,7 @@ import pytest
 
 from playground import runs
 from playground.store import get_store
-from tests.conftest import playground_process
+from tests.conftest import assert_checkpoint_plays, playground_process
 
 TINY_PPO = ["--set", "n_steps=64", "--set", "batch_size=64", "--set", "n_epochs=2"]
 
@@ -41,20 +41,11 @@ def _wait_for(predicate, timeout: float = 90.0, what: str = "condition"):  # typ
 def _assert_loads(record: dict) -> None:
     """The newest checkpoint is a whole SB3 zip that our agent can load and act with."""
     from agents.sb3 import read_checkpoint
-    from playground.config import RLConfig
-    from playground.training import make_agent
 
     latest = record["checkpoints"][-1]
     info = read_checkpoint(Path(latest["path"]))
     assert info.step == latest["step"]
-    for for_training in (False, True):  # the network alone (strict), then with optimizer and counters
-        agent = make_agent(RLConfig.model_validate(record["config"]), device="cpu")
-        try:
-            assert agent.load(Path(latest["path"]), for_training=for_training) == latest["step"]
-            obs = agent.make_env(1, 0).reset()
-            assert agent.act(obs).shape == (1,)
-        finally:
-            agent.close()
+    assert_checkpoint_plays(record["config"], latest["path"], latest["step"])
 
 
 @pytest.mark.parametrize(
