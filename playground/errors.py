@@ -45,3 +45,7 @@ class CheckpointError(PlaygroundError):
 
 class StoreError(PlaygroundError):
     """The home folder or database cannot be used."""
+
+
+class DataError(PlaygroundError):
+    """A dataset that cannot be used: a missing folder, an unreadable image, a wrong layout."""

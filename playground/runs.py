@@ -206,7 +206,9 @@ def delete(ref: str, store: Store | None = None) -> str:
 
 # -- checkpoints ---------------------------------------------------------------------------------
 def checkpoint_path(run: Run, step: int) -> Path:
-    return Path(run.folder) / "checkpoints" / f"step-{int(step):010d}.zip"
+    """RL checkpoints are SB3-style zips; GAN checkpoints are torch files (``.pt``)."""
+    suffix = ".pt" if run.kind == "gan" else ".zip"
+    return Path(run.folder) / "checkpoints" / f"step-{int(step):010d}{suffix}"
 
 
 def checkpoints(run: Run, store: Store | None = None) -> list[tuple[int, Path]]:
