@@ -1,1 +1,33 @@
-"""GAN models behind one small interface, registered by name (DCGAN, pix2pix, CycleGAN land here)."""
+"""GAN models behind one interface, found by name.
+
+Adding a model touches its own file and one line here.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from gans.base import GanModel
+from playground.errors import BadConfig
+
+
+def _registry() -> dict[str, type[GanModel]]:
+    from gans.cyclegan import CycleGAN
+    from gans.dcgan import DCGAN, ConditionalDCGAN
+    from gans.pix2pix import Pix2Pix
+
+    return {"dcgan": DCGAN, "cdcgan": ConditionalDCGAN, "pix2pix": Pix2Pix, "cyclegan": CycleGAN}
+
+
+def names() -> list[str]:
+    return list(_registry())
+
+
+def get(name: str) -> type[GanModel]:
+    registry = _registry()
+    key = (name or "").lower()
+    if key not in registry:
+        close = difflib.get_close_matches(key, registry, n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise BadConfig(f"unknown GAN model '{name}'; {hint}choose one of: {', '.join(registry)}.")
+    return registry[key]

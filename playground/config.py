@@ -136,3 +136,84 @@ def build_rl_config(
         save_replay_buffer=save_replay_buffer,
         env_backend=env_backend,
     )
+
+
+# -- GANs ------------------------------------------------------------------------------------------
+class GanConfig(BaseModel):
+    """Everything needed to start (or resume) a GAN run; saved as the run's ``config.yaml``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["gan"] = "gan"
+    model: str
+    data: str
+    image_size: int = Field(gt=0)
+    batch_size: int = Field(gt=0)
+    iters: int = Field(gt=0)
+    seed: int = Field(default=0, ge=0)
+    device: str = "auto"
+    preset: str
+    hyperparameters: dict[str, Any] = Field(default_factory=dict)
+    sample_every: int = Field(gt=0)
+    checkpoint_every: int = Field(gt=0)
+    n_samples: int = Field(default=64, gt=0, le=256)
+    flip: bool = False
+
+
+def build_gan_config(
+    model: str,
+    data: str,
+    *,
+    epochs: int | None = None,
+    iters: int | None = None,
+    batch_size: int | None = None,
+    image_size: int | None = None,
+    seed: int = 0,
+    device: str = "auto",
+    preset: str | None = None,
+    sets: Iterable[str] = (),
+    sample_every: int | None = None,
+    checkpoint_every: int | None = None,
+) -> GanConfig:
+    """Check the model, the data and every setting; raises one sentence before anything is created."""
+    import gans
+    from gans import data as gan_data
+    from gans import presets as gan_presets
+
+    model_cls = gans.get(model)
+    chosen = gan_presets.pick(model_cls.name, preset)
+    if epochs is not None and iters is not None:
+        raise BadConfig("give --epochs or --iters, not both.")
+    for flag, value in (("--epochs", epochs), ("--iters", iters), ("--batch-size", batch_size),
+                        ("--image-size", image_size), ("--sample-every", sample_every),
+                        ("--checkpoint-every", checkpoint_every)):
+        if value is not None and value <= 0:
+            raise BadConfig(f"{flag} must be a positive whole number, got {value}.")
+    if seed < 0:
+        raise BadConfig(f"--seed must be zero or a positive whole number, got {seed}.")
+    size = image_size or chosen.image_size
+    model_cls.check_image_size(size)
+    hyper = model_cls.check_hyperparameters({**chosen.hyperparameters, **parse_sets(sets)})
+    info = gan_data.describe(data, model_cls.data_kind)
+    if model_cls.needs_labels and not info.classes:
+        raise BadConfig(
+            f"{model_cls.name} learns one class per label, but {info.name} has no labels; use a labelled set "
+            "(digits, mnist-5k, or a folder with one subfolder per class) or train dcgan instead."
+        )
+    batch = batch_size or chosen.batch_size
+    per_epoch = max(1, max(info.size, info.size_b or 0) // batch)
+    total = iters or (epochs or chosen.epochs) * per_epoch
+    return GanConfig(
+        model=model_cls.name,
+        data=data,
+        image_size=size,
+        batch_size=batch,
+        iters=total,
+        seed=seed,
+        device=device,
+        preset=chosen.name,
+        hyperparameters=hyper.model_dump(exclude_unset=True),
+        sample_every=sample_every or max(1, total // 40),  # about 40 grids: a smooth time-lapse
+        checkpoint_every=checkpoint_every or max(1, total // 10),
+        flip=model_cls.data_kind != "images",  # pix2pix and CycleGAN flip at random, as their code does
+    )

@@ -1,6 +1,6 @@
 """Training as background processes, for the UI and for ``--detach`` on the CLI.
 
-A job is a separate Python process running ``playground rl _run RUN_ID``: it survives the
+A job is a separate Python process running ``playground rl|gan _run RUN_ID``: it survives the
 browser, a Streamlit rerun and the terminal that started it. Its output goes to the run folder's
 ``logs/job.log``; its state lives in the store like any other run's, so any door can watch it
 and ``runs stop`` can end it cleanly.
@@ -18,7 +18,7 @@ from playground.store import Run
 
 def start(run: Run, *, resume: bool = False) -> int:
     """Start training ``run`` in a new session (so Ctrl-C in this terminal does not reach it)."""
-    argv = [sys.executable, "-m", "playground", "rl", "_run", run.id]
+    argv = [sys.executable, "-m", "playground", run.kind, "_run", run.id]  # kind is "rl" or "gan"
     if resume:
         argv.append("--resume")
     log_path = Path(run.folder) / "logs" / "job.log"

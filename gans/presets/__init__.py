@@ -1,0 +1,57 @@
+"""Published settings per GAN model, kept in YAML beside this file, each citing its source.
+
+Each ``<model>.yaml`` maps a preset name to: description, source, image_size, batch_size,
+epochs and hyperparameters (on top of the model's own defaults, which are the paper's).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from playground.errors import BadConfig
+
+PRESET_DIR = Path(__file__).parent
+
+
+@dataclass(frozen=True)
+class GanPreset:
+    name: str
+    model: str
+    description: str
+    source: str
+    image_size: int
+    batch_size: int
+    epochs: int
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=None)
+def presets_for(model: str) -> dict[str, GanPreset]:
+    path = PRESET_DIR / f"{model}.yaml"
+    raw = yaml.safe_load(path.read_text()) if path.is_file() else {}
+    return {
+        name: GanPreset(
+            name=name,
+            model=model,
+            description=str(body.get("description", "")),
+            source=str(body.get("source", "")),
+            image_size=int(body["image_size"]),
+            batch_size=int(body["batch_size"]),
+            epochs=int(body["epochs"]),
+            hyperparameters=dict(body.get("hyperparameters") or {}),
+        )
+        for name, body in (raw or {}).items()
+    }
+
+
+def pick(model: str, name: str | None = None) -> GanPreset:
+    available = presets_for(model)
+    key = name or "default"
+    if key not in available:
+        raise BadConfig(f"unknown preset '{key}' for {model}; choose one of: {', '.join(available) or 'none'}.")
+    return available[key]

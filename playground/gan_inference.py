@@ -1,0 +1,197 @@
+"""Using a trained GAN: sample a grid, translate a folder of images, measure quality honestly.
+
+Every function loads a run's checkpoint (networks only, ``weights_only``), so it works while the
+run trains in another process and after its training data is gone.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from gans import data as gan_data
+from gans import grid, metrics
+from gans.base import GanModel
+from playground import gan_training, runs
+from playground.config import GanConfig
+from playground.errors import DataError, PlaygroundError, RunStateError
+from playground.settings import resolve_device
+from playground.store import Run, Store, file_sha256, get_store
+
+CHUNK = 64  # images per forward pass when translating or generating many
+
+
+@dataclass
+class Loaded:
+    run: Run
+    config: GanConfig
+    model: GanModel
+    step: int
+    path: Path
+
+
+def load(ref: str, which: str = "latest", device: str = "auto", store: Store | None = None) -> Loaded:
+    """A GAN run's generator(s) from a checkpoint (``latest`` or a step), ready to sample or translate."""
+    store = store or get_store()
+    run = runs.get(ref, store)
+    if run.kind != "gan":
+        raise RunStateError(f"run {run.id} is an {run.kind} run; the `gan` commands work on GAN runs.")
+    _step, path = runs.pick_checkpoint(run, which, store)
+    config = GanConfig.model_validate(run.config)
+    device = resolve_device(device)
+    state = gan_training.read_checkpoint(path, device)
+    model = gan_training.build_model(config, state["data"], device)
+    gan_training.load_into(model, state, path, for_training=False)
+    return Loaded(run, config, model, int(state["step"]), path)
+
+
+def _class_labels(model: GanModel, n: int, label: str | None) -> torch.Tensor | None:
+    if label is None:
+        return None
+    if not getattr(model, "classes", 0):
+        raise PlaygroundError(f"--label needs a conditional model (cdcgan); this run is {model.name}.")
+    names = list(model.class_names)
+    if label not in names:
+        raise PlaygroundError(f"unknown label '{label}'; this model knows: {', '.join(names)}.")
+    return torch.full((n,), names.index(label), dtype=torch.long)
+
+
+def sample(ref: str, *, n: int = 64, out: Path | None = None, seed: int = 0, which: str = "latest",
+           label: str | None = None, device: str = "auto") -> Path:
+    """A grid of new images (DCGAN) or of input | output | target triples (pix2pix, CycleGAN)."""
+    if not 1 <= n <= 1024:
+        raise PlaygroundError(f"--n must be between 1 and 1024, got {n}.")
+    loaded = load(ref, which, device)
+    model = loaded.model
+    generator = torch.Generator().manual_seed(seed)
+    if hasattr(model, "sample"):
+        labels = _class_labels(model, n, label)
+        images = torch.cat([model.sample(min(CHUNK, n - i), generator, None if labels is None else labels[i:i + CHUNK])
+                            for i in range(0, n, CHUNK)])
+        columns = len(model.class_names) if getattr(model, "classes", 0) and label is None else math.ceil(n ** 0.5)
+    else:
+        dataset = gan_training.open_data(loaded.config.model_copy(update={"flip": False}))
+        images, columns = model.render(model.fixed_inputs(dataset, n, generator))
+    target = out or Path(loaded.run.folder) / "samples" / f"sample-step{loaded.step}-seed{seed}.png"
+    if target.suffix.lower() != ".png":
+        raise PlaygroundError(f"--out must be a .png file, not '{target.name}'.")
+    try:
+        return grid.save_png(grid.grid(images, columns), target)
+    except OSError as exc:
+        raise PlaygroundError(f"cannot write {target} ({exc.strerror or exc}); pick another --out.") from None
+
+
+def translate(ref: str, input_dir: Path, output_dir: Path, *, direction: str = "AtoB", which: str = "latest",
+              device: str = "auto") -> list[Path]:
+    """One output image per input image, the same relative names with ``.png``."""
+    if direction not in ("AtoB", "BtoA"):
+        raise PlaygroundError(f"--direction must be AtoB or BtoA, not '{direction}'.")
+    loaded = load(ref, which, device)
+    model = loaded.model
+    if not hasattr(model, "translate"):
+        raise PlaygroundError(f"{model.name} makes images from noise and translates nothing; use `playground gan sample`.")
+    source, target = Path(input_dir).expanduser(), Path(output_dir).expanduser()
+    if not source.is_dir():
+        raise DataError(f"the input folder {source} does not exist or is not a folder.")
+    inputs = gan_data.list_images(source)
+    if not inputs:
+        raise DataError(f"the input folder {source} holds no images (png, jpg, bmp, …).")
+    if target.resolve() == source.resolve():
+        raise PlaygroundError("the output folder must differ from the input folder, so no input is overwritten.")
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PlaygroundError(f"cannot create the output folder {target} ({exc.strerror or exc}).") from None
+    # The model's input side: A for AtoB (B for CycleGAN's BtoA; pix2pix refuses the other way itself).
+    channels = model.channels if (direction == "AtoB") == (getattr(model.hp, "direction", "AtoB") == "AtoB") \
+        else model.channels_b
+    written = []
+    for i in range(0, len(inputs), CHUNK):
+        chunk = inputs[i:i + CHUNK]
+        batch = torch.stack([gan_data.load_image(p, channels, loaded.config.image_size) for p in chunk])
+        outputs = model.translate(batch, direction)
+        for p, image in zip(chunk, outputs):
+            out = (target / p.relative_to(source)).with_suffix(".png")
+            try:
+                gan_data.save_image(image, out)
+            except OSError as exc:
+                raise PlaygroundError(f"cannot write {out} ({exc.strerror or exc}).") from None
+            written.append(out)
+    return written
+
+
+def _real_batch(dataset: Any, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    picks = torch.randperm(len(dataset), generator=generator)[:n].tolist()
+    items = [dataset[i] for i in picks]
+    first = torch.stack([x for x, _ in items])
+    second = [y for _, y in items]
+    return first, torch.stack(second) if isinstance(second[0], torch.Tensor) else torch.tensor(second)
+
+
+def _in_chunks(fn: Any, images: torch.Tensor, *args: Any) -> torch.Tensor:
+    return torch.cat([fn(images[i:i + CHUNK], *args) for i in range(0, len(images), CHUNK)])
+
+
+def evaluate(ref: str, *, n: int | None = None, which: str = "latest", seed: int = 0,
+             inception_weights: Path | None = None, device: str = "auto", store: Store | None = None) -> dict[str, Any]:
+    """Fréchet distance and KID of generated (or translated) images against real ones, on a named
+    network; pix2pix adds L1 and PSNR to its targets, CycleGAN the cycle L1. Stored as an event
+    (with the checkpoint's hash) and as ``eval/…`` metrics."""
+    store = store or get_store()
+    if n is not None and n < 2:
+        raise PlaygroundError(f"--n must be at least 2 images, got {n}.")
+    loaded = load(ref, which, device, store)
+    model, config = loaded.model, loaded.config
+    dataset = gan_training.open_data(config.model_copy(update={"flip": False}))
+    count = min(n or 1000, len(dataset))
+    generator = torch.Generator().manual_seed(seed)
+    first, second = _real_batch(dataset, count, generator)
+    extra: dict[str, float] = {}
+    if model.data_kind == "images":
+        real = first
+        if getattr(model, "classes", 0):  # the real images' class mix
+            fake = torch.cat([model.sample(len(chunk), generator, chunk) for chunk in second.split(CHUNK)])
+        else:
+            fake = torch.cat([model.sample(min(CHUNK, count - i), generator) for i in range(0, count, CHUNK)])
+    elif model.name == "pix2pix":
+        src, real = (first, second) if model.hp.direction == "AtoB" else (second, first)
+        fake = _in_chunks(model.translate, src)
+        mse = torch.mean((fake - real) ** 2).item()
+        extra = {"l1": torch.mean(torch.abs(fake - real)).item(), "psnr": 10 * math.log10(4.0 / max(mse, 1e-12))}
+    else:
+        real_a, real = first, second
+        fake = _in_chunks(model.translate, real_a, "AtoB")
+        back = _in_chunks(model.translate, fake, "BtoA")
+        extra = {"cycle_l1": torch.mean(torch.abs(back - real_a)).item()}
+    quality = metrics.measure(real, fake, inception_weights=inception_weights, device=str(model.device))
+    payload = {
+        "metric": quality.metric,
+        "fd": quality.fd,
+        "kid": quality.kid,
+        "kid_std": quality.kid_std,
+        "n": count,
+        "step": loaded.step,
+        "checkpoint": str(loaded.path),
+        "checkpoint_sha256": file_sha256(loaded.path),
+        "dataset": config.data,
+        "model": config.model,
+        "image_size": config.image_size,
+        "network": quality.network,
+        "seed": seed,
+        **extra,
+    }
+    store.add_event("gan_evaluation", payload, run_id=loaded.run.id)
+    rows = {"eval/fd": quality.fd, "eval/kid": quality.kid, **{f"eval/{k}": v for k, v in extra.items()}}
+    store.add_metrics(loaded.run.id, [(loaded.step, time.time(), k, v) for k, v in rows.items()])
+    return payload
+
+
+def evaluations(run: Run, store: Store | None = None) -> list[dict[str, Any]]:
+    """Every ``gan eval`` result of a run, oldest first."""
+    return [e["payload"] for e in (store or get_store()).events("gan_evaluation", run_id=run.id)]
+
