@@ -13,7 +13,7 @@ from playground.atomic import atomic_write_bytes
 from playground.errors import PlaygroundError
 from playground.store import Run, Store, get_store
 
-DEFAULT_METRICS = ("eval/mean", "episode/score", "rollout/ep_rew_mean")
+DEFAULT_METRICS = ("eval/mean", "episode/score", "rollout/ep_rew_mean", "eval/fd", "loss/g")  # GANs: the last two
 
 
 def pick_metric(runs: Sequence[Run], store: Store) -> str:
@@ -56,12 +56,26 @@ def figure(runs: Sequence[Run], metric: str, store: Store | None = None, smoothi
     if not plotted:
         plt.close(fig)
         raise PlaygroundError(f"none of these runs has the metric '{metric}'; `runs show RUN` lists each run's metrics.")
-    ax.set_xlabel("environment steps")
+    ax.set_xlabel("iterations" if all(r.kind == "gan" for r in runs) else "environment steps")
     ax.set_ylabel(metric)
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+def record_comparison(runs: Sequence[Run], metric: str, store: Store | None = None) -> None:
+    """A ``runs_compared`` event (which runs, by whom), for the game's "compared with five others" badge.
+
+    The CLI records it when it writes a comparison; a UI page calls it once per comparison it shows.
+    """
+    from playground.game.profiles import active_player
+
+    try:
+        player: str | None = active_player()
+    except PlaygroundError:
+        player = None
+    (store or get_store()).add_event("runs_compared", {"runs": [r.id for r in runs], "metric": metric, "player": player})
 
 
 def write(runs: Sequence[Run], out: Path, metric: str | None = None, store: Store | None = None) -> Path:
@@ -92,4 +106,5 @@ def write(runs: Sequence[Run], out: Path, metric: str | None = None, store: Stor
         )
         data = page.encode()
     atomic_write_bytes(out, data)
+    record_comparison(runs, metric, store)
     return out

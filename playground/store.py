@@ -8,11 +8,13 @@ instead of failing with "database is locked" when a reader tries to upgrade to a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -31,6 +33,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
     update,
 )
@@ -99,6 +102,8 @@ evaluations_table = Table(
     Column("checkpoint", Text),
     Column("seed", Integer),
     Column("created_at", Float, nullable=False),
+    # The SHA-256 of the checkpoint file as it was played: the game's evidence (added later; see _migrate).
+    Column("checkpoint_sha256", String(64)),
     Index("ix_evaluations_run", "run_id", "step"),
 )
 
@@ -164,6 +169,8 @@ class Evaluation:
     checkpoint: str | None
     seed: int | None
     created_at: float
+    checkpoint_sha256: str | None = None
+    id: int | None = None
 
 
 @dataclass
@@ -174,6 +181,31 @@ class Artifact:
     step: int | None
     created_at: float
     meta: dict[str, Any] = field(default_factory=dict)
+
+
+def file_sha256(path: str | Path) -> str | None:
+    """The SHA-256 of a file (a checkpoint), or None when it is not there; the evidence the game checks."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+    return digest.hexdigest()
+
+
+# Columns added after the first release: (table, column, SQL type). A database made before them
+# gets them on open, empty, so old rows read as "not recorded".
+_ADDED_COLUMNS = (("evaluations", "checkpoint_sha256", "VARCHAR(64)"),)
+
+
+def _migrate(conn: Any) -> None:
+    inspector = inspect(conn)
+    for table, column, sql_type in _ADDED_COLUMNS:
+        if column not in {c["name"] for c in inspector.get_columns(table)}:
+            conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
+            log.info("added column %s.%s to an older database", table, column)
 
 
 def _run_from_row(row: Any) -> Run:
@@ -217,7 +249,7 @@ class Store:
             self.engine = create_engine(self.url, **kwargs)
             if is_sqlite:
                 _install_sqlite_pragmas(self.engine)
-            self._write(lambda conn: metadata.create_all(conn))
+            self._write(lambda conn: (metadata.create_all(conn), _migrate(conn)))
         except (DBAPIError, ArgumentError, ImportError) as exc:
             reason = getattr(exc, "orig", None) or exc
             raise StoreError(
@@ -386,6 +418,23 @@ class Store:
         query = query.order_by(metrics_table.c.step, metrics_table.c.id)
         return [tuple(r) for r in self._read(lambda c: c.execute(query).all())]  # type: ignore[misc]
 
+    def last_activity(self, run_id: str, start: float, end: float) -> float | None:
+        """The newest metric or artifact a run wrote within [start, end]: about when a silent death came."""
+
+        def q(conn: Any) -> float | None:
+            times = [
+                conn.execute(
+                    select(func.max(table.c[column])).where(
+                        table.c.run_id == run_id, table.c[column] >= start, table.c[column] <= end
+                    )
+                ).scalar()
+                for table, column in ((metrics_table, "wall_time"), (artifacts_table, "created_at"))
+            ]
+            found = [t for t in times if t is not None]
+            return max(found) if found else None
+
+        return self._read(q)
+
     def metric_keys(self, run_id: str) -> list[str]:
         query = select(metrics_table.c.key).where(metrics_table.c.run_id == run_id).distinct().order_by(metrics_table.c.key)
         return [r[0] for r in self._read(lambda c: c.execute(query).all())]
@@ -401,6 +450,7 @@ class Store:
         std: float,
         checkpoint: str | None,
         seed: int | None,
+        checkpoint_sha256: str | None = None,
     ) -> Evaluation:
         now = time.time()
         values = dict(
@@ -413,20 +463,19 @@ class Store:
             checkpoint=checkpoint,
             seed=seed,
             created_at=now,
+            checkpoint_sha256=checkpoint_sha256,
         )
-        self._write(lambda c: c.execute(insert(evaluations_table).values(**values)))
-        return Evaluation(**{**values, "scores": [float(s) for s in scores]})
+        new_id = self._write(lambda c: c.execute(insert(evaluations_table).values(**values)).inserted_primary_key[0])
+        return Evaluation(**{**values, "scores": [float(s) for s in scores], "id": int(new_id)})
 
-    def evaluations(self, run_id: str) -> list[Evaluation]:
-        query = (
-            select(evaluations_table)
-            .where(evaluations_table.c.run_id == run_id)
-            .order_by(evaluations_table.c.step, evaluations_table.c.id)
-        )
+    def evaluations(self, run_id: str | None = None) -> list[Evaluation]:
+        """One run's evaluations by step; with no run, every run's (the game reads them all at once)."""
+        query = select(evaluations_table).order_by(evaluations_table.c.step, evaluations_table.c.id)
+        if run_id is not None:
+            query = query.where(evaluations_table.c.run_id == run_id)
         out = []
         for row in self._read(lambda c: c.execute(query).all()):
             data = dict(row._mapping)
-            data.pop("id")
             data["scores"] = json.loads(data["scores"])
             out.append(Evaluation(**data))
         return out
@@ -445,8 +494,11 @@ class Store:
             )
         )
 
-    def artifacts(self, run_id: str, kind: str | None = None) -> list[Artifact]:
-        query = select(artifacts_table).where(artifacts_table.c.run_id == run_id)
+    def artifacts(self, run_id: str | None, kind: str | None = None) -> list[Artifact]:
+        """One run's artifacts (``run_id`` None: every run's), by step."""
+        query = select(artifacts_table)
+        if run_id is not None:
+            query = query.where(artifacts_table.c.run_id == run_id)
         if kind is not None:
             query = query.where(artifacts_table.c.kind == kind)
         query = query.order_by(artifacts_table.c.step, artifacts_table.c.id)
@@ -458,9 +510,32 @@ class Store:
             out.append(Artifact(**data))
         return out
 
-    def add_event(self, kind: str, payload: dict[str, Any] | None = None, run_id: str | None = None) -> None:
+    def add_event(self, kind: str, payload: dict[str, Any] | None = None, run_id: str | None = None) -> int:
         values = dict(run_id=run_id, kind=kind, payload=json.dumps(payload or {}), created_at=time.time())
-        self._write(lambda c: c.execute(insert(events_table).values(**values)))
+        return int(self._write(lambda c: c.execute(insert(events_table).values(**values)).inserted_primary_key[0]))
+
+    def add_event_once(
+        self, kind: str, payload: dict[str, Any], key: Sequence[str], run_id: str | None = None
+    ) -> int | None:
+        """Insert unless an event of ``kind`` already has the same ``key`` fields; the new id, or None.
+
+        Check and insert share one write transaction (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a
+        table lock), so two processes recording the same award at once record it once.
+        """
+        wanted = {k: payload.get(k) for k in key}
+
+        def tx(conn: Any) -> int | None:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE")
+            rows = conn.execute(select(events_table.c.payload).where(events_table.c.kind == kind)).all()
+            for (raw,) in rows:
+                existing = json.loads(raw or "{}")
+                if all(existing.get(k) == v for k, v in wanted.items()):
+                    return None
+            values = dict(run_id=run_id, kind=kind, payload=json.dumps(payload), created_at=time.time())
+            return int(conn.execute(insert(events_table).values(**values)).inserted_primary_key[0])
+
+        return self._write(tx)
 
     def events(self, kind: str | None = None, run_id: str | None = None) -> list[dict[str, Any]]:
         query = select(events_table).order_by(events_table.c.id)

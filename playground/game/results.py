@@ -22,14 +22,20 @@ _NAME = re.compile(r"^[\w][\w .\-]{0,39}$")
 
 
 def default_player() -> str:
-    """``PLAYGROUND_PLAYER``, else the login name: friends on one machine pass ``--name``."""
+    """``PLAYGROUND_PLAYER``, else the login name: friends on one machine pass ``--name``.
+
+    A login name that is not a valid player name (``first.last@corp``) is tidied, not refused:
+    nobody chose it. The game's active profile (``playground.game.profiles.active_player``) comes first.
+    """
     name = os.environ.get("PLAYGROUND_PLAYER")
-    if not name:
-        try:
-            name = getpass.getuser()
-        except (KeyError, OSError):
-            name = "player"
-    return check_player(name)
+    if name:
+        return check_player(name)
+    try:
+        login = getpass.getuser()
+    except (KeyError, OSError):
+        login = ""
+    tidy = re.sub(r"[^\w .\-]", "_", login.strip())[:40].strip()
+    return tidy if _NAME.match(tidy) else "player"
 
 
 def check_player(name: str) -> str:
