@@ -60,7 +60,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from torch import nn
 from torch.distributions import Categorical
 
-from agents.base import Agent, TrainingHooks, check_schedule, checkpoint_archive
+from agents.base import Agent, Thought, TrainingHooks, check_schedule, checkpoint_archive
 from playground.errors import BadConfig, CheckpointError, IncompatibleEnvironment, PlaygroundError
 
 log = logging.getLogger(__name__)
@@ -722,7 +722,8 @@ class A3CAgent(Agent):
             return
         self._act_state = reset_state(self._act_state, torch.as_tensor(mask, dtype=torch.float32))
 
-    def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+    def _forward(self, obs: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """(logits, value) for a batch; the LSTM state (if any) advances one step."""
         assert self.model is not None
         obs_tensor = torch.as_tensor(np.asarray(obs))
         with torch.no_grad():
@@ -730,12 +731,28 @@ class A3CAgent(Agent):
                 # A batch of another size than the state's is another set of games: start from zeros.
                 if self._act_state is None or self._act_state[0].shape[0] != obs_tensor.shape[0]:
                     self._act_state = self.model.initial_state(obs_tensor.shape[0])
-                logits, _, self._act_state = self.model.step(obs_tensor, self._act_state)
+                logits, value, self._act_state = self.model.step(obs_tensor, self._act_state)
             else:
-                logits, _ = self.model(obs_tensor)
+                logits, value = self.model(obs_tensor)
+        return logits, value
+
+    @staticmethod
+    def _choose(logits: torch.Tensor, deterministic: bool) -> np.ndarray:
         if deterministic:
             return logits.argmax(dim=-1).numpy()
         return Categorical(logits=logits).sample().numpy()
+
+    def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        logits, _ = self._forward(obs)
+        return self._choose(logits, deterministic)
+
+    def think(self, obs: np.ndarray, deterministic: bool = True) -> Thought:
+        logits, value = self._forward(obs)
+        return Thought(
+            actions=self._choose(logits, deterministic),
+            probabilities=torch.softmax(logits, dim=-1).numpy(),
+            values=value.numpy().reshape(-1),
+        )
 
     @property
     def step(self) -> int:

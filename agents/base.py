@@ -13,6 +13,7 @@ import zipfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -96,6 +97,18 @@ class Policy(Protocol):
         ...
 
 
+@dataclass
+class Thought:
+    """What a policy makes of a batch of observations: its actions and, where the algorithm has them,
+    the numbers behind them. The viewer's HUD draws these; the math that makes them stays in the agent.
+    """
+
+    actions: np.ndarray  # what ``act`` would return for the same observations
+    probabilities: np.ndarray | None = None  # (batch, n_actions): PPO, A2C, A3C on discrete actions
+    q_values: np.ndarray | None = None  # (batch, n_actions): DQN
+    values: np.ndarray | None = None  # (batch,): the state-value estimate V(s) (DQN: max over Q)
+
+
 class TrainingHooks(Protocol):
     """What the platform offers a learning loop; implemented in ``playground.training``."""
 
@@ -165,6 +178,14 @@ class Agent(ABC):
 
     @abstractmethod
     def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray: ...
+
+    def think(self, obs: np.ndarray, deterministic: bool = True) -> Thought:
+        """Act, and say why: one forward pass that also returns probabilities, Q-values or values.
+
+        Use it instead of ``act`` (not after it): a recurrent policy advances its state once per call.
+        The default knows only the actions; algorithms override it.
+        """
+        return Thought(actions=np.asarray(self.act(obs, deterministic=deterministic)))
 
     @property
     @abstractmethod

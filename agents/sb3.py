@@ -33,7 +33,7 @@ from stable_baselines3.common.save_util import load_from_zip_file
 from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
 from stable_baselines3.common.utils import LinearSchedule
 
-from agents.base import Agent, TrainingHooks, check_schedule, checkpoint_archive
+from agents.base import Agent, Thought, TrainingHooks, check_schedule, checkpoint_archive
 from playground.atomic import atomic_write
 from playground.errors import BadConfig, CheckpointError, IncompatibleEnvironment
 
@@ -385,6 +385,24 @@ class SB3Agent(Agent):
         action, _ = self.model.predict(obs, deterministic=deterministic)
         return np.asarray(action)
 
+    def think(self, obs: np.ndarray, deterministic: bool = True) -> Thought:
+        """Actor-critics (PPO, A2C): the action distribution and V(s), from one forward pass."""
+        assert self.model is not None
+        from gymnasium import spaces
+
+        policy = self.model.policy
+        policy.set_training_mode(False)
+        with torch.no_grad():
+            obs_tensor, _ = policy.obs_to_tensor(obs)
+            distribution = policy.get_distribution(obs_tensor)  # type: ignore[operator]
+            values = policy.predict_values(obs_tensor).flatten().cpu().numpy()  # type: ignore[operator]
+            if not isinstance(policy.action_space, spaces.Discrete):
+                # Continuous actions: clipping to the bounds is predict()'s business, so act() decides.
+                return Thought(actions=self.act(obs, deterministic), values=values)
+            actions = distribution.get_actions(deterministic=deterministic).cpu().numpy().reshape(-1)
+            probabilities = distribution.distribution.probs.cpu().numpy()  # type: ignore[union-attr]
+        return Thought(actions=actions, probabilities=probabilities, values=values)
+
     @property
     def step(self) -> int:
         return int(self.model.num_timesteps) if self.model is not None else 0
@@ -433,6 +451,17 @@ class DQNAgent(SB3Agent):
 
     def _log_interval(self) -> int:
         return 4  # episodes, SB3's default for off-policy algorithms
+
+    def think(self, obs: np.ndarray, deterministic: bool = True) -> Thought:
+        """The Q-value of every action; V(s) is the greedy one's. Exploring (not deterministic) is act()'s."""
+        model = self.model
+        assert isinstance(model, DQN)
+        model.policy.set_training_mode(False)
+        with torch.no_grad():
+            obs_tensor, _ = model.policy.obs_to_tensor(obs)
+            q_values = model.q_net(obs_tensor).cpu().numpy()
+        actions = q_values.argmax(axis=1) if deterministic else self.act(obs, deterministic=False)
+        return Thought(actions=np.asarray(actions), q_values=q_values, values=q_values.max(axis=1))
 
     def _restore_counters(self, data: Mapping[str, Any]) -> None:
         super()._restore_counters(data)

@@ -527,3 +527,298 @@ class TrainEnvFactory:
 
     def __call__(self, n_envs: int, seed: int) -> VecEnv:
         return make_train_env(resolve(self.env_id), n_envs, seed, backend=self.backend)
+
+
+# --------------------------------------------------------------------------------------------
+# environments for watching and playing (the pygame viewer)
+#
+# Training vector envs never render: the fast backend has no Python env to render from, and an
+# agent's 84x84 grayscale stack is not what a person wants to see. A watch env is one Python
+# game that yields both, from the same emulator: the colour frame of every emulator step (so the
+# viewer can show the game at its own 60 Hz) and the observation the agent acts on, made exactly
+# as the run's training backend made it.
+
+# Readable action names for classic tasks, from the Gymnasium documentation of each environment.
+CLASSIC_ACTION_NAMES: dict[str, tuple[str, ...]] = {
+    "CartPole": ("LEFT", "RIGHT"),
+    "MountainCar": ("LEFT", "NONE", "RIGHT"),
+    "Acrobot": ("TORQUE -1", "TORQUE 0", "TORQUE +1"),
+    "LunarLander": ("NOOP", "LEFT ENGINE", "MAIN ENGINE", "RIGHT ENGINE"),
+}
+ATARI_FPS = 60  # the emulator's frame rate: the game's normal speed
+
+
+def action_names(spec: EnvSpec) -> list[str]:
+    """A name per discrete action (Atari: the ROM's own meanings); continuous actions get a0, a1, …"""
+    if spec.action_meanings is not None:
+        return list(spec.action_meanings)
+    space = spec.action_space
+    if isinstance(space, spaces.Discrete):
+        known = CLASSIC_ACTION_NAMES.get(spec.game)
+        if known is not None and len(known) == int(space.n):
+            return list(known)
+        return [f"action {i}" for i in range(int(space.n))]
+    shape = getattr(space, "shape", None) or (1,)
+    return [f"a{i}" for i in range(int(np.prod(shape)))]
+
+
+@dataclass
+class WatchStep:
+    """What one reset or one agent step produced."""
+
+    obs: np.ndarray  # a batch of one observation, as the agent's training env shapes it
+    frames: list[np.ndarray]  # the RGB frames (H, W, 3) the emulator made during this step, oldest first
+    reward: float = 0.0  # raw (unclipped)
+    game_over: bool = False  # the real game ended (or hit its time limit); never a lost life
+    lives: int | None = None
+
+
+class WatchEnv:
+    """One game for watching or playing: ``reset`` and ``step`` return a ``WatchStep``."""
+
+    native_fps: float = 30.0  # frames per second at the game's normal speed
+    frames_per_step: int = 1  # emulator frames per agent step
+
+    def __init__(self, spec: EnvSpec) -> None:
+        self.spec = spec
+        self.action_names = action_names(spec)
+
+    def reset(self, seed: int | None = None) -> WatchStep:
+        raise NotImplementedError
+
+    def step(self, action: Any) -> WatchStep:
+        raise NotImplementedError
+
+    def keys_to_action(self) -> dict[tuple[Any, ...], int] | None:
+        """The game's own keyboard mapping for human play, or None when it has none."""
+        get = getattr(self._gym.unwrapped, "get_keys_to_action", None)
+        if get is None:
+            return None
+        try:
+            return dict(get())
+        except (AttributeError, NotImplementedError):
+            return None
+
+    def close(self) -> None:
+        self._gym.close()
+
+    _gym: gym.Env
+
+
+def _atari_base(spec: EnvSpec, max_frames: int) -> gym.Env:
+    """The raw v5 game one emulator frame per step, with the id's sticky actions; observations are RGB."""
+    register_envs()
+    return gym.make(
+        spec.env_id,
+        frameskip=1,
+        repeat_action_probability=spec.repeat_action_probability,
+        max_num_frames_per_episode=max_frames,
+    )
+
+
+class _AtariFastWatch(WatchEnv):
+    """What ale-py's C++ vector env (our "fast" backend) does, in Python, on one game.
+
+    No-op starts (1 to ``noop_max``), then one emulator frame of FIRE where the game has it, then
+    per agent step ``frame_skip`` frames with the max of the last two grayscale screens, resized
+    to 84x84 (area interpolation) and stacked four deep with zeros before the game's first frame.
+    With no-ops and sticky actions off, the observations equal the C++ env's bit for bit (checked
+    in tests/test_viewer.py), so the agent sees here what it saw while training.
+    """
+
+    native_fps = ATARI_FPS
+    frames_per_step = ATARI_FRAME_SKIP
+
+    def __init__(self, spec: EnvSpec, max_frames: int, noop_max: int) -> None:
+        super().__init__(spec)
+        self._gym = _atari_base(spec, max_frames)
+        self.ale = self._gym.unwrapped.ale
+        self.noop_max = noop_max
+        meanings = list(spec.action_meanings or ())
+        self.fire = meanings.index("FIRE") if "FIRE" in meanings else None
+        self.stack = np.zeros((ATARI_FRAME_STACK, ATARI_SCREEN, ATARI_SCREEN), dtype=np.uint8)
+        self._pool = np.zeros((2, 210, 160), dtype=np.uint8)
+        self.lives = 0
+
+    def _screen(self, pooled: np.ndarray) -> np.ndarray:
+        import cv2
+
+        return cv2.resize(pooled, (ATARI_SCREEN, ATARI_SCREEN), interpolation=cv2.INTER_AREA)
+
+    def _push(self, screen: np.ndarray) -> np.ndarray:
+        self.stack = np.roll(self.stack, -1, axis=0)
+        self.stack[-1] = screen
+        return self.stack[None].copy()
+
+    def reset(self, seed: int | None = None) -> WatchStep:
+        rgb, info = self._gym.reset(seed=seed)
+        noops = int(self._gym.unwrapped.np_random.integers(1, self.noop_max + 1)) if self.noop_max > 0 else 0
+        for _ in range(noops):
+            rgb, _r, terminated, truncated, info = self._gym.step(0)
+            if terminated or truncated:
+                rgb, info = self._gym.reset()
+        if self.fire is not None:
+            rgb, _r, terminated, truncated, info = self._gym.step(self.fire)
+            if terminated or truncated:
+                rgb, info = self._gym.reset()
+        self.stack[:] = 0
+        self.lives = int(info.get("lives", 0))
+        return WatchStep(self._push(self._screen(self.ale.getScreenGrayscale())), [rgb], lives=self.lives)
+
+    def step(self, action: Any) -> WatchStep:
+        action = int(np.asarray(action).reshape(-1)[0])
+        frames: list[np.ndarray] = []
+        total = 0.0
+        over = False
+        info: dict[str, Any] = {}
+        for i in range(ATARI_FRAME_SKIP):
+            rgb, reward, terminated, truncated, info = self._gym.step(action)
+            frames.append(rgb)
+            total += float(reward)
+            if i >= ATARI_FRAME_SKIP - 2:
+                self._pool[ATARI_FRAME_SKIP - 1 - i] = self.ale.getScreenGrayscale()
+            if terminated or truncated:
+                over = True
+                break
+        self.lives = int(info.get("lives", self.lives))
+        obs = self._push(self._screen(self._pool.max(axis=0)))
+        return WatchStep(obs, frames, total, over, self.lives)
+
+
+class _FrameTap(gym.Wrapper):
+    """Keeps every RGB frame that passes through, for the wrappers above that skip frames."""
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        self.frames: list[np.ndarray] = []
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        obs, info = self.env.reset(**kwargs)
+        self.frames.append(obs)
+        return obs, info
+
+    def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.frames.append(obs)
+        return obs, reward, terminated, truncated, info
+
+
+class _AtariSb3Watch(WatchEnv):
+    """The "sb3" backend's wrappers (RL Baselines3 Zoo's AtariWrapper, frame stack, channels first)
+    over one game whose every frame is tapped for the screen."""
+
+    native_fps = ATARI_FPS
+    frames_per_step = ATARI_FRAME_SKIP
+
+    def __init__(self, spec: EnvSpec, max_frames: int, noop_max: int) -> None:
+        from stable_baselines3.common.atari_wrappers import AtariWrapper
+
+        super().__init__(spec)
+        self.tap = _FrameTap(_atari_base(spec, max_frames))
+        self._gym = AtariWrapper(
+            self.tap, noop_max=noop_max, frame_skip=ATARI_FRAME_SKIP, screen_size=ATARI_SCREEN,
+            terminal_on_life_loss=False, clip_reward=False,
+        )
+        self.stack = np.zeros((ATARI_FRAME_STACK, ATARI_SCREEN, ATARI_SCREEN), dtype=np.uint8)
+        self.lives = 0
+
+    def _push(self, obs: np.ndarray) -> np.ndarray:
+        self.stack = np.roll(self.stack, -1, axis=0)
+        self.stack[-1] = obs[..., 0]
+        return self.stack[None].copy()
+
+    def reset(self, seed: int | None = None) -> WatchStep:
+        obs, info = self._gym.reset(seed=seed)
+        last = self.tap.frames[-1]
+        self.tap.frames.clear()
+        self.stack[:] = 0
+        self.lives = int(info.get("lives", 0))
+        return WatchStep(self._push(obs), [last], lives=self.lives)
+
+    def step(self, action: Any) -> WatchStep:
+        action = int(np.asarray(action).reshape(-1)[0])
+        obs, reward, terminated, truncated, info = self._gym.step(action)
+        frames = list(self.tap.frames)
+        self.tap.frames.clear()
+        self.lives = int(info.get("lives", self.lives))
+        return WatchStep(self._push(obs), frames, float(reward), bool(terminated or truncated), self.lives)
+
+
+class _ClassicWatch(WatchEnv):
+    """A classic task (CartPole, LunarLander, …) rendered as RGB; observations as in training."""
+
+    frames_per_step = 1
+
+    def __init__(self, spec: EnvSpec) -> None:
+        super().__init__(spec)
+        try:
+            self._gym = gym.make(spec.env_id, render_mode="rgb_array")
+        except gym.error.Error as exc:
+            raise MissingDependency(f"{spec.env_id} cannot render pictures to watch ({exc}).") from None
+        self.native_fps = float(self._gym.metadata.get("render_fps") or 30)
+        self.discrete = isinstance(spec.action_space, spaces.Discrete)
+
+    def _frame(self) -> np.ndarray:
+        return np.asarray(self._gym.render(), dtype=np.uint8)
+
+    def reset(self, seed: int | None = None) -> WatchStep:
+        obs, _info = self._gym.reset(seed=seed)
+        return WatchStep(np.asarray(obs)[None], [self._frame()])
+
+    def step(self, action: Any) -> WatchStep:
+        if self.discrete:
+            action = int(np.asarray(action).reshape(-1)[0])
+        else:
+            action = np.asarray(action, dtype=np.float32).reshape(self.spec.action_space.shape)
+        obs, reward, terminated, truncated, _info = self._gym.step(action)
+        return WatchStep(np.asarray(obs)[None], [self._frame()], float(reward), bool(terminated or truncated))
+
+
+class _HumanAtari(WatchEnv):
+    """An Atari game one emulator frame per step, for a person at the keyboard (60 Hz is its normal speed)."""
+
+    native_fps = ATARI_FPS
+    frames_per_step = 1
+
+    def __init__(self, spec: EnvSpec, max_frames: int) -> None:
+        super().__init__(spec)
+        self._gym = _atari_base(spec, max_frames)
+        self.lives = 0
+
+    def reset(self, seed: int | None = None) -> WatchStep:
+        rgb, info = self._gym.reset(seed=seed)
+        self.lives = int(info.get("lives", 0))
+        return WatchStep(rgb[None], [rgb], lives=self.lives)
+
+    def step(self, action: Any) -> WatchStep:
+        rgb, reward, terminated, truncated, info = self._gym.step(int(action))
+        self.lives = int(info.get("lives", self.lives))
+        return WatchStep(rgb[None], [rgb], float(reward), bool(terminated or truncated), self.lives)
+
+
+def make_watch_env(
+    spec: EnvSpec,
+    backend: str = "auto",
+    *,
+    max_frames: int = ATARI_MAX_FRAMES,
+    noop_max: int = ATARI_NOOP_MAX,
+) -> WatchEnv:
+    """One game to watch an agent play: colour frames for people, the training observation for the agent.
+
+    ``backend`` is the run's ``env_backend``: Atari observations are made as that backend made them
+    (``auto`` trains on the fast backend). Whole games, raw rewards, no life-loss terminals.
+    """
+    _check_args(1, backend)
+    if spec.is_atari:
+        if backend == "sb3":
+            return _AtariSb3Watch(spec, max_frames, noop_max)
+        return _AtariFastWatch(spec, max_frames, noop_max)
+    return _ClassicWatch(spec)
+
+
+def make_play_env(spec: EnvSpec, *, max_frames: int = ATARI_MAX_FRAMES) -> WatchEnv:
+    """One game for a person: every emulator frame is a step (Atari); the id's sticky actions stay,
+    so people and agents play the same game."""
+    if spec.is_atari:
+        return _HumanAtari(spec, max_frames)
+    return _ClassicWatch(spec)

@@ -1,0 +1,782 @@
+"""``playground gan watch RUN``: what a GAN makes, in a window (or headless, into a video), with a side panel.
+
+- DCGAN and cDCGAN: the grid the run draws from its fixed noise (the noise kept in every
+  checkpoint), made by the checkpoint's generator. ``l`` plays a latent walk: the generator renders
+  every frame on a loop from the fixed noise through a few random noise vectors and back, moving
+  between them by spherical interpolation; a cDCGAN walks one noise vector per row through every
+  class column, so the columns keep their class while the style moves.
+- pix2pix and CycleGAN: rows of input | output | target (CycleGAN: A | A→B | back, B | B→A | back)
+  for the run's fixed inputs, as its sample grids lay them out.
+- ``--follow``: the newest checkpoint (polled at most once a second) replaces the one shown, and a
+  DCGAN's sample grid from training shows when it is newer still; when the run ends the viewer says
+  so and keeps showing its last checkpoint.
+
+The walk moves a fixed distance per displayed frame (a leg takes 2 s at speed 1 and 30 fps), so a
+generator too slow for the frame rate slows the walk down in a window instead of making it jump, and
+a recording always plays it at its own speed. The panel shows the run, the checkpoint's iteration,
+the newest sample grid's, the latest losses and the latest ``gan eval`` result.
+
+The session (``GanSession``, no pygame) makes the pictures; ``GanWatchApp`` is the loop around it,
+with the same keys, screen, recorder and waiting as ``watch``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pygame
+import torch
+
+import gans
+from gans import grid
+from gans.base import GanModel
+from playground import gan_inference, gan_training, runs
+from playground.config import GanConfig
+from playground.errors import CheckpointError, PlaygroundError, RunStateError
+from playground.settings import resolve_device
+from playground.store import Run, Store, get_store
+from playground.viewer.common import (
+    Notify,
+    check_view_options,
+    checkpoint_waiter,
+    one_torch_thread,
+    recorded_line,
+    save_screenshot,
+)
+from playground.viewer.controls import GanControls
+from playground.viewer.display import Screen, even, frame_surface, go_headless, require_display
+from playground.viewer.follow import POLL_S, Follower
+from playground.viewer.hud import (
+    ACCENT,
+    BACKGROUND,
+    CHOSEN,
+    DIM,
+    GOOD,
+    LINE,
+    PAD,
+    PANEL,
+    PANEL_WIDTH,
+    TEXT,
+    ViewState,
+    draw_help,
+    draw_sparkline,
+    fmt,
+    font,
+    text,
+)
+from playground.viewer.record import Recorder, check_record_path, default_video_path
+
+log = logging.getLogger(__name__)
+
+FPS = 30  # display and video frames per second
+HEADLESS_S = 10  # headless without --max-frames: this many seconds of video
+LEG_S = 2.0  # one leg of the latent walk, at speed 1
+WAYPOINTS = 3  # random noise vectors the walk visits before it comes back to the fixed noise
+FIT = (840, 720)  # without --zoom, the picture is scaled to fit in this box
+TRANSLATION_ROWS = 8  # pix2pix and CycleGAN: at most this many rows of the fixed inputs
+GRID_PAD = 2  # gans.grid's border between tiles
+HEADER = LINE + 10  # the strip above the picture: column captions, or what is shown
+PANEL_HEIGHT = 27 * LINE
+MESSAGE_S = 3.0
+REFRESH_S = 2.0  # follow mode: how often the losses and the quality are re-read
+WAIT_SIZE = (640, 240)  # the window while waiting for a first checkpoint
+LOSSES = (
+    ("loss/d", "D loss"), ("loss/g", "G loss"), ("d/real", "D(x)"), ("d/fake", "D(G(z))"),
+    ("critic/real", "critic(x)"), ("critic/fake", "critic(G(z))"), ("loss/g_l1", "L1"), ("loss/cycle", "cycle"),
+    ("loss/d_a", "D_A loss"), ("loss/d_b", "D_B loss"),
+)
+CURVES = (("loss/d", ACCENT), ("loss/g", GOOD))
+CURVE_POINTS = 150
+
+NO_DISPLAY = (
+    "no display is available for a window (DISPLAY and WAYLAND_DISPLAY are not set); "
+    "use --headless to record the view to a video instead (--record FILE.mp4 chooses the file)."
+)
+
+GAN_KEYS = (
+    ("l", "latent walk on / off (DCGAN)"),
+    ("space", "pause / resume"),
+    ("Right", "one walk frame (while paused)"),
+    ("+ / -", "walk faster / slower"),
+    ("r", "a new walk"),
+    ("s", "save a screenshot"),
+    ("h", "this help"),
+    ("q / Esc", "quit"),
+)
+
+
+# -- the latent walk ------------------------------------------------------------------------------------
+def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+    """Row-wise spherical interpolation (White 2016, "Sampling Generative Networks"): Gaussian noise
+    lives near a sphere, and the straight line between two points cuts through its unlikely middle."""
+    unit_a = a / a.norm(dim=1, keepdim=True).clamp_min(1e-8)
+    unit_b = b / b.norm(dim=1, keepdim=True).clamp_min(1e-8)
+    omega = torch.acos((unit_a * unit_b).sum(1, keepdim=True).clamp(-1.0, 1.0))
+    sin = torch.sin(omega)
+    straight = sin.abs() < 1e-6
+    safe = torch.where(straight, torch.ones_like(sin), sin)
+    curved = torch.sin((1 - t) * omega) / safe * a + torch.sin(t * omega) / safe * b
+    return torch.where(straight, (1 - t) * a + t * b, curved)
+
+
+class LatentWalk:
+    """A loop through the latent space: from the fixed noise through ``waypoints`` random noise
+    vectors and back. ``position`` counts legs (0 ≤ position < legs); ``z()`` is the noise there."""
+
+    def __init__(self, z: torch.Tensor, *, classes: int = 0, seed: int = 0, waypoints: int = WAYPOINTS) -> None:
+        n = z.size(0)
+        if classes:  # one noise vector per row, shared by its class columns
+            rows = math.ceil(n / classes)
+            self.index = torch.arange(n) // classes
+            start = z[torch.arange(rows) * classes]
+        else:
+            self.index = torch.arange(n)
+            start = z
+        generator = torch.Generator().manual_seed(seed)
+        self.points = [start.float()] + [torch.randn(start.shape, generator=generator) for _ in range(waypoints)]
+        self.position = 0.0
+
+    @property
+    def legs(self) -> int:
+        return len(self.points)
+
+    def advance(self, legs: float) -> None:
+        self.position = (self.position + legs) % self.legs
+
+    def z(self, position: float | None = None) -> torch.Tensor:
+        position = self.position if position is None else position % self.legs
+        leg = int(position)
+        a, b = self.points[leg], self.points[(leg + 1) % self.legs]
+        return slerp(a, b, position - leg)[self.index]
+
+
+# -- the session: pictures and what the panel shows (no pygame) ----------------------------------------
+@dataclass
+class GanHud:
+    run_id: str = ""
+    model: str = ""  # its title, e.g. "Conditional DCGAN"
+    dataset: str = ""
+    image_size: int = 0
+    total_iters: int = 0
+    checkpoint_step: int | None = None
+    samples_step: int | None = None  # the newest sample grid training wrote
+    showing: str = ""  # what the picture is
+    following: bool = False
+    run_status: str | None = None
+    losses: dict[str, float] = field(default_factory=dict)
+    losses_step: int | None = None
+    curves: dict[str, list[float]] = field(default_factory=dict)
+    quality: dict[str, Any] | None = None  # the latest `gan eval` payload
+    message: str = ""
+
+
+class GanSession:
+    """A GAN run's generator at one checkpoint: ``frame()`` is the picture to show now."""
+
+    def __init__(self, run: Run, config: GanConfig, store: Store, *, device: str = "cpu",
+                 use_sample_grids: bool = False) -> None:
+        self.run = run
+        self.config = config
+        self.store = store
+        self.device = device
+        self.kind = gans.get(config.model).data_kind
+        self.use_sample_grids = use_sample_grids and self.kind == "images"
+        self.model: GanModel | None = None
+        self.fixed: dict[str, torch.Tensor] = {}
+        self.step: int | None = None
+        self.path: Path | None = None
+        self.columns = 1
+        self.walk: LatentWalk | None = None
+        self.walks = 0  # walks drawn so far (each new one has its own waypoints)
+        self._picture: np.ndarray | None = None
+        self._samples: tuple[int, np.ndarray] | None = None  # (iteration, picture) of a newer sample grid
+        self._walk_frame: tuple[tuple[int | None, float], np.ndarray] | None = None
+        self.hud = GanHud(run_id=run.id, model=gans.get(config.model).title, dataset=config.data,
+                          image_size=config.image_size, total_iters=config.iters)
+
+    @property
+    def can_walk(self) -> bool:
+        return self.kind == "images"
+
+    @property
+    def classes(self) -> int:
+        return int(getattr(self.model, "classes", 0) or 0)
+
+    # -- checkpoints ------------------------------------------------------------------------------
+    def load(self, step: int, path: Path) -> None:
+        """Show another checkpoint (its generator, and the fixed inputs it carries)."""
+        state = gan_training.read_checkpoint(path, self.device)
+        if self.model is None:
+            self.model = gan_training.build_model(self.config, state["data"], self.device)
+        gan_training.load_into(self.model, state, path, for_training=False)
+        fixed = {k: v.cpu() for k, v in state["fixed"].items()}
+        if self.kind != "images":  # a few rows of triples fit on a screen; the sample grids hold them all
+            rows = max(1, min(TRANSLATION_ROWS, 768 // (self.config.image_size + GRID_PAD)))
+            fixed = {k: v[:rows] for k, v in fixed.items()}
+        self.fixed = fixed
+        self.step = int(state.get("step", step))
+        self.path = Path(path)
+        self._picture = None
+        self._walk_frame = None
+        if self._samples is not None and self._samples[0] <= self.step:
+            self._samples = None
+        self.hud.checkpoint_step = self.step
+
+    def picture(self) -> np.ndarray:
+        """The checkpoint's grid from the fixed inputs, as the run's sample grids draw it."""
+        if self._picture is None:
+            assert self.model is not None, "load a checkpoint first"
+            images, self.columns = self.model.render(self.fixed)
+            self._picture = grid.grid(images, self.columns, pad=GRID_PAD)
+        return self._picture
+
+    def captions(self) -> list[str]:
+        """A caption per column of the picture (none for a DCGAN's grid)."""
+        if self.kind == "paired":
+            return ["input", "output", "target"]
+        if self.kind == "unpaired":
+            return ["A", "A -> B", "back to A", "B", "B -> A", "back to B"]
+        if self.classes and self.model is not None:
+            return list(self.model.class_names)
+        return []
+
+    # -- sample grids from training ---------------------------------------------------------------
+    def update_samples(self) -> None:
+        """Note the newest sample grid; while following a DCGAN, show it if it is newer than the checkpoint."""
+        newest = max(self.store.artifacts(self.run.id, "samples"), key=lambda a: a.step or 0, default=None)
+        self.hud.samples_step = None if newest is None else newest.step
+        if not self.use_sample_grids or newest is None or newest.step is None or self.step is None:
+            return
+        if newest.step <= self.step or (self._samples is not None and self._samples[0] >= newest.step):
+            return
+        from PIL import Image
+
+        try:
+            with Image.open(newest.path) as image:
+                picture = np.asarray(image.convert("RGB"))
+        except OSError as exc:  # pruned or half-visible: the checkpoint's own grid stays
+            log.debug("sample grid %s not shown: %s", newest.path, exc)
+            return
+        if picture.shape == self.picture().shape:
+            self._samples = (newest.step, picture)
+
+    # -- the latent walk --------------------------------------------------------------------------
+    def start_walk(self) -> None:
+        if not self.can_walk:
+            raise PlaygroundError(f"the latent walk is for DCGAN and cDCGAN; {self.config.model} translates images.")
+        self.picture()  # the columns of the grid
+        # Never the run's own seed: that one drew the fixed noise, and the walk would stand still on it.
+        seed = (self.config.seed + 1) * 1_000_003 + self.walks
+        self.walk = LatentWalk(self.fixed["z"], classes=self.classes, seed=seed)
+        self.walks += 1
+        self._walk_frame = None
+
+    def stop_walk(self) -> None:
+        self.walk = None
+        self._walk_frame = None
+
+    def walk_picture(self) -> np.ndarray:
+        assert self.walk is not None and self.model is not None
+        key = (self.step, self.walk.position)
+        if self._walk_frame is None or self._walk_frame[0] != key:
+            images = self.model.generate(self.walk.z(), self.fixed.get("labels"))  # type: ignore[attr-defined]
+            self._walk_frame = key, grid.grid(images, self.columns, pad=GRID_PAD)
+        return self._walk_frame[1]
+
+    def frame(self) -> np.ndarray:
+        """What to show now: a walk frame, a newer sample grid from training, or the checkpoint's grid."""
+        if self.walk is not None:
+            leg = int(self.walk.position) + 1
+            self.hud.showing = f"latent walk, leg {leg} of {self.walk.legs}"
+            return self.walk_picture()
+        if self._samples is not None:
+            self.hud.showing = f"fixed noise, sample grid of iteration {self._samples[0]:,}"
+            return self._samples[1]
+        what = "fixed noise" if self.kind == "images" else "fixed inputs"
+        self.hud.showing = f"{what}, checkpoint iteration {self.step:,}"
+        return self.picture()
+
+    # -- the panel's numbers from the store -------------------------------------------------------
+    def refresh(self, samples: bool = True) -> None:
+        """Re-read the losses, the latest quality and (unless ``samples`` is False) the newest sample grid."""
+        hud = self.hud
+        hud.losses.clear()
+        hud.losses_step = None
+        for key, _label in LOSSES:
+            rows = self.store.metrics(self.run.id, key)
+            if rows:
+                hud.losses[key] = float(rows[-1][3])
+                hud.losses_step = max(hud.losses_step or 0, int(rows[-1][0]))
+            if key in dict(CURVES):
+                hud.curves[key] = [float(r[3]) for r in rows[-CURVE_POINTS:]]
+        evaluations = gan_inference.evaluations(self.run, self.store)
+        hud.quality = evaluations[-1] if evaluations else None
+        if samples:
+            self.update_samples()
+
+
+class GanFollower(Follower):
+    """A GAN run has no best checkpoint by score: once it ends, its last one stays on screen."""
+
+    ended_pick = "latest"
+    ended_words = "showing its last checkpoint"
+    no_checkpoint_hint = "train a new run with `playground gan train`"  # `gan resume` needs a checkpoint
+    unit = "iteration"
+
+
+# -- drawing -------------------------------------------------------------------------------------------------
+def fit_scale(picture_shape: tuple[int, ...], zoom: int | None = None) -> float:
+    """``--zoom``, or the largest whole zoom up to 4 that fits the box, or a shrink where even 1x does not fit."""
+    if zoom is not None:
+        return float(zoom)
+    height, width = int(picture_shape[0]), int(picture_shape[1])
+    whole = min(4, FIT[0] // width, FIT[1] // height)
+    return float(whole) if whole >= 1 else min(FIT[0] / width, FIT[1] / height)
+
+
+def scaled_size(picture_shape: tuple[int, ...], scale: float) -> tuple[int, int]:
+    return max(1, round(int(picture_shape[1]) * scale)), max(1, round(int(picture_shape[0]) * scale))
+
+
+def gan_size(picture_shape: tuple[int, ...], scale: float) -> tuple[int, int]:
+    width, height = scaled_size(picture_shape, scale)
+    return even(width + PANEL_WIDTH), even(max(HEADER + height, PANEL_HEIGHT))
+
+
+def picture_surface(picture: np.ndarray, scale: float) -> pygame.Surface:
+    if float(scale).is_integer():
+        return frame_surface(picture, int(scale))
+    return pygame.transform.smoothscale(frame_surface(picture), scaled_size(picture.shape, scale))
+
+
+def _quality_line(quality: dict[str, Any]) -> str:
+    metric = str(quality.get("metric", "FD"))
+    kid = "KID" if metric == "FID" else metric.replace("FD-", "KID-")
+    extra = ""
+    if "psnr" in quality:
+        extra = f", PSNR {quality['psnr']:.1f} dB"
+    elif "cycle_l1" in quality:
+        extra = f", cycle L1 {quality['cycle_l1']:.3f}"
+    return f"{metric} {quality['fd']:.2f}, {kid} {quality['kid']:.4f}{extra}"
+
+
+def draw_gan(surface: pygame.Surface, picture: pygame.Surface, hud: GanHud, view: ViewState, *,
+             captions: list[str], tile: tuple[float, float] | None, walking: bool) -> dict[str, Any]:
+    """The picture on the left under its captions, the panel on the right; returns what was drawn.
+
+    ``tile`` is (first column's centre, column pitch) in screen pixels, for placing the captions.
+    """
+    surface.fill(BACKGROUND)
+    picture_rect = picture.get_rect(topleft=(0, HEADER))
+    surface.blit(picture, picture_rect)
+    drawn: dict[str, Any] = {"picture_size": picture_rect.size, "lines": [], "captions": []}
+    if captions and tile is not None:
+        first, pitch = tile
+        for i, caption in enumerate(captions):
+            width = max(8, int(pitch) - 4)
+            shown = caption
+            while shown and font(14).size(shown)[0] > width:
+                shown = shown[:-1]
+            x = round(first + i * pitch - font(14).size(shown)[0] / 2)
+            text(surface, shown, (x, 6), DIM, 14)
+            drawn["captions"].append(shown)
+    else:
+        text(surface, hud.showing, (PAD, 6), DIM, 14, max_width=picture_rect.width - 2 * PAD)
+
+    x0 = picture_rect.width
+    panel = pygame.Rect(x0, 0, surface.get_width() - x0, surface.get_height())
+    pygame.draw.rect(surface, PANEL, panel)
+    x = x0 + PAD
+    w = panel.width - 2 * PAD
+    y = PAD
+
+    def line(s: str, color: tuple[int, int, int] = TEXT, size: int = LINE) -> None:
+        nonlocal y
+        drawn["lines"].append(s)
+        y = text(surface, s, (x, y), color, size, max_width=w) + 2
+
+    line(hud.run_id, CHOSEN, 22)
+    line(f"{hud.model} on {hud.dataset} ({hud.image_size}x{hud.image_size})", DIM)
+    step = "-" if hud.checkpoint_step is None else f"{hud.checkpoint_step:,}"
+    line(f"checkpoint iteration {step} of {hud.total_iters:,}")
+    samples = "-" if hud.samples_step is None else f"{hud.samples_step:,}"
+    line(f"newest sample grid: iteration {samples}", DIM)
+    if hud.following:
+        line(f"following: run {hud.run_status or '?'}", GOOD if hud.run_status == "running" else DIM)
+    state = "PAUSED   " if view.paused else (f"walk speed x{view.speed:g}   " if walking else "")
+    line(f"{state}{view.fps:.0f} fps", CHOSEN if view.paused else DIM)
+    line(hud.showing, TEXT, 14)
+
+    y += 6
+    at = "" if hud.losses_step is None else f" at iteration {hud.losses_step:,}"
+    line(f"latest losses{at}", DIM, 14)
+    if not hud.losses:
+        line("none logged yet", DIM, 14)
+    for key, label in LOSSES:
+        if key in hud.losses:
+            line(f"{label}  {fmt(hud.losses[key], 3)}", TEXT, 16)
+    for key, color in CURVES:
+        values = hud.curves.get(key) or []
+        if len(values) >= 2:
+            label = dict(LOSSES)[key]
+            line(f"{label} over the last {len(values)} points", DIM, 14)
+            draw_sparkline(surface, pygame.Rect(x, y, w, 34), values, color)
+            y += 40
+
+    y += 6
+    line("quality (gan eval)", DIM, 14)
+    if hud.quality is None:
+        line("not measured yet: playground gan eval RUN", DIM, 14)
+    else:
+        line(_quality_line(hud.quality), TEXT, 16)
+        line(f"at iteration {int(hud.quality.get('step', 0)):,} over {hud.quality.get('n', '?')} images", DIM, 14)
+    if hud.message:
+        y += 4
+        line(hud.message, GOOD, 14)
+    text(surface, "h: keys", (x, panel.bottom - LINE - 4), DIM, 14)
+
+    if view.show_help:
+        help_rect = pygame.Rect(0, 0, min(max(picture_rect.width, 200), 330),
+                                min(surface.get_height(), len(GAN_KEYS) * (LINE + 2) + 40))
+        draw_help(surface, help_rect, GAN_KEYS)
+        drawn["help"] = True
+    return drawn
+
+
+# -- the loop ------------------------------------------------------------------------------------------------
+class GanWatchApp:
+    """The loop around a ``GanSession``: keys, the walk's speed, follow mode, drawing, screenshots."""
+
+    def __init__(self, session: GanSession, screen: Screen, *, scale: float, fps: float,
+                 max_frames: int | None = None, follower: GanFollower | None = None,
+                 screenshot_dir: Path | None = None, controls: GanControls | None = None,
+                 notify: Notify | None = None) -> None:
+        self.session = session
+        self.screen = screen
+        self.scale = scale
+        self.fps = float(fps)
+        self.max_frames = max_frames
+        self.follower = follower
+        self.screenshot_dir = screenshot_dir
+        self.controls = controls or GanControls()
+        self.notify = notify
+        self.legs_per_frame = 1.0 / (LEG_S * self.fps)  # at speed 1
+        self.presented = 0
+        self.screenshots: list[Path] = []
+        self.drawn: dict[str, Any] = {}
+        self.checkpoint_steps: list[int] = []
+        self.walked = False
+        self.poll_s = POLL_S  # follow mode: how often the newest checkpoint is looked for
+        self.refresh_s = REFRESH_S
+        self._message_until = 0
+        self._last_poll = time.monotonic()
+        self._last_refresh = self._last_poll
+        self._surface: tuple[int, pygame.Surface] | None = None
+        self._note_checkpoint()
+        session.hud.following = follower is not None
+        if follower is not None:
+            session.hud.run_status = follower.status
+        if screen.window is None:  # a recording plays at its own frame rate
+            self.controls.view.fps = self.fps
+
+    def _note_checkpoint(self) -> None:
+        step = self.session.step
+        if step is not None and (not self.checkpoint_steps or self.checkpoint_steps[-1] != step):
+            self.checkpoint_steps.append(step)
+
+    def say(self, message: str) -> None:
+        self.session.hud.message = message
+        self._message_until = self.presented + round(MESSAGE_S * self.fps)
+        if self.notify is not None:
+            self.notify(message)
+
+    def toggle_walk(self) -> None:
+        session = self.session
+        if session.walk is not None:
+            session.stop_walk()
+            self.say("latent walk off")
+        elif not session.can_walk:
+            self.say(f"no latent walk: {session.config.model} translates images")
+        else:
+            session.start_walk()
+            self.walked = True
+            self.say("latent walk: the generator, frame by frame")
+
+    def poll(self) -> None:
+        """Follow mode: the run's status, and the newest checkpoint unless paused (at most once a second)."""
+        assert self.follower is not None
+        session = self.session
+        paused = self.controls.view.paused
+        chosen = self.follower.choose()
+        message = None
+        loaded = False
+        if chosen is not None:
+            step, path, status = chosen
+            session.hud.run_status = status
+            message = self.follower.status_change(status, step)
+            if step != session.step and not paused:
+                try:
+                    session.load(step, path)
+                except CheckpointError as exc:  # training prunes old checkpoints; the next poll tries again
+                    log.debug("checkpoint %s not loaded yet: %s", path, exc)
+                else:
+                    loaded = True
+                    self._note_checkpoint()
+                    message = message or f"new checkpoint: iteration {step:,}"
+        now = time.monotonic()
+        if loaded or now - self._last_refresh >= self.refresh_s:
+            self._last_refresh = now
+            session.refresh(samples=not paused)
+        if message:
+            self.say(message)
+
+    def tick(self) -> bool:
+        """One displayed frame; False when the viewer should stop."""
+        controls = self.controls
+        for event in self.screen.events():
+            controls.handle(event)
+        if controls.quit:
+            return False
+        session = self.session
+        view = controls.view
+        if self.follower is not None and time.monotonic() - self._last_poll >= self.poll_s:
+            self._last_poll = time.monotonic()
+            self.poll()
+        if controls.take_walk():
+            self.toggle_walk()
+        if controls.take_restart() and session.walk is not None:
+            session.start_walk()
+            self.say("a new latent walk")
+        steps = controls.take_steps()
+        if session.walk is not None:
+            if not view.paused:
+                session.walk.advance(view.speed * self.legs_per_frame)
+            elif steps:
+                session.walk.advance(steps * self.legs_per_frame)
+        if self.presented >= self._message_until:
+            session.hud.message = ""
+        picture = session.frame()
+        if self._surface is None or self._surface[0] != id(picture):
+            self._surface = id(picture), picture_surface(picture, self.scale)
+        self.drawn = draw_gan(self.screen.canvas, self._surface[1], session.hud, view, captions=session.captions(),
+                              tile=self._tile(picture), walking=session.walk is not None)
+        self.screen.present()
+        self.presented += 1
+        if controls.take_screenshot():
+            self.save_screenshot()
+        if self.max_frames is not None and self.presented >= self.max_frames:
+            return False
+        self.screen.wait()
+        view.fps = self.screen.clock.get_fps() if self.screen.window is not None else self.fps
+        return True
+
+    def _tile(self, picture: np.ndarray) -> tuple[float, float] | None:
+        """Where the grid's columns are on screen: (first column's centre, pitch)."""
+        columns = self.session.columns
+        if columns < 1:
+            return None
+        width = picture.shape[1] * self.scale
+        pitch = (width - GRID_PAD * self.scale) / columns
+        return GRID_PAD * self.scale + (pitch - GRID_PAD * self.scale) / 2, pitch
+
+    def run(self) -> None:
+        while self.tick():
+            pass
+
+    def save_screenshot(self) -> Path | None:
+        if self.screenshot_dir is None:
+            return None
+        session = self.session
+        name = f"{session.run.id}-iter-{session.step}-{time.strftime('%Y%m%d-%H%M%S')}-{len(self.screenshots) + 1}.png"
+        try:
+            path = save_screenshot(self.screen.canvas, self.screenshot_dir / name)
+        except OSError as exc:
+            self.say(f"could not save the screenshot ({exc.strerror or exc})")
+            return None
+        self.screenshots.append(path)
+        self.say(f"screenshot: {path.name}")
+        return path
+
+
+@dataclass
+class GanWatchSummary:
+    run_id: str
+    model: str
+    checkpoint_steps: list[int] = field(default_factory=list)
+    path: Path | None = None
+    frames: int = 0
+    fps: float = 0.0
+    size: tuple[int, int] = (0, 0)
+    elapsed_s: float = 0.0
+    walked: bool = False
+    interrupted: bool = False
+
+    @property
+    def frames_per_s(self) -> float:
+        return self.frames / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    def lines(self) -> list[str]:
+        steps = " -> ".join(f"{s:,}" for s in self.checkpoint_steps) or "none"
+        out = [f"{self.run_id} ({self.model}): checkpoint iteration {steps}"
+               + (", with a latent walk" if self.walked else "")]
+        if self.path is not None:
+            out.append(recorded_line(self.path, self.frames, self.size, self.fps, self.elapsed_s))
+        if self.interrupted:
+            out.append("stopped")
+        return out
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "model": self.model,
+            "path": str(self.path) if self.path else None,
+            "checkpoint_steps": self.checkpoint_steps,
+            "frames": self.frames,
+            "fps": self.fps,
+            "width": self.size[0],
+            "height": self.size[1],
+            "elapsed_s": round(self.elapsed_s, 3),
+            "frames_per_s": round(self.frames_per_s, 1),
+            "walk": self.walked,
+            "interrupted": self.interrupted,
+        }
+
+
+def _check_checkpoint_option(checkpoint: str | None, follow: bool) -> None:
+    if checkpoint is None:
+        return
+    if follow:
+        raise PlaygroundError("--follow always shows the newest checkpoint (the last once the run ends); "
+                              "leave out --checkpoint.")
+    if checkpoint != "latest" and not checkpoint.isdigit():
+        raise PlaygroundError(f"--checkpoint must be latest or an iteration number, not '{checkpoint}'.")
+
+
+def gan_watch(
+    ref: str,
+    *,
+    checkpoint: str | None = None,
+    follow: bool = False,
+    fps: int | None = None,
+    zoom: int | None = None,
+    headless: bool = False,
+    record: str | Path | None = None,
+    max_frames: int | None = None,
+    walk: bool = False,
+    notify: Notify | None = None,
+    store: Store | None = None,
+    controls: GanControls | None = None,
+) -> GanWatchSummary:
+    """Watch a GAN run's pictures; see the module docstring. Returns what was shown (and recorded).
+
+    Headless records ``--max-frames`` frames (default: 10 s of video) to ``record`` or the run's
+    ``videos/`` folder, registered with the run as a ``video`` artifact; a window runs until quit.
+    """
+    check_view_options(zoom=zoom, fps=fps, max_frames=max_frames)
+    _check_checkpoint_option(checkpoint, follow)
+    record_path = check_record_path(record) if record is not None else None
+    if headless:
+        go_headless()
+    else:
+        require_display(NO_DISPLAY)
+    store = store or get_store()
+    run = runs.get(ref, store)
+    if run.kind != "gan":
+        raise RunStateError(f"run {run.id} is an RL run; watch its agent with `playground watch {run.id}`.")
+    config = GanConfig.model_validate(run.config)
+    if walk and gans.get(config.model).data_kind != "images":
+        raise PlaygroundError(f"--walk needs a DCGAN or cDCGAN; {run.id} is {config.model}, "
+                              "which translates images and has no noise to walk through.")
+    follower = GanFollower(run.id, store) if follow else None
+    chosen: tuple[int, Path] | None = None
+    if follower is None:
+        if not runs.checkpoints(run, store):
+            raise CheckpointError(f"run {run.id} has no checkpoint yet; add --follow to wait for its first one.")
+        chosen = runs.pick_checkpoint(run, checkpoint or "latest", store)
+    else:
+        first = follower.choose()  # a run that ended without a checkpoint fails here, before any window
+        if first is not None:
+            follower.status = first[2]
+            chosen = first[0], first[1]
+    fps = fps or FPS
+    if max_frames is None and headless:
+        max_frames = HEADLESS_S * fps
+    device = resolve_device("auto")
+
+    summary = GanWatchSummary(run_id=run.id, model=config.model, fps=float(fps))
+    started = time.monotonic()
+    screen: Screen | None = None
+    recorder: Recorder | None = None
+    # Beside a training run, leave it the cores; otherwise a grid of 64 images uses them all.
+    threads = one_torch_thread() if follow else contextlib.nullcontext()
+    with threads:
+        try:
+            screen = Screen(WAIT_SIZE, title=f"{run.id} · playground gan watch", headless=headless, fps=fps,
+                            realtime=not headless or follow, no_display=NO_DISPLAY)
+            if chosen is None:
+                assert follower is not None
+                waited = follower.first(checkpoint_waiter(screen, notify))
+                if waited is None:
+                    summary.interrupted = True
+                    return summary
+                chosen = waited[0], waited[1]
+            session = GanSession(run, config, store, device=device, use_sample_grids=follow)
+            for attempt in range(3):
+                try:
+                    session.load(*chosen)
+                    break
+                except CheckpointError:
+                    # Following, the training may prune the checkpoint between listing and loading it.
+                    again = follower.choose() if follower is not None and attempt < 2 else None
+                    if again is None:
+                        raise
+                    chosen = again[0], again[1]
+            session.refresh()
+            picture = session.picture()
+            scale = fit_scale(picture.shape, zoom)
+            size = gan_size(picture.shape, scale)
+            screen.resize(size)
+            summary.size = size
+            if record_path is None and headless:
+                record_path = default_video_path(Path(run.folder), run.id, session.step or 0)
+            if record_path is not None:
+                recorder = Recorder(record_path, fps)
+                screen.recorder = recorder
+            app = GanWatchApp(session, screen, scale=scale, fps=fps, max_frames=max_frames, follower=follower,
+                              screenshot_dir=Path(run.folder) / "screenshots", controls=controls,
+                              notify=notify if follow else None)
+            if walk:
+                app.toggle_walk()
+            try:
+                app.run()
+            except KeyboardInterrupt:
+                summary.interrupted = True
+            summary.checkpoint_steps = app.checkpoint_steps
+            summary.walked = app.walked
+            summary.frames = app.presented
+            summary.elapsed_s = time.monotonic() - started
+            if recorder is not None:
+                summary.path = recorder.close()
+                recorder = None
+                if summary.path is not None:
+                    store.add_artifact(run.id, "video", str(summary.path), step=app.checkpoint_steps[-1], meta={
+                        "viewer": "gan watch", "frames": summary.frames, "fps": fps, "walk": app.walked,
+                        "checkpoint_steps": app.checkpoint_steps,
+                    })
+        except KeyboardInterrupt:
+            summary.interrupted = True  # while waiting for a checkpoint, or while loading
+        except BaseException:
+            if recorder is not None:
+                recorder.abort()
+            raise
+        finally:
+            if screen is not None:
+                screen.close()
+    return summary
