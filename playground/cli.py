@@ -25,7 +25,9 @@ from playground.errors import PlaygroundError
 app = typer.Typer(help="Train, watch and compare RL agents and GANs.", no_args_is_help=True, add_completion=False)
 rl_app = typer.Typer(help="Train, resume, evaluate and import RL agents.", no_args_is_help=True)
 runs_app = typer.Typer(help="List, inspect, compare, stop and delete runs.", no_args_is_help=True)
+gan_app = typer.Typer(help="Train, resume, sample, translate and evaluate GANs.", no_args_is_help=True)
 app.add_typer(rl_app, name="rl")
+app.add_typer(gan_app, name="gan")
 app.add_typer(runs_app, name="runs")
 
 # Names, paths and errors come from users: never read them as rich markup.
@@ -59,11 +61,14 @@ def _print_json(data: Any) -> None:
 class _SpeedColumn(ProgressColumn):
     def render(self, task: Task) -> Text:
         speed = task.fields.get("sps")
-        return Text(f"{speed:,.0f} steps/s" if speed else "… steps/s", style="cyan")
+        unit = task.fields.get("unit", "steps")
+        return Text(f"{speed:,.1f} {unit}/s" if speed else f"… {unit}/s", style="cyan")
 
 
 class _ScoreColumn(ProgressColumn):
     def render(self, task: Task) -> Text:
+        if task.fields.get("detail"):
+            return Text(task.fields["detail"], style="green")
         score = task.fields.get("score")
         evaluation = task.fields.get("eval")
         parts = []
@@ -88,7 +93,7 @@ class _ProgressView:
             self.bar = Progress(
                 TextColumn("[bold]{task.description}"),
                 BarColumn(),
-                TextColumn("{task.completed:,.0f}/{task.total:,.0f} steps"),
+                TextColumn("{task.completed:,.0f}/{task.total:,.0f} {task.fields[unit]}"),
                 _SpeedColumn(),
                 _ScoreColumn(),
                 TextColumn("ETA"),
@@ -103,7 +108,7 @@ class _ProgressView:
         if self.bar is None:
             return
         if self.task is None:
-            self.task = self.bar.add_task(report.run_id, total=report.total, completed=report.step)
+            self.task = self.bar.add_task(report.run_id, total=report.total, completed=report.step, unit=report.unit)
         self.bar.update(
             self.task,
             total=report.total,
@@ -111,6 +116,7 @@ class _ProgressView:
             sps=report.steps_per_s,
             score=report.mean_score,
             eval=report.last_eval,
+            detail=report.detail,
         )
 
     def __exit__(self, *exc: Any) -> None:
@@ -118,21 +124,29 @@ class _ProgressView:
             self.bar.__exit__(*exc)
 
 
-def _run_in_foreground(run_id: str, resume: bool, as_json: bool) -> None:
-    from playground import runs, training
+def _run_in_foreground(run_id: str, resume: bool, as_json: bool, kind: str = "rl") -> None:
+    from playground import runs
 
+    if kind == "gan":
+        from playground.gan_training import execute
+    else:
+        from playground.training import execute
     with _ProgressView(quiet=as_json) as view:
-        run = training.execute(run_id, resume=resume, progress=view)
+        run = execute(run_id, resume=resume, progress=view)
     if as_json:
         _print_json(runs.record(run, detail=True))
+        _announce_awards()
         return
     last = runs.record(run)["last_eval"]
     line = f"{run.id} {run.status} at step {run.step:,}"
     if last:
         line += f"; last evaluation {last['mean']:.2f} ± {last['std']:.2f} over {last['n_episodes']} games"
+    if kind == "gan":
+        line = f"{run.id} {run.status} at iteration {run.step:,}; sample grids and checkpoints in {run.folder}"
     out.print(line)
     if run.status == "stopped":
-        out.print(f"resume with: playground rl resume {run.id}")
+        out.print(f"resume with: playground {kind} resume {run.id}")
+    _announce_awards()
 
 
 # -- rl ----------------------------------------------------------------------------------------
@@ -248,11 +262,13 @@ def rl_eval(
                 "seed": evaluation.seed,
             }
         )
+        _announce_awards()
         return
     scores = ", ".join(f"{s:g}" for s in evaluation.scores)
     out.print(f"{evaluation.run_id} at step {evaluation.step:,}: mean {evaluation.mean:.2f} ± {evaluation.std:.2f} "
               f"over {evaluation.n_episodes} games")
     out.print(f"scores: {scores}")
+    _announce_awards()
 
 
 @rl_app.command("import")
@@ -282,6 +298,191 @@ def rl_presets(algo: Annotated[Optional[str], typer.Argument(help="dqn, ppo, a2c
             hyper = ", ".join(f"{k}={v}" for k, v in p.hyperparameters.items())
             envs_text = p.envs if isinstance(p.envs, str) else ", ".join(p.envs)
             table.add_row(name, p.name, envs_text, f"{p.steps:,}", str(p.n_envs), hyper, p.source)
+    out.print(table)
+
+
+# -- gan ---------------------------------------------------------------------------------------
+@gan_app.command("train")
+def gan_train(
+    model: Annotated[str, typer.Argument(help="dcgan, cdcgan, pix2pix or cyclegan")],
+    data: Annotated[str, typer.Argument(help="a built-in set (see `gan datasets`) or a folder")],
+    epochs: Annotated[Optional[int], typer.Option(help="passes over the data (default from the preset)")] = None,
+    iters: Annotated[Optional[str], typer.Option(help="training iterations instead of epochs (1000, 10k)")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="images per iteration (default from the preset)")] = None,
+    image_size: Annotated[Optional[int], typer.Option(help="side of the square images (DCGAN: 32 or 64)")] = None,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+    preset: Annotated[Optional[str], typer.Option(help="published settings to start from (see `gan presets`)")] = None,
+    set_: Annotated[list[str], typer.Option("--set", help="override one hyperparameter: KEY=VALUE (repeatable)")] = [],  # noqa: B006
+    sample_every: Annotated[Optional[int], typer.Option(help="save a sample grid every N iterations")] = None,
+    checkpoint_every: Annotated[Optional[int], typer.Option(help="checkpoint every N iterations")] = None,
+    name: Annotated[Optional[str], typer.Option(help="a name of your own for this run")] = None,
+    detach: Annotated[bool, typer.Option("--detach", help="train in the background; print the run id and return")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="no progress bar; print the finished run as JSON")] = False,
+) -> None:
+    """Train a GAN. Prints the run id first; Ctrl-C saves a checkpoint and leaves the run stopped."""
+    from playground import config as config_mod
+    from playground import gan_training, jobs
+    from playground.settings import resolve_device
+
+    cfg = config_mod.build_gan_config(
+        model, data, epochs=epochs, iters=parse_steps(iters, "--iters"), batch_size=batch_size, image_size=image_size,
+        seed=seed, device=device, preset=preset, sets=set_, sample_every=sample_every,
+        checkpoint_every=checkpoint_every,
+    )
+    resolve_device(cfg.device)
+    run = gan_training.create_run(cfg, label=name)
+    sys.stdout.write(run.id + "\n")
+    sys.stdout.flush()
+    if detach:
+        pid = jobs.start(run)
+        err.print(f"training in the background (pid {pid}); sample grids appear in {run.folder}/samples; "
+                  f"stop with `playground runs stop {run.id}`.")
+        return
+    _run_in_foreground(run.id, resume=False, as_json=as_json, kind="gan")
+
+
+@gan_app.command("resume")
+def gan_resume(
+    run: Annotated[str, typer.Argument(help="run id, name or 'latest'")],
+    iters: Annotated[Optional[str], typer.Option(help="new total iterations (must exceed the checkpoint's)")] = None,
+    detach: Annotated[bool, typer.Option("--detach", help="resume in the background")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="no progress bar; print the finished run as JSON")] = False,
+) -> None:
+    """Continue a stopped or failed GAN run from its last checkpoint, on the same curves."""
+    from playground import gan_training, jobs
+
+    prepared = gan_training.prepare_resume(run, parse_steps(iters, "--iters"))
+    sys.stdout.write(prepared.id + "\n")
+    sys.stdout.flush()
+    if detach:
+        pid = jobs.start(prepared, resume=True)
+        err.print(f"resumed in the background (pid {pid}).")
+        return
+    _run_in_foreground(prepared.id, resume=True, as_json=as_json, kind="gan")
+
+
+@gan_app.command("_run", hidden=True)
+def gan_run_job(run_id: str, resume: bool = typer.Option(False, "--resume")) -> None:
+    """Train an already created GAN run (what background jobs execute)."""
+    from playground import gan_training
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    gan_training.execute(run_id, resume=resume)
+
+
+@gan_app.command("sample")
+def gan_sample(
+    run: Annotated[str, typer.Argument(help="run id, name or 'latest'")],
+    n: Annotated[int, typer.Option("--n", help="how many images")] = 64,
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="PNG file (default: in the run's samples/)")] = None,
+    seed: Annotated[int, typer.Option(help="seed of the noise")] = 0,
+    checkpoint: Annotated[str, typer.Option(help="latest or an iteration number")] = "latest",
+    label: Annotated[Optional[str], typer.Option(help="cdcgan: only this class")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+) -> None:
+    """A grid of new images (pix2pix and CycleGAN: input | output | target rows)."""
+    from playground import gan_inference
+
+    path = gan_inference.sample(run, n=n, out=out_file, seed=seed, which=checkpoint, label=label, device=device)
+    out.print(f"wrote {path}")
+
+
+@gan_app.command("translate")
+def gan_translate(
+    run: Annotated[str, typer.Argument(help="run id, name or 'latest' (pix2pix or cyclegan)")],
+    input_dir: Annotated[Path, typer.Argument(help="a folder of images")],
+    output_dir: Annotated[Path, typer.Argument(help="where the translated images go (same names, .png)")],
+    direction: Annotated[str, typer.Option(help="AtoB or BtoA (pix2pix: the direction it learned)")] = "AtoB",
+    checkpoint: Annotated[str, typer.Option(help="latest or an iteration number")] = "latest",
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+) -> None:
+    """Translate every image in a folder with a trained pix2pix or CycleGAN."""
+    from playground import gan_inference
+
+    written = gan_inference.translate(run, input_dir, output_dir, direction=direction, which=checkpoint, device=device)
+    out.print(f"wrote {len(written)} images to {output_dir}")
+
+
+@gan_app.command("eval")
+def gan_eval(
+    run: Annotated[str, typer.Argument(help="run id, name or 'latest'")],
+    n: Annotated[Optional[int], typer.Option("--n", help="images to compare (default: up to 1,000)")] = None,
+    checkpoint: Annotated[str, typer.Option(help="latest or an iteration number")] = "latest",
+    seed: Annotated[int, typer.Option(help="seed of the noise and of the real images drawn")] = 0,
+    inception: Annotated[Optional[Path], typer.Option(help="the standard FID Inception weights file, for real FID")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+) -> None:
+    """Fréchet distance and KID against real images, on a network named in the result; stored."""
+    from playground import gan_inference
+
+    result = gan_inference.evaluate(run, n=n, which=checkpoint, seed=seed, inception_weights=inception, device=device)
+    if as_json:
+        _print_json(result)
+        _announce_awards()
+        return
+    kid_name = "KID" if result["metric"] == "FID" else result["metric"].replace("FD-", "KID-")
+    line = (f"{result['model']} at iteration {result['step']:,}: {result['metric']} {result['fd']:.2f}, "
+            f"{kid_name} {result['kid']:.4f} ± {result['kid_std']:.4f} over {result['n']} images")
+    for key, label in (("psnr", "PSNR {:.2f} dB"), ("l1", "L1 {:.4f}"), ("cycle_l1", "cycle L1 {:.4f}")):
+        if key in result:
+            line += ", " + label.format(result[key])
+    out.print(line)
+    out.print(f"features: {result['network']}")
+    _announce_awards()
+
+
+@gan_app.command("watch")
+def gan_watch(
+    run: Annotated[str, typer.Argument(help="run id, name or 'latest'")],
+    follow: Annotated[bool, typer.Option("--follow", help="while the run trains, show each newer checkpoint")] = False,
+    checkpoint: Annotated[Optional[str], typer.Option(help="latest or an iteration number (default latest)")] = None,
+    fps: Annotated[Optional[int], typer.Option(help="display and video frames per second (default 30)")] = None,
+    zoom: Annotated[Optional[int], typer.Option(help="scale the picture by this whole number (default: fit)")] = None,
+    walk: Annotated[bool, typer.Option("--walk", help="DCGAN: start with the latent walk playing (key l)")] = False,
+    record: Annotated[Optional[str], typer.Option(help="also write the view, with the panel, to FILE.mp4 or FILE.gif")] = None,
+    headless: Annotated[bool, typer.Option("--headless", help="no window; record (to the run's videos/ unless --record)")] = False,
+    max_frames: Annotated[Optional[int], typer.Option(help="stop after this many frames (headless default: 10 s)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print what was shown and recorded as JSON")] = False,
+) -> None:
+    """Watch a GAN: a grid from its fixed noise (l: a latent walk) or its input | output | target rows."""
+    from playground.viewer.gan_watch import gan_watch as run_gan_watch
+
+    summary = run_gan_watch(run, checkpoint=checkpoint, follow=follow, fps=fps, zoom=zoom, walk=walk, record=record,
+                            headless=headless, max_frames=max_frames,
+                            notify=lambda message: err.print(message, soft_wrap=True))
+    if as_json:
+        _print_json(summary.record())
+    else:
+        out.print("\n".join(summary.lines()), soft_wrap=True)
+
+
+@gan_app.command("datasets")
+def gan_datasets() -> None:
+    """The built-in datasets (no download needed) and the folder formats you can bring."""
+    from gans import data as gan_data
+
+    table = Table("name", "kind", "images", "what it is")
+    for info in gan_data.builtin_datasets():
+        size = f"{info.size:,}" + (f" + {info.size_b:,}" if info.size_b else "")
+        table.add_row(info.name, info.kind, size, info.description)
+    out.print(table)
+    out.print("Your own folders: a plain image folder (class subfolders give labels) for dcgan/cdcgan; "
+              "'aligned' A|B side-by-side images for pix2pix; 'unaligned' trainA/ and trainB/ for cyclegan.")
+
+
+@gan_app.command("presets")
+def gan_presets(model: Annotated[Optional[str], typer.Argument(help="dcgan, cdcgan, pix2pix or cyclegan")] = None) -> None:
+    """The published settings each model starts from, and their sources."""
+    import gans
+    from gans import presets
+
+    table = Table("model", "preset", "size", "batch", "epochs", "hyperparameters", "source")
+    for name in [gans.get(model).name] if model else gans.names():
+        for p in presets.presets_for(name).values():
+            hyper = ", ".join(f"{k}={v}" for k, v in p.hyperparameters.items()) or "(paper defaults)"
+            table.add_row(name, p.name, str(p.image_size), str(p.batch_size), str(p.epochs), hyper, p.source)
     out.print(table)
 
 
@@ -335,8 +536,12 @@ def runs_show(
         out.print(Text("error: ", style="red") + Text(record["error"]))
     out.print(f"folder: {record['folder']}")
     cfg = record["config"]
-    out.print(f"preset {cfg.get('preset')}, seed {cfg.get('seed')}, envs {cfg.get('n_envs')}, "
-              f"hyperparameters: {cfg.get('hyperparameters')}")
+    if record["kind"] == "gan":
+        out.print(f"preset {cfg.get('preset')}, seed {cfg.get('seed')}, {cfg.get('image_size')}px, "
+                  f"batch {cfg.get('batch_size')}, hyperparameters: {cfg.get('hyperparameters')}")
+    else:
+        out.print(f"preset {cfg.get('preset')}, seed {cfg.get('seed')}, envs {cfg.get('n_envs')}, "
+                  f"hyperparameters: {cfg.get('hyperparameters')}")
     if record["evaluations"]:
         table = Table("step", "mean", "std", "games", "scores")
         for e in record["evaluations"]:
@@ -383,6 +588,172 @@ def runs_delete(
         raise typer.Exit(1)
     runs.delete(target.id)
     out.print(f"deleted {target.id}")
+
+
+# -- the game: profiles, challenges, leaderboards, badges (playground/game) ---------------------------
+_LANG = typer.Option("--lang", help="en or zh: the language of titles and descriptions")
+
+
+@app.command("profile")
+def profile_cmd(
+    name: Annotated[Optional[str], typer.Argument(help="a player; default: the active one")] = None,
+    name_opt: Annotated[Optional[str], typer.Option("--name", help="the same as NAME")] = None,
+    use: Annotated[bool, typer.Option("--use", help="play as NAME from now on on this machine")] = False,
+    list_all: Annotated[bool, typer.Option("--list", help="every player on this store")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    lang: Annotated[str, _LANG] = "en",
+) -> None:
+    """Your tier, XP, progress to the next tier, and the one challenge to try next (with its command)."""
+    from playground.game import commands
+
+    commands.profile(out, name or name_opt, use=use, list_all=list_all, as_json=as_json, lang=lang)
+
+
+@app.command("challenges")
+def challenges_cmd(
+    tier: Annotated[Optional[str], typer.Option(help="only this tier: 1-4, getting-started, 入门, …")] = None,
+    player: Annotated[Optional[str], typer.Option(help="whose progress; default: the active player")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    lang: Annotated[str, _LANG] = "en",
+) -> None:
+    """Every challenge as a card: status, progress and goal, tier by tier."""
+    from playground.game import commands
+
+    commands.challenges(out, tier=tier, player=player, as_json=as_json, lang=lang)
+
+
+@app.command("challenge")
+def challenge_cmd(
+    challenge_id: Annotated[str, typer.Argument(metavar="CHALLENGE_ID", help="an id from `playground challenges`")],
+    player: Annotated[Optional[str], typer.Option(help="whose tries; default: the active player")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    lang: Annotated[str, _LANG] = "en",
+) -> None:
+    """One challenge: what it asks, your best attempt, why other tries do not count, the exact command."""
+    from playground.game import commands
+
+    commands.challenge(out, challenge_id, player=player, as_json=as_json, lang=lang)
+
+
+@app.command("leaderboard")
+def leaderboard_cmd(
+    game: Annotated[str, typer.Argument(metavar="GAME", help="a game (Pong, CartPole), a dataset or a challenge id")],
+    limit: Annotated[int, typer.Option(help="entries per board")] = 20,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Agents and people, best first (ties: fewer steps); each entry names the run and evaluation that earned it."""
+    from playground.game import commands
+
+    commands.leaderboard(out, game, limit=limit, as_json=as_json)
+
+
+@app.command("achievements")
+def achievements_cmd(
+    player: Annotated[Optional[str], typer.Option(help="whose badges; default: the active player")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    lang: Annotated[str, _LANG] = "en",
+) -> None:
+    """Badges for milestones: earned ones with their date, the rest to aim for."""
+    from playground.game import commands
+
+    commands.achievements(out, player=player, as_json=as_json, lang=lang)
+
+
+def _announce_awards() -> None:
+    from playground.game import commands
+
+    commands.announce(err)
+
+
+# -- the viewer: watch, play, duel (playground/viewer) ----------------------------------------
+@app.command("watch")
+def watch(
+    run: Annotated[str, typer.Argument(help="run id, name or 'latest'")],
+    checkpoint: Annotated[Optional[str], typer.Option(help="best, latest or a step number (default best)")] = None,
+    episodes: Annotated[Optional[int], typer.Option(help="games to play (default: until you quit; headless: 1)")] = None,
+    fps: Annotated[Optional[int], typer.Option(help="display and video frames per second (default: the game's own)")] = None,
+    zoom: Annotated[Optional[int], typer.Option(help="scale the game picture by this whole number")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="seed of the first game (default: random, printed)")] = None,
+    record: Annotated[Optional[str], typer.Option(help="also write the games, with the HUD, to FILE.mp4 or FILE.gif")] = None,
+    headless: Annotated[bool, typer.Option("--headless", help="no window; record (to the run's videos/ unless --record)")] = False,
+    follow: Annotated[bool, typer.Option("--follow", help="while the run trains, switch to each newer checkpoint between games")] = False,
+    max_frames: Annotated[Optional[int], typer.Option(help="stop after this many displayed frames")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print what was played and recorded as JSON")] = False,
+) -> None:
+    """Watch an agent play, live in a window with its HUD, or headless into a video."""
+    from playground.viewer.watch import watch as run_watch
+
+    summary = run_watch(run, checkpoint=checkpoint, episodes=episodes, fps=fps, zoom=zoom, seed=seed, record=record,
+                        headless=headless, follow=follow, max_frames=max_frames,
+                        notify=lambda message: err.print(message, soft_wrap=True))
+    if as_json:
+        _print_json(summary.record())
+    else:
+        out.print("\n".join(summary.lines()), soft_wrap=True)
+
+
+@app.command("play")
+def play(
+    env: Annotated[str, typer.Argument(help="an Atari game, e.g. ALE/Pong-v5")],
+    zoom: Annotated[Optional[int], typer.Option(help="scale the game picture by this whole number")] = None,
+    name: Annotated[Optional[str], typer.Option(help="player name for the leaderboards (default: your login)")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="seed of the first game (default: random)")] = None,
+    games: Annotated[Optional[int], typer.Option(help="stop after this many games (default: until you quit)")] = None,
+    max_frames: Annotated[Optional[int], typer.Option(hidden=True)] = None,
+) -> None:
+    """Play a game yourself with the keyboard; every finished game's score is stored."""
+    from playground.viewer.play import play as run_play
+
+    summary = run_play(env, zoom=zoom, player=name, seed=seed, games=games, max_frames=max_frames)
+    for i, game in enumerate(summary.games, 1):
+        out.print(f"game {i}: {summary.player} scored {game.score:g} on {summary.env}")
+
+
+@app.command("duel")
+def duel(
+    run: Annotated[str, typer.Argument(help="run id, name or 'latest'")],
+    checkpoint: Annotated[Optional[str], typer.Option(help="best, latest or a step number (default best)")] = None,
+    zoom: Annotated[Optional[int], typer.Option(help="scale each game picture by this whole number")] = None,
+    name: Annotated[Optional[str], typer.Option(help="player name (default: your login)")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="seed of the game both play (default: random)")] = None,
+    max_frames: Annotated[Optional[int], typer.Option(hidden=True)] = None,
+) -> None:
+    """Play against a run's agent: the same game with the same seed, side by side; the result is stored."""
+    from playground.viewer.duel import duel as run_duel
+
+    summary = run_duel(run, checkpoint=checkpoint, zoom=zoom, player=name, seed=seed, max_frames=max_frames)
+    if summary.winner is None:
+        out.print("the duel ended before both games did; nothing was stored")
+    else:
+        out.print(f"{summary.player} {summary.human_score:g} : {summary.agent_score:g} {summary.run_id} "
+                  f"(seed {summary.seed}); winner: {summary.winner}")
+
+
+@app.command("bench")
+def bench(
+    suite: Annotated[str, typer.Argument(help="gan")],
+    quick: Annotated[bool, typer.Option("--quick", help="fewer, shorter rounds")] = False,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+    as_json: Annotated[bool, typer.Option("--json", help="print the figures as JSON")] = False,
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="also write the figures (.md or .json)")] = None,
+) -> None:
+    """Ours against a plain peer, alternating in one process; prints each figure and the ratio."""
+    from playground import bench as bench_mod
+    from playground.atomic import atomic_write_text
+    from playground.settings import resolve_device
+
+    if out_file is not None and out_file.suffix.lower() not in (".md", ".json"):
+        raise PlaygroundError(f"--out must end in .md or .json, not '{out_file.name}'.")
+    figures = bench_mod.run(suite, quick=quick, device=resolve_device(device))
+    command = "playground bench " + " ".join(sys.argv[2:])
+    data = {"machine": bench_mod.machine(), "command": command, "figures": [f.as_dict() for f in figures]}
+    text = bench_mod.markdown(figures, command)
+    if out_file is not None:
+        atomic_write_text(out_file, json.dumps(data, indent=2) if out_file.suffix.lower() == ".json" else text)
+    if as_json:
+        _print_json(data)
+    else:
+        out.print(text)
 
 
 @app.command("envs")

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 # A run on another host whose heartbeat is older than this is taken for dead.
 STALE_AFTER_S = 300.0
-DIED_MESSAGE = "the training process ended without reporting (killed or crashed); resume it with `playground rl resume`."
+DIED_MESSAGE = "the training process ended without reporting (killed or crashed); resume it with `playground {kind} resume`."
 
 
 def folder_for(run_id: str) -> Path:
@@ -113,8 +113,9 @@ def refresh(run: Run, store: Store | None = None) -> Run:
         store = store or get_store()
         # Only the session we judged dead: a resume may have claimed the run since we read it.
         expect = {"status": "running", "pid": run.pid, "heartbeat_at": run.heartbeat_at}
-        if store.update_run_if(run.id, expect, status="failed", error=DIED_MESSAGE, ended_at=time.time(), pid=None):
-            store.add_event("run_failed", {"error": DIED_MESSAGE}, run_id=run.id)
+        message = DIED_MESSAGE.format(kind=run.kind)
+        if store.update_run_if(run.id, expect, status="failed", error=message, ended_at=time.time(), pid=None):
+            store.add_event("run_failed", {"error": message}, run_id=run.id)
         return store.get_run(run.id)
     return run
 
@@ -144,8 +145,21 @@ def list_runs(store: Store | None = None, **filters: Any) -> list[Run]:
     return [refresh(r, store) for r in store.find_runs(**filters)]
 
 
-def mark_running(run_id: str, store: Store | None = None) -> None:
-    """Claim the run for this process; exactly one of two processes racing for it wins."""
+def _active_player() -> str | None:
+    """Who is playing (the game's active profile), for the run's owner; never stops a run from starting."""
+    from playground.game.profiles import active_player
+
+    try:
+        return active_player()
+    except PlaygroundError:
+        return None
+
+
+def mark_running(run_id: str, store: Store | None = None, *, device: str | None = None) -> None:
+    """Claim the run for this process; exactly one of two processes racing for it wins.
+
+    The ``run_started`` event says who started it (the game's owner of the run) and on which device.
+    """
     store = store or get_store()
     pid = os.getpid()
     now = time.time()
@@ -164,7 +178,7 @@ def mark_running(run_id: str, store: Store | None = None) -> None:
     )
     if not claimed:
         raise RunStateError(f"run {run_id} is already being trained by another process.")
-    store.add_event("run_started", {"pid": pid}, run_id=run_id)
+    store.add_event("run_started", {"pid": pid, "player": _active_player(), "device": device}, run_id=run_id)
 
 
 def heartbeat(run_id: str, step: int, store: Store | None = None) -> None:
@@ -287,6 +301,11 @@ def record(run: Run, store: Store | None = None, *, detail: bool = False) -> dic
         "last_eval": ev(evals[-1] if evals else None),
         "best_eval": ev(best),
     }
+    if run.kind == "gan":  # GAN quality: `gan eval` results (lower distances are better)
+        quality = [e["payload"] for e in store.events("gan_evaluation", run_id=run.id)]
+        out["last_quality"] = quality[-1] if quality else None
+        if detail:
+            out["quality"] = quality
     if detail:
         out["config"] = run.config
         out["evaluations"] = [

@@ -27,7 +27,7 @@ from playground.config import RLConfig
 from playground.errors import CheckpointError, PlaygroundError, RunStateError
 from playground.evaluation import EvaluationInterrupted, Scores, play_games
 from playground.settings import resolve_device
-from playground.store import Evaluation, Run, Store, get_store
+from playground.store import Evaluation, Run, Store, file_sha256, get_store
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,8 @@ class Progress:
     eta_s: float | None
     last_eval: Evaluation | None
     status: str = "running"
+    unit: str = "steps"  # GANs count iterations
+    detail: str | None = None  # a short line of the latest numbers (GANs: losses and D(x))
 
 
 ProgressFn = Callable[[Progress], None]
@@ -195,7 +197,8 @@ class RunHooks:
     def checkpoint(self, step: int, save: Callable[[Path], None], extra: Agent | None = None) -> Path:
         path = runs.checkpoint_path(self.run, step)
         atomic_output(path, save)
-        self.store.add_artifact(self.run.id, "checkpoint", str(path), step=step)
+        # The hash as written: an evaluation of a file swapped in later does not match it (the game checks).
+        self.store.add_artifact(self.run.id, "checkpoint", str(path), step=step, meta={"sha256": file_sha256(path)})
         if extra is not None and self.config.save_replay_buffer:
             for produced in extra.save_extra(path.parent):
                 self.store.add_artifact(self.run.id, "replay_buffer", str(produced), step=step)
@@ -225,14 +228,16 @@ class RunHooks:
             )
         except EvaluationInterrupted:
             return None
+        sha256 = file_sha256(path)
         evaluation = self.store.add_evaluation(
             self.run.id,
             step=step,
             scores=result.scores,
             mean=result.mean,
             std=result.std,
-            checkpoint=str(path) if path.is_file() else None,
+            checkpoint=str(path) if sha256 is not None else None,
             seed=self.config.seed + 10_000,
+            checkpoint_sha256=sha256,
         )
         self.log(step, {"eval/mean": result.mean, "eval/std": result.std})
         self.store.add_event(
@@ -266,7 +271,7 @@ class RunHooks:
 
 
 @contextmanager
-def _log_to_run_folder(run: Run) -> Iterator[None]:
+def log_to_run_folder(run: Run) -> Iterator[None]:
     handler = logging.FileHandler(Path(run.folder) / "logs" / "train.log")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
@@ -308,9 +313,13 @@ def execute(run_id: str, *, resume: bool = False, progress: ProgressFn | None = 
     stop = StopFlag()
     agent: Agent | None = None
     hooks: RunHooks | None = None
-    runs.mark_running(run.id, store)
     try:
-        with _log_to_run_folder(run), stop.installed():
+        device: str | None = resolve_device(config.device)
+    except PlaygroundError:  # make_agent says so below, with the run marked failed
+        device = None
+    runs.mark_running(run.id, store, device=device)
+    try:
+        with log_to_run_folder(run), stop.installed():
             agent = make_agent(config)
             if resume:
                 step, path = runs.pick_checkpoint(run, "latest", store)
@@ -422,6 +431,7 @@ def evaluate_run(
         raise RunStateError(f"run {run.id} is a {run.kind} run; `rl eval` evaluates RL runs.")
     step, path = runs.pick_checkpoint(run, which, store)
     config = RLConfig.model_validate(run.config)
+    sha256 = file_sha256(path)  # before playing: the hash of the very file that is loaded
     agent = make_agent(config, device=resolve_device(device))
     try:
         agent.load(path, for_training=False)
@@ -430,7 +440,8 @@ def evaluate_run(
     finally:
         agent.close()
     evaluation = store.add_evaluation(
-        run.id, step=step, scores=result.scores, mean=result.mean, std=result.std, checkpoint=str(path), seed=seed
+        run.id, step=step, scores=result.scores, mean=result.mean, std=result.std, checkpoint=str(path), seed=seed,
+        checkpoint_sha256=sha256,
     )
     store.add_event("evaluation", {"step": step, "mean": result.mean, "std": result.std, "n": episodes}, run.id)
     return evaluation

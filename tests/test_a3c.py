@@ -116,7 +116,9 @@ def test_cartpole_records_curves_and_checkpoints_that_load(cli) -> None:  # type
     record = _train_json(cli, "a3c", "CartPole-v1", "--steps", "3000", "--envs", "2", "--eval-every", "1000",
                          "--eval-episodes", "3")
     assert record["status"] == "finished" and 3000 <= record["step"] <= 3001
-    assert len(record["evaluations"]) >= 3
+    # Workers keep playing while the main process evaluates, so a busy machine can carry the count
+    # past the next evaluation point: at least the one at 1,000 (or 2,000) and the final one.
+    assert len(record["evaluations"]) >= 2
     assert all(1 <= s <= 500 and float(s).is_integer() for e in record["evaluations"] for s in e["scores"])
     store = get_store()
     scores = store.metrics(record["id"], "episode/score")
