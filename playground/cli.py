@@ -707,6 +707,7 @@ def play(
     summary = run_play(env, zoom=zoom, player=name, seed=seed, games=games, max_frames=max_frames)
     for i, game in enumerate(summary.games, 1):
         out.print(f"game {i}: {summary.player} scored {game.score:g} on {summary.env}")
+    _announce_awards()
 
 
 @app.command("duel")
@@ -727,6 +728,7 @@ def duel(
     else:
         out.print(f"{summary.player} {summary.human_score:g} : {summary.agent_score:g} {summary.run_id} "
                   f"(seed {summary.seed}); winner: {summary.winner}")
+        _announce_awards()
 
 
 @app.command("bench")

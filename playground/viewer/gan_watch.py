@@ -44,11 +44,15 @@ from playground.settings import resolve_device
 from playground.store import Run, Store, get_store
 from playground.viewer.common import (
     Notify,
+    ViewerApp,
+    ViewerSummary,
     check_view_options,
-    checkpoint_waiter,
+    finish_recording,
+    first_choice,
     one_torch_thread,
-    recorded_line,
-    save_screenshot,
+    run_app,
+    showing,
+    wait_for_first,
 )
 from playground.viewer.controls import GanControls
 from playground.viewer.display import Screen, even, frame_surface, go_headless, require_display
@@ -61,14 +65,15 @@ from playground.viewer.hud import (
     GOOD,
     LINE,
     PAD,
-    PANEL,
     PANEL_WIDTH,
+    Panel,
     TEXT,
     ViewState,
     draw_help,
     draw_sparkline,
     fmt,
     font,
+    step_text,
     text,
 )
 from playground.viewer.record import Recorder, check_record_path, default_video_path
@@ -84,7 +89,6 @@ TRANSLATION_ROWS = 8  # pix2pix and CycleGAN: at most this many rows of the fixe
 GRID_PAD = 2  # gans.grid's border between tiles
 HEADER = LINE + 10  # the strip above the picture: column captions, or what is shown
 PANEL_HEIGHT = 27 * LINE
-MESSAGE_S = 3.0
 REFRESH_S = 2.0  # follow mode: how often the losses and the quality are re-read
 WAIT_SIZE = (640, 240)  # the window while waiting for a first checkpoint
 LOSSES = (
@@ -390,31 +394,17 @@ def draw_gan(surface: pygame.Surface, picture: pygame.Surface, hud: GanHud, view
     else:
         text(surface, hud.showing, (PAD, 6), DIM, 14, max_width=picture_rect.width - 2 * PAD)
 
-    x0 = picture_rect.width
-    panel = pygame.Rect(x0, 0, surface.get_width() - x0, surface.get_height())
-    pygame.draw.rect(surface, PANEL, panel)
-    x = x0 + PAD
-    w = panel.width - 2 * PAD
-    y = PAD
-
-    def line(s: str, color: tuple[int, int, int] = TEXT, size: int = LINE) -> None:
-        nonlocal y
-        drawn["lines"].append(s)
-        y = text(surface, s, (x, y), color, size, max_width=w) + 2
-
-    line(hud.run_id, CHOSEN, 22)
-    line(f"{hud.model} on {hud.dataset} ({hud.image_size}x{hud.image_size})", DIM)
-    step = "-" if hud.checkpoint_step is None else f"{hud.checkpoint_step:,}"
-    line(f"checkpoint iteration {step} of {hud.total_iters:,}")
-    samples = "-" if hud.samples_step is None else f"{hud.samples_step:,}"
-    line(f"newest sample grid: iteration {samples}", DIM)
-    if hud.following:
-        line(f"following: run {hud.run_status or '?'}", GOOD if hud.run_status == "running" else DIM)
+    panel = Panel(surface, picture_rect.width, drawn)
+    line, x, w = panel.line, panel.x, panel.w
+    panel.heading(hud.run_id, f"{hud.model} on {hud.dataset} ({hud.image_size}x{hud.image_size})",
+                  f"checkpoint iteration {step_text(hud.checkpoint_step)} of {hud.total_iters:,}")
+    line(f"newest sample grid: iteration {step_text(hud.samples_step)}", DIM)
+    panel.following(hud.following, hud.run_status)
     state = "PAUSED   " if view.paused else (f"walk speed x{view.speed:g}   " if walking else "")
     line(f"{state}{view.fps:.0f} fps", CHOSEN if view.paused else DIM)
     line(hud.showing, TEXT, 14)
 
-    y += 6
+    panel.y += 6
     at = "" if hud.losses_step is None else f" at iteration {hud.losses_step:,}"
     line(f"latest losses{at}", DIM, 14)
     if not hud.losses:
@@ -427,10 +417,10 @@ def draw_gan(surface: pygame.Surface, picture: pygame.Surface, hud: GanHud, view
         if len(values) >= 2:
             label = dict(LOSSES)[key]
             line(f"{label} over the last {len(values)} points", DIM, 14)
-            draw_sparkline(surface, pygame.Rect(x, y, w, 34), values, color)
-            y += 40
+            draw_sparkline(surface, pygame.Rect(x, panel.y, w, 34), values, color)
+            panel.y += 40
 
-    y += 6
+    panel.y += 6
     line("quality (gan eval)", DIM, 14)
     if hud.quality is None:
         line("not measured yet: playground gan eval RUN", DIM, 14)
@@ -438,9 +428,9 @@ def draw_gan(surface: pygame.Surface, picture: pygame.Surface, hud: GanHud, view
         line(_quality_line(hud.quality), TEXT, 16)
         line(f"at iteration {int(hud.quality.get('step', 0)):,} over {hud.quality.get('n', '?')} images", DIM, 14)
     if hud.message:
-        y += 4
+        panel.y += 4
         line(hud.message, GOOD, 14)
-    text(surface, "h: keys", (x, panel.bottom - LINE - 4), DIM, 14)
+    text(surface, "h: keys", (x, panel.rect.bottom - LINE - 4), DIM, 14)
 
     if view.show_help:
         help_rect = pygame.Rect(0, 0, min(max(picture_rect.width, 200), 330),
@@ -451,31 +441,25 @@ def draw_gan(surface: pygame.Surface, picture: pygame.Surface, hud: GanHud, view
 
 
 # -- the loop ------------------------------------------------------------------------------------------------
-class GanWatchApp:
+class GanWatchApp(ViewerApp):
     """The loop around a ``GanSession``: keys, the walk's speed, follow mode, drawing, screenshots."""
+
+    step_word = "iter"
+    session: GanSession
+    controls: GanControls
+    follower: GanFollower | None
 
     def __init__(self, session: GanSession, screen: Screen, *, scale: float, fps: float,
                  max_frames: int | None = None, follower: GanFollower | None = None,
                  screenshot_dir: Path | None = None, controls: GanControls | None = None,
                  notify: Notify | None = None) -> None:
-        self.session = session
-        self.screen = screen
+        super().__init__(session, screen, fps=fps, controls=controls or GanControls(), max_frames=max_frames,
+                         follower=follower, screenshot_dir=screenshot_dir, notify=notify)
         self.scale = scale
-        self.fps = float(fps)
-        self.max_frames = max_frames
-        self.follower = follower
-        self.screenshot_dir = screenshot_dir
-        self.controls = controls or GanControls()
-        self.notify = notify
         self.legs_per_frame = 1.0 / (LEG_S * self.fps)  # at speed 1
-        self.presented = 0
-        self.screenshots: list[Path] = []
-        self.drawn: dict[str, Any] = {}
-        self.checkpoint_steps: list[int] = []
         self.walked = False
         self.poll_s = POLL_S  # follow mode: how often the newest checkpoint is looked for
         self.refresh_s = REFRESH_S
-        self._message_until = 0
         self._last_poll = time.monotonic()
         self._last_refresh = self._last_poll
         self._surface: tuple[int, pygame.Surface] | None = None
@@ -485,17 +469,6 @@ class GanWatchApp:
             session.hud.run_status = follower.status
         if screen.window is None:  # a recording plays at its own frame rate
             self.controls.view.fps = self.fps
-
-    def _note_checkpoint(self) -> None:
-        step = self.session.step
-        if step is not None and (not self.checkpoint_steps or self.checkpoint_steps[-1] != step):
-            self.checkpoint_steps.append(step)
-
-    def say(self, message: str) -> None:
-        self.session.hud.message = message
-        self._message_until = self.presented + round(MESSAGE_S * self.fps)
-        if self.notify is not None:
-            self.notify(message)
 
     def toggle_walk(self) -> None:
         session = self.session
@@ -537,13 +510,9 @@ class GanWatchApp:
         if message:
             self.say(message)
 
-    def tick(self) -> bool:
-        """One displayed frame; False when the viewer should stop."""
+    def advance(self) -> bool:
+        """Follow mode's polls, the walk's keys, and the walk's step for this frame."""
         controls = self.controls
-        for event in self.screen.events():
-            controls.handle(event)
-        if controls.quit:
-            return False
         session = self.session
         view = controls.view
         if self.follower is not None and time.monotonic() - self._last_poll >= self.poll_s:
@@ -560,22 +529,15 @@ class GanWatchApp:
                 session.walk.advance(view.speed * self.legs_per_frame)
             elif steps:
                 session.walk.advance(steps * self.legs_per_frame)
-        if self.presented >= self._message_until:
-            session.hud.message = ""
+        return True
+
+    def draw(self) -> dict[str, Any]:
+        session = self.session
         picture = session.frame()
         if self._surface is None or self._surface[0] != id(picture):
             self._surface = id(picture), picture_surface(picture, self.scale)
-        self.drawn = draw_gan(self.screen.canvas, self._surface[1], session.hud, view, captions=session.captions(),
-                              tile=self._tile(picture), walking=session.walk is not None)
-        self.screen.present()
-        self.presented += 1
-        if controls.take_screenshot():
-            self.save_screenshot()
-        if self.max_frames is not None and self.presented >= self.max_frames:
-            return False
-        self.screen.wait()
-        view.fps = self.screen.clock.get_fps() if self.screen.window is not None else self.fps
-        return True
+        return draw_gan(self.screen.canvas, self._surface[1], session.hud, self.controls.view,
+                        captions=session.captions(), tile=self._tile(picture), walking=session.walk is not None)
 
     def _tile(self, picture: np.ndarray) -> tuple[float, float] | None:
         """Where the grid's columns are on screen: (first column's centre, pitch)."""
@@ -586,51 +548,18 @@ class GanWatchApp:
         pitch = (width - GRID_PAD * self.scale) / columns
         return GRID_PAD * self.scale + (pitch - GRID_PAD * self.scale) / 2, pitch
 
-    def run(self) -> None:
-        while self.tick():
-            pass
-
-    def save_screenshot(self) -> Path | None:
-        if self.screenshot_dir is None:
-            return None
-        session = self.session
-        name = f"{session.run.id}-iter-{session.step}-{time.strftime('%Y%m%d-%H%M%S')}-{len(self.screenshots) + 1}.png"
-        try:
-            path = save_screenshot(self.screen.canvas, self.screenshot_dir / name)
-        except OSError as exc:
-            self.say(f"could not save the screenshot ({exc.strerror or exc})")
-            return None
-        self.screenshots.append(path)
-        self.say(f"screenshot: {path.name}")
-        return path
-
 
 @dataclass
-class GanWatchSummary:
+class GanWatchSummary(ViewerSummary):
     run_id: str
     model: str
-    checkpoint_steps: list[int] = field(default_factory=list)
-    path: Path | None = None
-    frames: int = 0
-    fps: float = 0.0
-    size: tuple[int, int] = (0, 0)
-    elapsed_s: float = 0.0
     walked: bool = False
-    interrupted: bool = False
-
-    @property
-    def frames_per_s(self) -> float:
-        return self.frames / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
     def lines(self) -> list[str]:
         steps = " -> ".join(f"{s:,}" for s in self.checkpoint_steps) or "none"
         out = [f"{self.run_id} ({self.model}): checkpoint iteration {steps}"
                + (", with a latent walk" if self.walked else "")]
-        if self.path is not None:
-            out.append(recorded_line(self.path, self.frames, self.size, self.fps, self.elapsed_s))
-        if self.interrupted:
-            out.append("stopped")
-        return out
+        return out + self.recording_lines()
 
     def record(self) -> dict[str, Any]:
         return {
@@ -638,12 +567,7 @@ class GanWatchSummary:
             "model": self.model,
             "path": str(self.path) if self.path else None,
             "checkpoint_steps": self.checkpoint_steps,
-            "frames": self.frames,
-            "fps": self.fps,
-            "width": self.size[0],
-            "height": self.size[1],
-            "elapsed_s": round(self.elapsed_s, 3),
-            "frames_per_s": round(self.frames_per_s, 1),
+            **self.frame_record(),
             "walk": self.walked,
             "interrupted": self.interrupted,
         }
@@ -701,10 +625,7 @@ def gan_watch(
             raise CheckpointError(f"run {run.id} has no checkpoint yet; add --follow to wait for its first one.")
         chosen = runs.pick_checkpoint(run, checkpoint or "latest", store)
     else:
-        first = follower.choose()  # a run that ended without a checkpoint fails here, before any window
-        if first is not None:
-            follower.status = first[2]
-            chosen = first[0], first[1]
+        chosen = first_choice(follower)
     fps = fps or FPS
     if max_frames is None and headless:
         max_frames = HEADLESS_S * fps
@@ -712,71 +633,46 @@ def gan_watch(
 
     summary = GanWatchSummary(run_id=run.id, model=config.model, fps=float(fps))
     started = time.monotonic()
-    screen: Screen | None = None
-    recorder: Recorder | None = None
     # Beside a training run, leave it the cores; otherwise a grid of 64 images uses them all.
     threads = one_torch_thread() if follow else contextlib.nullcontext()
-    with threads:
-        try:
-            screen = Screen(WAIT_SIZE, title=f"{run.id} · playground gan watch", headless=headless, fps=fps,
-                            realtime=not headless or follow, no_display=NO_DISPLAY)
+    with threads, showing(summary) as held:
+        screen = held.screen = Screen(WAIT_SIZE, title=f"{run.id} · playground gan watch", headless=headless,
+                                      fps=fps, realtime=not headless or follow, no_display=NO_DISPLAY)
+        if chosen is None:
+            chosen = wait_for_first(follower, screen, notify)
             if chosen is None:
-                assert follower is not None
-                waited = follower.first(checkpoint_waiter(screen, notify))
-                if waited is None:
-                    summary.interrupted = True
-                    return summary
-                chosen = waited[0], waited[1]
-            session = GanSession(run, config, store, device=device, use_sample_grids=follow)
-            for attempt in range(3):
-                try:
-                    session.load(*chosen)
-                    break
-                except CheckpointError:
-                    # Following, the training may prune the checkpoint between listing and loading it.
-                    again = follower.choose() if follower is not None and attempt < 2 else None
-                    if again is None:
-                        raise
-                    chosen = again[0], again[1]
-            session.refresh()
-            picture = session.picture()
-            scale = fit_scale(picture.shape, zoom)
-            size = gan_size(picture.shape, scale)
-            screen.resize(size)
-            summary.size = size
-            if record_path is None and headless:
-                record_path = default_video_path(Path(run.folder), run.id, session.step or 0)
-            if record_path is not None:
-                recorder = Recorder(record_path, fps)
-                screen.recorder = recorder
-            app = GanWatchApp(session, screen, scale=scale, fps=fps, max_frames=max_frames, follower=follower,
-                              screenshot_dir=Path(run.folder) / "screenshots", controls=controls,
-                              notify=notify if follow else None)
-            if walk:
-                app.toggle_walk()
-            try:
-                app.run()
-            except KeyboardInterrupt:
                 summary.interrupted = True
-            summary.checkpoint_steps = app.checkpoint_steps
-            summary.walked = app.walked
-            summary.frames = app.presented
-            summary.elapsed_s = time.monotonic() - started
-            if recorder is not None:
-                summary.path = recorder.close()
-                recorder = None
-                if summary.path is not None:
-                    store.add_artifact(run.id, "video", str(summary.path), step=app.checkpoint_steps[-1], meta={
-                        "viewer": "gan watch", "frames": summary.frames, "fps": fps, "walk": app.walked,
-                        "checkpoint_steps": app.checkpoint_steps,
-                    })
-        except KeyboardInterrupt:
-            summary.interrupted = True  # while waiting for a checkpoint, or while loading
-        except BaseException:
-            if recorder is not None:
-                recorder.abort()
-            raise
-        finally:
-            if screen is not None:
-                screen.close()
+                return summary
+        session = GanSession(run, config, store, device=device, use_sample_grids=follow)
+        for attempt in range(3):
+            try:
+                session.load(*chosen)
+                break
+            except CheckpointError:
+                # Following, the training may prune the checkpoint between listing and loading it.
+                again = follower.choose() if follower is not None and attempt < 2 else None
+                if again is None:
+                    raise
+                chosen = again[0], again[1]
+        session.refresh()
+        picture = session.picture()
+        scale = fit_scale(picture.shape, zoom)
+        size = gan_size(picture.shape, scale)
+        screen.resize(size)
+        summary.size = size
+        if record_path is None and headless:
+            record_path = default_video_path(Path(run.folder), run.id, session.step or 0)
+        if record_path is not None:
+            held.recorder = screen.recorder = Recorder(record_path, fps)
+        app = GanWatchApp(session, screen, scale=scale, fps=fps, max_frames=max_frames, follower=follower,
+                          screenshot_dir=Path(run.folder) / "screenshots", controls=controls,
+                          notify=notify if follow else None)
+        if walk:
+            app.toggle_walk()
+        run_app(app, summary, started)
+        summary.walked = app.walked
+        finish_recording(held, summary, store, run.id, lambda: {
+            "viewer": "gan watch", "frames": summary.frames, "fps": fps, "walk": app.walked,
+            "checkpoint_steps": app.checkpoint_steps,
+        })
     return summary

@@ -246,6 +246,41 @@ def draw_inset(surface: pygame.Surface, game_rect: pygame.Rect, obs: np.ndarray 
     return f"{obs.size} numbers"
 
 
+# -- the side panel ---------------------------------------------------------------------------------------
+class Panel:
+    """The side panel from ``x0`` to the right edge: lines of text drawn top down from ``y``, each noted
+    in ``drawn["lines"]``. ``x`` and ``w`` are where its contents go; ``y`` moves down as they are drawn."""
+
+    def __init__(self, surface: pygame.Surface, x0: int, drawn: dict[str, Any]) -> None:
+        self.surface = surface
+        self.drawn = drawn
+        self.rect = pygame.Rect(x0, 0, surface.get_width() - x0, surface.get_height())
+        pygame.draw.rect(surface, PANEL, self.rect)
+        self.x = x0 + PAD
+        self.w = self.rect.width - 2 * PAD
+        self.y = PAD
+
+    def line(self, s: str, color: tuple[int, int, int] = TEXT, size: int = LINE) -> None:
+        self.drawn["lines"].append(s)
+        self.y = text(self.surface, s, (self.x, self.y), color, size, max_width=self.w) + 2
+
+    def heading(self, run_id: str, subtitle: str, checkpoint: str) -> None:
+        """The run, what it is, and the checkpoint shown: the panel's first lines."""
+        self.line(run_id, CHOSEN, 22)
+        self.line(subtitle, DIM)
+        self.line(checkpoint)
+
+    def following(self, following: bool, run_status: str | None) -> None:
+        """Follow mode: the run's status (green while it trains)."""
+        if following:
+            self.line(f"following: run {run_status or '?'}", GOOD if run_status == "running" else DIM)
+
+
+def step_text(step: int | None) -> str:
+    """A checkpoint's (or sample grid's) step for the panel: with thousands separators, "-" when none."""
+    return "-" if step is None else f"{step:,}"
+
+
 # -- the watch screen ------------------------------------------------------------------------------------
 def draw_watch(surface: pygame.Surface, frame: np.ndarray, hud: HudState, view: ViewState, zoom: int,
                obs: np.ndarray | None = None) -> dict[str, Any]:
@@ -256,24 +291,11 @@ def draw_watch(surface: pygame.Surface, frame: np.ndarray, hud: HudState, view: 
     surface.blit(game, (0, 0))
     drawn: dict[str, Any] = {"game_size": game_rect.size, "lines": []}
 
-    x0 = game_rect.width
-    panel = pygame.Rect(x0, 0, surface.get_width() - x0, surface.get_height())
-    pygame.draw.rect(surface, PANEL, panel)
-    x = x0 + PAD
-    w = panel.width - 2 * PAD
-    y = PAD
-
-    def line(s: str, color: tuple[int, int, int] = TEXT, size: int = LINE) -> None:
-        nonlocal y
-        drawn["lines"].append(s)
-        y = text(surface, s, (x, y), color, size, max_width=w) + 2
-
-    line(hud.run_id, CHOSEN, 22)
-    line(f"{hud.algo.upper()} on {hud.env_id}", DIM)
-    step = "-" if hud.checkpoint_step is None else f"{hud.checkpoint_step:,}"
-    line(f"checkpoint step {step}")
-    if hud.following:
-        line(f"following: run {hud.run_status or '?'}", GOOD if hud.run_status == "running" else DIM)
+    panel = Panel(surface, game_rect.width, drawn)
+    line, x, w = panel.line, panel.x, panel.w
+    panel.heading(hud.run_id, f"{hud.algo.upper()} on {hud.env_id}",
+                  f"checkpoint step {step_text(hud.checkpoint_step)}")
+    panel.following(hud.following, hud.run_status)
     line(f"game {hud.game}   score {fmt(hud.score)}", TEXT, 20)
     line(f"best {fmt(hud.best)}   last {fmt(hud.last_scores[-1] if hud.last_scores else None)}", DIM)
     lives = f"   lives {hud.lives}" if hud.lives else ""
@@ -282,31 +304,31 @@ def draw_watch(surface: pygame.Surface, frame: np.ndarray, hud: HudState, view: 
     line(f"{state}   {view.fps:.0f} fps", CHOSEN if view.paused else DIM)
     line(f"action: {hud.action_name}", TEXT, 20)
 
-    y += 4
+    panel.y += 4
     names = hud.action_names
     chosen = hud.action if isinstance(hud.action, (int, np.integer)) else None
     if hud.probabilities is not None:
         line("what it thinks: action probabilities", DIM, 14)
-        y, drawn["bars"] = draw_bars(surface, x, y, w, names, hud.probabilities, chosen, probabilities=True)
+        panel.y, drawn["bars"] = draw_bars(surface, x, panel.y, w, names, hud.probabilities, chosen, probabilities=True)
         drawn["bar_kind"] = "probabilities"
     elif hud.q_values is not None:
         line("what it thinks: Q-values", DIM, 14)
-        y, drawn["bars"] = draw_bars(surface, x, y, w, names, hud.q_values, chosen, probabilities=False)
+        panel.y, drawn["bars"] = draw_bars(surface, x, panel.y, w, names, hud.q_values, chosen, probabilities=False)
         drawn["bar_kind"] = "q_values"
-    y += 6
+    panel.y += 6
     line(f"value estimate V(s) {fmt(hud.value, 3)}", DIM, 14)
-    draw_sparkline(surface, pygame.Rect(x, y, w, 44), list(hud.values))
-    y += 52
+    draw_sparkline(surface, pygame.Rect(x, panel.y, w, 44), list(hud.values))
+    panel.y += 52
     if hud.eval_curve:
         best = max(hud.eval_curve, key=lambda p: p[1])
         line(f"evaluations: best {fmt(best[1])} at step {best[0]:,}", DIM, 14)
     else:
         line("evaluations", DIM, 14)
-    draw_curve(surface, pygame.Rect(x, y, w, 64), hud.eval_curve, hud.checkpoint_step)
-    y += 72
+    draw_curve(surface, pygame.Rect(x, panel.y, w, 64), hud.eval_curve, hud.checkpoint_step)
+    panel.y += 72
     if hud.message:
         line(hud.message, GOOD, 14)
-    text(surface, "h: keys", (x, panel.bottom - LINE - 4), DIM, 14)
+    text(surface, "h: keys", (x, panel.rect.bottom - LINE - 4), DIM, 14)
 
     if view.show_inset:
         drawn["inset"] = draw_inset(surface, game_rect, obs)

@@ -24,11 +24,15 @@ from playground.store import Store, get_store
 from playground.training import make_agent
 from playground.viewer.common import (
     Notify,
+    ViewerApp,
+    ViewerSummary,
     check_view_options,
-    checkpoint_waiter,
+    finish_recording,
+    first_choice,
     one_torch_thread,
-    recorded_line,
-    save_screenshot,
+    run_app,
+    showing,
+    wait_for_first,
 )
 from playground.viewer.controls import WatchControls
 from playground.viewer.display import Screen, go_headless, require_display
@@ -39,7 +43,6 @@ from playground.viewer.session import GameResult, WatchSession
 
 log = logging.getLogger(__name__)
 
-MESSAGE_S = 3.0  # how long a message stays in the panel (in displayed time)
 REFRESH_S = 2.0  # follow mode: how often the curve and status are re-read during a game
 
 
@@ -49,23 +52,11 @@ def default_zoom(frame_shape: tuple[int, ...]) -> int:
 
 
 @dataclass
-class WatchSummary:
+class WatchSummary(ViewerSummary):
     run_id: str
     env: str
     seed: int | None
     games: list[GameResult] = field(default_factory=list)
-    checkpoint_steps: list[int] = field(default_factory=list)
-    path: Path | None = None  # the recording, when there is one
-    frames: int = 0  # frames shown (and recorded)
-    fps: float = 0.0  # display rate, and the video's frame rate
-    size: tuple[int, int] = (0, 0)  # (width, height) of the picture
-    elapsed_s: float = 0.0
-    interrupted: bool = False
-
-    @property
-    def frames_per_s(self) -> float:
-        """Frames made per second of wall time (headless: how fast the viewer can go)."""
-        return self.frames / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
     def lines(self) -> list[str]:
         """What the CLI prints."""
@@ -76,11 +67,7 @@ class WatchSummary:
                        f"(checkpoint step {game.checkpoint_step:,}{seed})")
         if not self.games:
             out.append("no game finished")
-        if self.path is not None:
-            out.append(recorded_line(self.path, self.frames, self.size, self.fps, self.elapsed_s))
-        if self.interrupted:
-            out.append("stopped")
-        return out
+        return out + self.recording_lines()
 
     def record(self) -> dict[str, Any]:
         return {
@@ -90,61 +77,34 @@ class WatchSummary:
             "path": str(self.path) if self.path else None,
             "games": [asdict(g) for g in self.games],
             "checkpoint_steps": self.checkpoint_steps,
-            "frames": self.frames,
-            "fps": self.fps,
-            "width": self.size[0],
-            "height": self.size[1],
-            "elapsed_s": round(self.elapsed_s, 3),
-            "frames_per_s": round(self.frames_per_s, 1),
+            **self.frame_record(),
             "interrupted": self.interrupted,
         }
 
 
-class WatchApp:
+class WatchApp(ViewerApp):
     """The loop around a ``WatchSession``: keys, speed, drawing, follow mode, screenshots."""
+
+    session: WatchSession
+    controls: WatchControls
+    follower: Follower | None
 
     def __init__(self, session: WatchSession, screen: Screen, *, zoom: int, fps: float,
                  episodes: int | None = None, max_frames: int | None = None, follower: Follower | None = None,
                  screenshot_dir: Path | None = None, controls: WatchControls | None = None,
                  notify: Notify | None = None) -> None:
-        self.session = session
-        self.screen = screen
+        super().__init__(session, screen, fps=fps, controls=controls or WatchControls(), max_frames=max_frames,
+                         follower=follower, screenshot_dir=screenshot_dir, notify=notify)
         self.zoom = zoom
-        self.fps = float(fps)
         self.episodes = episodes
-        self.max_frames = max_frames
-        self.follower = follower
-        self.screenshot_dir = screenshot_dir
-        self.controls = controls or WatchControls()
-        self.notify = notify
         self.frames_per_tick = session.env.native_fps / self.fps  # at speed 1: the game's real speed
         self.credit = 0.0
-        self.presented = 0
-        self.screenshots: list[Path] = []
-        self.drawn: dict[str, Any] = {}
-        self._message_until = 0
         self._last_refresh = time.monotonic()
-        self.checkpoint_steps: list[int] = []
         self._note_checkpoint()
 
-    def _note_checkpoint(self) -> None:
-        step = self.session.hud.checkpoint_step
-        if step is not None and (not self.checkpoint_steps or self.checkpoint_steps[-1] != step):
-            self.checkpoint_steps.append(step)
-
-    def say(self, message: str) -> None:
-        self.session.hud.message = message
-        self._message_until = self.presented + round(MESSAGE_S * self.fps)
-        if self.notify is not None:
-            self.notify(message)
-
-    def tick(self) -> bool:
-        """One displayed frame; False when the viewer should stop."""
+    def advance(self) -> bool:
+        """Restarts, the next game (follow mode: on the newest checkpoint), and the game's frames for this one."""
         controls = self.controls
-        for event in self.screen.events():
-            controls.handle(event)
-        if controls.quit:
-            return False
         session = self.session
         if controls.take_restart():
             session.restart()
@@ -176,39 +136,11 @@ class WatchApp:
         if self.follower is not None and time.monotonic() - self._last_refresh > REFRESH_S:
             self._last_refresh = time.monotonic()
             self.follower.refresh(session.hud)
-        if self.presented >= self._message_until:
-            session.hud.message = ""
-        self.drawn = draw_watch(self.screen.canvas, session.frame, session.hud, view, self.zoom, session.obs[0])
-        self.screen.present()
-        self.presented += 1
-        if controls.take_screenshot():
-            self.save_screenshot()
-        if self.max_frames is not None and self.presented >= self.max_frames:
-            return False
-        self.screen.wait()
-        # A window shows the rate it holds; a recording plays at its own frame rate whatever the machine did.
-        view.fps = self.screen.clock.get_fps() if self.screen.window is not None else self.fps
         return True
 
-    def run(self) -> None:
-        while self.tick():
-            pass
-
-    def save_screenshot(self) -> Path | None:
-        """The whole picture (game and panel) as a PNG in the run's ``screenshots/`` folder."""
-        if self.screenshot_dir is None:
-            return None
-        hud = self.session.hud
-        name = f"{hud.run_id}-step-{hud.checkpoint_step}-{time.strftime('%Y%m%d-%H%M%S')}-{len(self.screenshots) + 1}.png"
-        path = self.screenshot_dir / name
-        try:
-            save_screenshot(self.screen.canvas, path)
-        except OSError as exc:
-            self.say(f"could not save the screenshot ({exc.strerror or exc})")
-            return None
-        self.screenshots.append(path)
-        self.say(f"screenshot: {path.name}")
-        return path
+    def draw(self) -> dict[str, Any]:
+        session = self.session
+        return draw_watch(self.screen.canvas, session.frame, session.hud, self.controls.view, self.zoom, session.obs[0])
 
 
 def watch(
@@ -254,10 +186,7 @@ def watch(
     if follower is None:
         chosen = runs.pick_checkpoint(run, checkpoint or "best", store)
     else:
-        first = follower.choose()  # a run that ended without a checkpoint fails here, before any window
-        if first is not None:
-            follower.status = first[2]
-            chosen = first[0], first[1]
+        chosen = first_choice(follower)
     if seed is None:
         seed = secrets.randbelow(2**31)
     if episodes is None and headless and not follow:
@@ -269,67 +198,45 @@ def watch(
     with one_torch_thread():
         env = envs.make_watch_env(spec, config.env_backend)
         session: WatchSession | None = None
-        recorder: Recorder | None = None
-        screen: Screen | None = None
         try:
-            probe = env.reset(seed=seed).frames[-1]
-            zoom = zoom or default_zoom(probe.shape)
-            fps = fps or round(env.native_fps)
-            size = watch_size(probe.shape, zoom, len(env.action_names))
-            summary.fps, summary.size = float(fps), size
-            screen = Screen(size, title=f"{run.id} · playground watch", headless=headless, fps=fps,
-                            realtime=not headless or follow)
-            if chosen is None:
-                assert follower is not None
-                waited = follower.first(checkpoint_waiter(screen, notify))
-                if waited is None:
-                    summary.interrupted = True
-                    return summary
-                chosen = waited[0], waited[1]
-            step, path = chosen
-            agent = make_agent(config, device="cpu")
-            try:
-                agent.load(path, for_training=False)
-            except BaseException:
-                agent.close()
-                raise
-            hud = HudState(run_id=run.id, algo=config.algo, env_id=spec.env_id, following=follow,
-                           run_status=follower.status if follower else None,
-                           eval_curve=[(e.step, e.mean) for e in store.evaluations(run.id)])
-            session = WatchSession(env, agent, hud, seed=seed, checkpoint_step=step)
-            if record_path is None and headless:
-                record_path = default_video_path(Path(run.folder), run.id, step)
-            if record_path is not None:
-                recorder = Recorder(record_path, fps)
-                screen.recorder = recorder
-            app = WatchApp(session, screen, zoom=zoom, fps=fps, episodes=episodes, max_frames=max_frames,
-                           follower=follower, screenshot_dir=Path(run.folder) / "screenshots",
-                           controls=controls, notify=notify if follow else None)
-            try:
-                app.run()
-            except KeyboardInterrupt:
-                summary.interrupted = True
-            summary.games = list(session.results)
-            summary.checkpoint_steps = app.checkpoint_steps
-            summary.frames = app.presented
-            summary.elapsed_s = time.monotonic() - started
-            if recorder is not None:
-                summary.path = recorder.close()
-                recorder = None
-                if summary.path is not None:
-                    store.add_artifact(run.id, "video", str(summary.path), step=app.checkpoint_steps[-1], meta={
-                        "games": len(summary.games), "scores": [g.score for g in summary.games],
-                        "frames": summary.frames, "fps": fps, "seed": seed, "checkpoint_steps": app.checkpoint_steps,
-                    })
-        except KeyboardInterrupt:
-            summary.interrupted = True  # while waiting for a checkpoint, or while loading
-        except BaseException:
-            if recorder is not None:
-                recorder.abort()
-            raise
+            with showing(summary) as held:
+                probe = env.reset(seed=seed).frames[-1]
+                zoom = zoom or default_zoom(probe.shape)
+                fps = fps or round(env.native_fps)
+                size = watch_size(probe.shape, zoom, len(env.action_names))
+                summary.fps, summary.size = float(fps), size
+                screen = held.screen = Screen(size, title=f"{run.id} · playground watch", headless=headless,
+                                              fps=fps, realtime=not headless or follow)
+                if chosen is None:
+                    chosen = wait_for_first(follower, screen, notify)
+                    if chosen is None:
+                        summary.interrupted = True
+                        return summary
+                step, path = chosen
+                agent = make_agent(config, device="cpu")
+                try:
+                    agent.load(path, for_training=False)
+                except BaseException:
+                    agent.close()
+                    raise
+                hud = HudState(run_id=run.id, algo=config.algo, env_id=spec.env_id, following=follow,
+                               run_status=follower.status if follower else None,
+                               eval_curve=[(e.step, e.mean) for e in store.evaluations(run.id)])
+                session = WatchSession(env, agent, hud, seed=seed, checkpoint_step=step)
+                if record_path is None and headless:
+                    record_path = default_video_path(Path(run.folder), run.id, step)
+                if record_path is not None:
+                    held.recorder = screen.recorder = Recorder(record_path, fps)
+                app = WatchApp(session, screen, zoom=zoom, fps=fps, episodes=episodes, max_frames=max_frames,
+                               follower=follower, screenshot_dir=Path(run.folder) / "screenshots",
+                               controls=controls, notify=notify if follow else None)
+                run_app(app, summary, started)
+                summary.games = list(session.results)
+                finish_recording(held, summary, store, run.id, lambda: {
+                    "games": len(summary.games), "scores": [g.score for g in summary.games],
+                    "frames": summary.frames, "fps": fps, "seed": seed, "checkpoint_steps": app.checkpoint_steps,
+                })
         finally:
-            if screen is not None:
-                screen.close()
             if session is not None:
                 session.close()
             else:
