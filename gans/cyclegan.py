@@ -53,13 +53,11 @@ class CycleGAN(GanModel):
         blocks = hp.n_blocks or (9 if self.image_size >= 256 else 6)
         p = self.precision
         ca, cb = self.channels, self.channels_b
-        self.G_A = p.prepare(networks.ResnetGenerator(ca, cb, hp.ngf, blocks, hp.norm))
-        self.G_B = p.prepare(networks.ResnetGenerator(cb, ca, hp.ngf, blocks, hp.norm))
-        self.D_A = p.prepare(networks.PatchDiscriminator(cb, hp.ndf, hp.n_layers_d, hp.norm))
-        self.D_B = p.prepare(networks.PatchDiscriminator(ca, hp.ndf, hp.n_layers_d, hp.norm))
+        self.G_A = p.prepare(networks.init_normal(networks.ResnetGenerator(ca, cb, hp.ngf, blocks, hp.norm)))
+        self.G_B = p.prepare(networks.init_normal(networks.ResnetGenerator(cb, ca, hp.ngf, blocks, hp.norm)))
+        self.D_A = p.prepare(networks.init_normal(networks.PatchDiscriminator(cb, hp.ndf, hp.n_layers_d, hp.norm)))
+        self.D_B = p.prepare(networks.init_normal(networks.PatchDiscriminator(ca, hp.ndf, hp.n_layers_d, hp.norm)))
         self.nets = {"G_A": self.G_A, "G_B": self.G_B, "D_A": self.D_A, "D_B": self.D_B}
-        for net in self.nets.values():
-            networks.init_normal(net)
         betas = (hp.beta1, 0.999)
         self.optimizers = {
             "G": torch.optim.Adam(itertools.chain(self.G_A.parameters(), self.G_B.parameters()), lr=hp.lr, betas=betas),

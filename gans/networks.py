@@ -11,17 +11,21 @@ Each network follows its paper and the authors' reference code in shape and defa
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Literal, TypeVar
 
 import torch
 from torch import nn
 
 Norm = Literal["batch", "instance", "none"]
 GanLossMode = Literal["bce", "lsgan", "wgan-gp"]
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
 
 
-def init_normal(module: nn.Module, std: float = 0.02) -> None:
-    """N(0, 0.02) for conv weights and N(1, 0.02) for norm scales, as DCGAN, pix2pix and CycleGAN do."""
+def init_normal(module: ModuleT, std: float = 0.02) -> ModuleT:
+    """N(0, 0.02) for conv weights and N(1, 0.02) for norm scales, as DCGAN, pix2pix and CycleGAN do.
+
+    Call it before any change of memory layout (channels-last): the random numbers fill memory in
+    order, so the same seed would otherwise give differently arranged weights."""
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             nn.init.normal_(m.weight, 0.0, std)
@@ -30,6 +34,7 @@ def init_normal(module: nn.Module, std: float = 0.02) -> None:
         elif isinstance(m, (nn.BatchNorm2d, nn.InstanceNorm2d, nn.GroupNorm)) and m.weight is not None:
             nn.init.normal_(m.weight, 1.0, std)
             nn.init.zeros_(m.bias)
+    return module
 
 
 def norm_layer(kind: Norm, channels: int) -> nn.Module:

@@ -54,10 +54,10 @@ class Pix2Pix(GanModel):
         if hp.direction == "BtoA":
             self.in_ch, self.out_ch = self.out_ch, self.in_ch
         p = self.precision
-        self.G = p.prepare(networks.UNetGenerator(self.in_ch, self.out_ch, self.image_size, hp.ngf, hp.norm, hp.dropout))
-        self.D = p.prepare(networks.PatchDiscriminator(self.in_ch + self.out_ch, hp.ndf, hp.n_layers_d, hp.norm))
-        networks.init_normal(self.G)
-        networks.init_normal(self.D)
+        self.G = p.prepare(networks.init_normal(
+            networks.UNetGenerator(self.in_ch, self.out_ch, self.image_size, hp.ngf, hp.norm, hp.dropout)))
+        self.D = p.prepare(networks.init_normal(
+            networks.PatchDiscriminator(self.in_ch + self.out_ch, hp.ndf, hp.n_layers_d, hp.norm)))
         self.nets = {"G": self.G, "D": self.D}
         self.optimizers = {
             "G": torch.optim.Adam(self.G.parameters(), lr=hp.lr, betas=(hp.beta1, 0.999)),
