@@ -393,7 +393,7 @@ def gan_translate(
     run: Annotated[str, typer.Argument(help="run id, name or 'latest' (pix2pix or cyclegan)")],
     input_dir: Annotated[Path, typer.Argument(help="a folder of images")],
     output_dir: Annotated[Path, typer.Argument(help="where the translated images go (same names, .png)")],
-    direction: Annotated[str, typer.Option(help="AtoB or BtoA (pix2pix: the direction it learned)")] = "AtoB",
+    direction: Annotated[Optional[str], typer.Option(help="AtoB or BtoA (default: pix2pix's own direction; CycleGAN AtoB)")] = None,
     checkpoint: Annotated[str, typer.Option(help="latest or an iteration number")] = "latest",
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
 ) -> None:

@@ -86,15 +86,17 @@ def sample(ref: str, *, n: int = 64, out: Path | None = None, seed: int = 0, whi
         raise PlaygroundError(f"cannot write {target} ({exc.strerror or exc}); pick another --out.") from None
 
 
-def translate(ref: str, input_dir: Path, output_dir: Path, *, direction: str = "AtoB", which: str = "latest",
+def translate(ref: str, input_dir: Path, output_dir: Path, *, direction: str | None = None, which: str = "latest",
               device: str = "auto") -> list[Path]:
-    """One output image per input image, the same relative names with ``.png``."""
-    if direction not in ("AtoB", "BtoA"):
+    """One output image per input image, the same relative names with ``.png``. ``direction`` None
+    means the way the model learned (pix2pix) or AtoB (CycleGAN)."""
+    if direction not in (None, "AtoB", "BtoA"):
         raise PlaygroundError(f"--direction must be AtoB or BtoA, not '{direction}'.")
     loaded = load(ref, which, device)
     model = loaded.model
     if not hasattr(model, "translate"):
         raise PlaygroundError(f"{model.name} makes images from noise and translates nothing; use `playground gan sample`.")
+    direction = direction or getattr(model.hp, "direction", "AtoB")
     source, target = Path(input_dir).expanduser(), Path(output_dir).expanduser()
     if not source.is_dir():
         raise DataError(f"the input folder {source} does not exist or is not a folder.")
@@ -107,9 +109,8 @@ def translate(ref: str, input_dir: Path, output_dir: Path, *, direction: str = "
         target.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise PlaygroundError(f"cannot create the output folder {target} ({exc.strerror or exc}).") from None
-    # The model's input side: A for AtoB (B for CycleGAN's BtoA; pix2pix refuses the other way itself).
-    channels = model.channels if (direction == "AtoB") == (getattr(model.hp, "direction", "AtoB") == "AtoB") \
-        else model.channels_b
+    # The input side: A for AtoB, B for BtoA (pix2pix refuses the way it did not learn in translate()).
+    channels = model.channels if direction == "AtoB" else model.channels_b
     written = []
     for i in range(0, len(inputs), CHUNK):
         chunk = inputs[i:i + CHUNK]

@@ -199,6 +199,13 @@ def test_translate_writes_one_output_per_input(cli, folders: Path, tmp_path: Pat
             assert im.size == (32, 32) and im.mode == "RGB"
     refused = cli("gan", "translate", p2p["id"], str(folders / "inputs"), str(tmp_path / "x"), "--direction", "BtoA")
     assert refused.code == 2 and "trained AtoB" in refused.err
+    # Trained the other way (colour → edges): by default it translates the way it learned, B's channels in.
+    back = _train(cli, "pix2pix", "edges2atari:Pong", "--iters", "2", "--image-size", "32", "--set",
+                  "direction=BtoA", *TINY)
+    result = cli("gan", "translate", back["id"], str(folders / "inputs"), str(tmp_path / "edges"))
+    assert result.code == 0, result.err
+    with Image.open(tmp_path / "edges" / "x0.png") as im:
+        assert im.size == (32, 32) and im.mode == "L", "edges have one channel"
     empty = tmp_path / "empty"
     empty.mkdir()
     refused = cli("gan", "translate", cyc["id"], str(empty), str(tmp_path / "y"))
