@@ -80,6 +80,13 @@ def linear_decay(total: int, decay_from: float) -> Any:
     return factor
 
 
+def fixed_pairs(dataset: Any, n: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+    """The sample grid's inputs for translation models: ``n`` (A, B) pairs drawn once from the data."""
+    picks = torch.randperm(len(dataset), generator=generator)[: min(n, len(dataset))].tolist()
+    pairs = [dataset[i] for i in picks]
+    return {"a": torch.stack([a for a, _ in pairs]), "b": torch.stack([b for _, b in pairs])}
+
+
 class GanModel(ABC):
     """One GAN family. Subclasses set the class attributes and build their networks in ``__init__``."""
 

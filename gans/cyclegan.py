@@ -20,7 +20,7 @@ from pydantic import Field
 from torch import nn
 
 from gans import networks
-from gans.base import GanModel, Hyperparameters, linear_decay
+from gans.base import GanModel, Hyperparameters, fixed_pairs, linear_decay
 from gans.pix2pix import as_rgb
 from playground.errors import BadConfig
 
@@ -130,10 +130,7 @@ class CycleGAN(GanModel):
         }
 
     def fixed_inputs(self, dataset: Any, n: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
-        n = min(n, len(dataset))
-        picks = torch.randperm(len(dataset), generator=generator)[:n].tolist()
-        pairs = [dataset[i] for i in picks]
-        return {"a": torch.stack([a for a, _ in pairs]), "b": torch.stack([b for _, b in pairs])}
+        return fixed_pairs(dataset, n, generator)
 
     def translate(self, images: torch.Tensor, direction: str | None = "AtoB") -> torch.Tensor:
         net, want = (self.G_A, self.channels) if direction in (None, "AtoB") else (self.G_B, self.channels_b)

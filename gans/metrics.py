@@ -655,6 +655,11 @@ def _inception_network(path: Path, device: str) -> FeatureNetwork:
 # --------------------------------------------------------------------------------------------------
 
 
+def kid_name(metric: str) -> str:
+    """The KID named beside an FD metric: "KID-mnist", "KID-atari", or plain "KID" beside "FID"."""
+    return "KID" if metric == "FID" else metric.replace("FD-", "KID-", 1)
+
+
 class FeatureNetwork:
     """A frozen network that turns images into feature vectors, and the name of the metric it gives.
 
@@ -681,7 +686,7 @@ class FeatureNetwork:
     ) -> None:
         self.name = name
         self.metric = metric
-        self.kid_metric = "KID" if metric == "FID" else metric.replace("FD-", "KID-", 1)
+        self.kid_metric = kid_name(metric)
         self.description = description
         self.channels = channels
         self.size = size
@@ -749,7 +754,7 @@ class Quality:
     @property
     def kid_metric(self) -> str:
         """The KID's name beside ``metric``: "KID-mnist", "KID-atari" or plain "KID" for Inception."""
-        return "KID" if self.metric == "FID" else self.metric.replace("FD-", "KID-", 1)
+        return kid_name(self.metric)
 
     def __str__(self) -> str:
         return (

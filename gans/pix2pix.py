@@ -18,7 +18,7 @@ from pydantic import Field
 from torch import nn
 
 from gans import networks
-from gans.base import GanModel, Hyperparameters, linear_decay
+from gans.base import GanModel, Hyperparameters, fixed_pairs, linear_decay
 from playground.errors import BadConfig, PlaygroundError
 
 
@@ -109,12 +109,7 @@ class Pix2Pix(GanModel):
         }
 
     def fixed_inputs(self, dataset: Any, n: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
-        n = min(n, len(dataset))
-        picks = torch.randperm(len(dataset), generator=generator)[:n].tolist()
-        pairs = [dataset[i] for i in picks]
-        a = torch.stack([pa for pa, _ in pairs])
-        b = torch.stack([pb for _, pb in pairs])
-        return {"a": a, "b": b}
+        return fixed_pairs(dataset, n, generator)
 
     def translate(self, images: torch.Tensor, direction: str | None = None) -> torch.Tensor:
         """The generator's output for a batch of inputs (eval mode: BatchNorm statistics, no dropout)."""

@@ -422,9 +422,10 @@ def gan_eval(
         _print_json(result)
         _announce_awards()
         return
-    kid_name = "KID" if result["metric"] == "FID" else result["metric"].replace("FD-", "KID-")
+    from gans.metrics import kid_name
+
     line = (f"{result['model']} at iteration {result['step']:,}: {result['metric']} {result['fd']:.2f}, "
-            f"{kid_name} {result['kid']:.4f} ± {result['kid_std']:.4f} over {result['n']} images")
+            f"{kid_name(result['metric'])} {result['kid']:.4f} ± {result['kid_std']:.4f} over {result['n']} images")
     for key, label in (("psnr", "PSNR {:.2f} dB"), ("l1", "L1 {:.4f}"), ("cycle_l1", "cycle L1 {:.4f}")):
         if key in result:
             line += ", " + label.format(result[key])

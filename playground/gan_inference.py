@@ -126,14 +126,6 @@ def translate(ref: str, input_dir: Path, output_dir: Path, *, direction: str | N
     return written
 
 
-def _real_batch(dataset: Any, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    picks = torch.randperm(len(dataset), generator=generator)[:n].tolist()
-    items = [dataset[i] for i in picks]
-    first = torch.stack([x for x, _ in items])
-    second = [y for _, y in items]
-    return first, torch.stack(second) if isinstance(second[0], torch.Tensor) else torch.tensor(second)
-
-
 def _in_chunks(fn: Any, images: torch.Tensor, *args: Any) -> torch.Tensor:
     return torch.cat([fn(images[i:i + CHUNK], *args) for i in range(0, len(images), CHUNK)])
 
@@ -151,7 +143,7 @@ def evaluate(ref: str, *, n: int | None = None, which: str = "latest", seed: int
     dataset = gan_training.open_data(config.model_copy(update={"flip": False}))
     count = min(n or 1000, len(dataset))
     generator = torch.Generator().manual_seed(seed)
-    first, second = _real_batch(dataset, count, generator)
+    first, second = gan_training.collate(dataset, torch.randperm(len(dataset), generator=generator)[:count].tolist())
     extra: dict[str, float] = {}
     if model.data_kind == "images":
         real = first

@@ -28,14 +28,19 @@ from playground.config import GanConfig
 from playground.errors import CheckpointError, PlaygroundError, RunStateError
 from playground.settings import resolve_device
 from playground.store import Run, Store, file_sha256, get_store
-from playground.training import Progress, ProgressFn, StopFlag, log_to_run_folder
+from playground.training import (
+    FLUSH_EVERY_S,
+    PROGRESS_EVERY_S,
+    Progress,
+    ProgressFn,
+    Speedometer,
+    StopFlag,
+    log_to_run_folder,
+)
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = "playground-gan"
-FLUSH_EVERY_S = 2.0
-POLL_STOP_EVERY_S = 1.0
-PROGRESS_EVERY_S = 0.5
 KEEP_CHECKPOINTS = 2  # besides every checkpoint a `gan eval` measured
 
 
@@ -110,10 +115,15 @@ class Batches:
             self._order, self._epoch = torch.randperm(len(self.dataset), generator=g), epoch
             self.dataset.set_epoch(epoch)  # unpaired sets draw new A-B pairings each epoch
         assert self._order is not None
-        items = [self.dataset[i] for i in self._order[pos * self.batch_size : (pos + 1) * self.batch_size].tolist()]
-        first = torch.stack([x for x, _ in items])
-        second = [y for _, y in items]
-        return first, (torch.stack(second) if isinstance(second[0], torch.Tensor) else torch.tensor(second))
+        return collate(self.dataset, self._order[pos * self.batch_size : (pos + 1) * self.batch_size].tolist())
+
+
+def collate(dataset: Any, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Items of a GAN dataset as one batch: images stacked; labels (images kind) or B images (pairs)."""
+    items = [dataset[i] for i in indices]
+    first = torch.stack([x for x, _ in items])
+    second = [y for _, y in items]
+    return first, (torch.stack(second) if isinstance(second[0], torch.Tensor) else torch.tensor(second))
 
 
 # -- one run ----------------------------------------------------------------------------------------
@@ -128,8 +138,8 @@ class _Session:
         self.sums: dict[str, float] = collections.defaultdict(float)
         self.counts: dict[str, int] = collections.defaultdict(int)
         self.latest: dict[str, float] = {}
-        self.speed: collections.deque[tuple[float, int]] = collections.deque(maxlen=64)
-        self.last_flush = self.last_poll = self.last_progress = time.monotonic()
+        self.speed = Speedometer()
+        self.last_flush = self.last_progress = time.monotonic()
         self.log_every = max(1, min(10, config.iters // 200))
 
     def add(self, values: dict[str, float]) -> None:
@@ -153,12 +163,7 @@ class _Session:
         self.last_flush = time.monotonic()
 
     def stop_asked(self) -> bool:
-        now = time.monotonic()
-        if not self.stop.is_set and now - self.last_poll >= POLL_STOP_EVERY_S:
-            self.last_poll = now
-            if self.store.stop_requested(self.run.id):
-                self.stop.is_set = True
-        return self.stop.is_set
+        return self.stop.asked(self.run.id, self.store)
 
     def tick(self) -> None:
         now = time.monotonic()
@@ -169,10 +174,7 @@ class _Session:
             self.report()
 
     def report(self, status: str = "running") -> None:
-        now = time.monotonic()
-        self.speed.append((now, self.step))
-        t0, s0 = self.speed[0]
-        speed = (self.step - s0) / (now - t0) if now > t0 else 0.0
+        speed = self.speed(self.step)
         remaining = max(self.config.iters - self.step, 0)
         if self.progress is not None:
             self.progress(Progress(

@@ -86,10 +86,20 @@ def evaluate_policy(config: RLConfig, policy: Policy, episodes: int, seed: int, 
 
 
 class StopFlag:
-    """Set by SIGINT/SIGTERM; a second Ctrl-C interrupts at once."""
+    """Set by SIGINT/SIGTERM, or by ``runs stop`` from any door; a second Ctrl-C interrupts at once."""
 
     def __init__(self) -> None:
         self.is_set = False
+        self._last_poll = time.monotonic()
+
+    def asked(self, run_id: str, store: Store) -> bool:
+        """A signal, or a stop requested in the store (asked at most once a second)."""
+        now = time.monotonic()
+        if not self.is_set and now - self._last_poll >= POLL_STOP_EVERY_S:
+            self._last_poll = now
+            if store.stop_requested(run_id):  # never clear a flag a signal set meanwhile
+                self.is_set = True
+        return self.is_set
 
     @contextmanager
     def installed(self) -> Iterator[None]:
@@ -109,6 +119,19 @@ class StopFlag:
         finally:
             for s, h in previous.items():
                 signal.signal(s, h)
+
+
+class Speedometer:
+    """Steps per second over the last 64 progress reports: steady, yet quick to follow a change."""
+
+    def __init__(self) -> None:
+        self._points: collections.deque[tuple[float, int]] = collections.deque(maxlen=64)
+
+    def __call__(self, step: int) -> float:
+        now = time.monotonic()
+        self._points.append((now, step))
+        t0, s0 = self._points[0]
+        return (step - s0) / (now - t0) if now > t0 else 0.0
 
 
 class RunHooks:
@@ -133,8 +156,8 @@ class RunHooks:
         self.stopped = False
         self._rows: list[tuple[int, float, str, float]] = []
         self._recent_scores: collections.deque[float] = collections.deque(maxlen=100)
-        self._speed: collections.deque[tuple[float, int]] = collections.deque(maxlen=64)
-        self._last_flush = self._last_poll = self._last_progress = time.monotonic()
+        self._speed = Speedometer()
+        self._last_flush = self._last_progress = time.monotonic()
         self.last_checkpoint_step = start_step if start_step else -1
         self.last_eval_step = -1
         self.last_eval: Evaluation | None = None
@@ -169,13 +192,7 @@ class RunHooks:
         return True
 
     def stop_asked(self) -> bool:
-        """A signal, or ``runs stop`` from any door (the store is asked at most once a second)."""
-        now = time.monotonic()
-        if not self.stop.is_set and now - self._last_poll >= POLL_STOP_EVERY_S:
-            self._last_poll = now
-            if self.store.stop_requested(self.run.id):  # never clear a flag a signal set meanwhile
-                self.stop.is_set = True
-        return self.stop.is_set
+        return self.stop.asked(self.run.id, self.store)
 
     def log(self, step: int, values: Mapping[str, float]) -> None:
         wall = time.time()
@@ -250,10 +267,7 @@ class RunHooks:
         return evaluation
 
     def report(self, status: str = "running") -> None:
-        now = time.monotonic()
-        self._speed.append((now, self.step))
-        t0, s0 = self._speed[0]
-        speed = (self.step - s0) / (now - t0) if now > t0 else 0.0
+        speed = self._speed(self.step)
         remaining = max(self.config.steps - self.step, 0)
         if self.progress is not None:
             self.progress(

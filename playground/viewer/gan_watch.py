@@ -37,6 +37,7 @@ import torch
 import gans
 from gans import grid
 from gans.base import GanModel
+from gans.metrics import kid_name
 from playground import gan_inference, gan_training, runs
 from playground.config import GanConfig
 from playground.errors import CheckpointError, PlaygroundError, RunStateError
@@ -362,7 +363,7 @@ def picture_surface(picture: np.ndarray, scale: float) -> pygame.Surface:
 
 def _quality_line(quality: dict[str, Any]) -> str:
     metric = str(quality.get("metric", "FD"))
-    kid = "KID" if metric == "FID" else metric.replace("FD-", "KID-")
+    kid = kid_name(metric)
     extra = ""
     if "psnr" in quality:
         extra = f", PSNR {quality['psnr']:.1f} dB"
