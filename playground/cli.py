@@ -172,7 +172,7 @@ def rl_train(
 ) -> None:
     """Train an agent. Prints the run id first; Ctrl-C saves a checkpoint and leaves the run stopped."""
     from playground import config as config_mod
-    from playground import jobs, training
+    from playground import jobs
 
     if env_backend not in ("auto", "fast", "sb3"):
         raise PlaygroundError(f"--env-backend must be auto, fast or sb3, not '{env_backend}'.")
@@ -192,11 +192,7 @@ def rl_train(
         save_replay_buffer=save_replay_buffer,
         env_backend=env_backend,  # type: ignore[arg-type]
     )
-    from playground.settings import resolve_device
-
-    resolve_device(cfg.device)  # refuse cuda on a machine without one before creating the run
-    training.check_buildable(cfg)
-    run = training.create_run(cfg, label=name)
+    run = jobs.create(cfg, label=name)
     sys.stdout.write(run.id + "\n")
     sys.stdout.flush()
     if detach:
@@ -322,16 +318,14 @@ def gan_train(
 ) -> None:
     """Train a GAN. Prints the run id first; Ctrl-C saves a checkpoint and leaves the run stopped."""
     from playground import config as config_mod
-    from playground import gan_training, jobs
-    from playground.settings import resolve_device
+    from playground import jobs
 
     cfg = config_mod.build_gan_config(
         model, data, epochs=epochs, iters=parse_steps(iters, "--iters"), batch_size=batch_size, image_size=image_size,
         seed=seed, device=device, preset=preset, sets=set_, sample_every=sample_every,
         checkpoint_every=checkpoint_every,
     )
-    resolve_device(cfg.device)
-    run = gan_training.create_run(cfg, label=name)
+    run = jobs.create(cfg, label=name)
     sys.stdout.write(run.id + "\n")
     sys.stdout.flush()
     if detach:

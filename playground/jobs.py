@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from playground.config import GanConfig, RLConfig
 from playground.store import Run
 
 
@@ -33,3 +34,41 @@ def start(run: Run, *, resume: bool = False) -> int:
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
     return proc.pid
+
+
+def create(config: RLConfig | GanConfig, label: str | None = None) -> Run:
+    """Create the run a validated config describes, after the checks that need no training:
+    the device exists and (for RL) the agent can be built for that environment."""
+    from playground.settings import resolve_device
+
+    resolve_device(config.device)  # refuse cuda on a machine without one before creating the run
+    if isinstance(config, GanConfig):
+        from playground import gan_training
+
+        return gan_training.create_run(config, label=label)
+    from playground import training
+
+    training.check_buildable(config)
+    return training.create_run(config, label=label)
+
+
+def launch(config: RLConfig | GanConfig, label: str | None = None) -> tuple[Run, int]:
+    """Create a run and train it in the background; returns the run and the job's pid."""
+    run = create(config, label)
+    return run, start(run)
+
+
+def resume(ref: str, total: int | None = None) -> tuple[Run, int]:
+    """Continue a stopped or failed run (RL or GAN) in the background from its last checkpoint."""
+    from playground import runs
+
+    run = runs.get(ref)
+    if run.kind == "gan":
+        from playground import gan_training
+
+        prepared = gan_training.prepare_resume(run.id, total)
+    else:
+        from playground import training
+
+        prepared = training.prepare_resume(run.id, total)
+    return prepared, start(prepared, resume=True)

@@ -6,10 +6,11 @@ import streamlit as st
 
 from playground import runs
 from playground.errors import PlaygroundError
+from playground.ui.common import page
 
 
 def render() -> None:
-    st.title("Runs")
+    page("runs.title")
     try:
         records = [runs.record(r) for r in runs.list_runs()]
     except PlaygroundError as exc:
@@ -38,3 +39,6 @@ def render() -> None:
         if r["status"] in chosen
     ]
     st.dataframe(rows, hide_index=True, use_container_width=True)
+
+
+render()
