@@ -275,13 +275,43 @@ def record(run: Run, store: Store | None = None, *, detail: bool = False) -> dic
     """A run as plain data for ``--json`` and the UI; ``detail`` adds config, evaluations, checkpoints."""
     store = store or get_store()
     evals = store.evaluations(run.id)
+    quality = [e["payload"] for e in store.events("gan_evaluation", run_id=run.id)] if run.kind == "gan" else []
+    out = _summary(run, evals, quality)
+    if run.kind == "gan" and detail:
+        out["quality"] = quality
+    if detail:
+        out["config"] = run.config
+        out["evaluations"] = [
+            {**(_ev(e) or {}), "scores": e.scores, "checkpoint": e.checkpoint, "seed": e.seed, "created_at": _iso(e.created_at)}
+            for e in evals
+        ]
+        out["checkpoints"] = [{"step": s, "path": str(p)} for s, p in checkpoints(run, store)]
+        out["metric_keys"] = store.metric_keys(run.id)
+    return out
+
+
+def records(run_list: list[Run], store: Store | None = None) -> list[dict[str, Any]]:
+    """``record(run)`` for many runs in two queries, however many runs (the UI's runs table)."""
+    store = store or get_store()
+    by_run: dict[str, list[Any]] = {}
+    for e in store.evaluations():
+        by_run.setdefault(e.run_id, []).append(e)
+    quality: dict[str, list[dict[str, Any]]] = {}
+    if any(r.kind == "gan" for r in run_list):
+        for event in store.events("gan_evaluation"):
+            quality.setdefault(event["run_id"], []).append(event["payload"])
+    return [_summary(r, by_run.get(r.id, []), quality.get(r.id, [])) for r in run_list]
+
+
+def _ev(e: Any) -> dict[str, Any] | None:
+    if e is None:
+        return None
+    return {"step": e.step, "mean": e.mean, "std": e.std, "n_episodes": e.n_episodes}
+
+
+def _summary(run: Run, evals: list[Any], quality: list[dict[str, Any]]) -> dict[str, Any]:
+    """The fields of ``record`` without ``detail``, from evaluations (by step) and GAN results already read."""
     best = max(evals, key=lambda e: (e.mean, e.step)) if evals else None
-
-    def ev(e: Any) -> dict[str, Any] | None:
-        if e is None:
-            return None
-        return {"step": e.step, "mean": e.mean, "std": e.std, "n_episodes": e.n_episodes}
-
     out: dict[str, Any] = {
         "id": run.id,
         "kind": run.kind,
@@ -298,20 +328,9 @@ def record(run: Run, store: Store | None = None, *, detail: bool = False) -> dic
         "ended_at": _iso(run.ended_at),
         "error": run.error,
         "folder": run.folder,
-        "last_eval": ev(evals[-1] if evals else None),
-        "best_eval": ev(best),
+        "last_eval": _ev(evals[-1] if evals else None),
+        "best_eval": _ev(best),
     }
     if run.kind == "gan":  # GAN quality: `gan eval` results (lower distances are better)
-        quality = [e["payload"] for e in store.events("gan_evaluation", run_id=run.id)]
         out["last_quality"] = quality[-1] if quality else None
-        if detail:
-            out["quality"] = quality
-    if detail:
-        out["config"] = run.config
-        out["evaluations"] = [
-            {**(ev(e) or {}), "scores": e.scores, "checkpoint": e.checkpoint, "seed": e.seed, "created_at": _iso(e.created_at)}
-            for e in evals
-        ]
-        out["checkpoints"] = [{"step": s, "path": str(p)} for s, p in checkpoints(run, store)]
-        out["metric_keys"] = store.metric_keys(run.id)
     return out

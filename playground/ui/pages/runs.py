@@ -1,44 +1,229 @@
-"""The runs page: every run in the store, with its status and latest evaluation."""
+"""Runs and compare: every run in the store in one filterable table; pick several to overlay their curves,
+see the hyperparameters that differ and their evaluations side by side; stop or delete a run.
+
+The page only reads the store (two queries for the whole table, however many runs) and calls
+``playground.runs`` for the two actions; curves are drawn by ``playground.ui.charts``.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import quote
+
 import streamlit as st
 
-from playground import runs
+from playground import compare, runs
 from playground.errors import PlaygroundError
-from playground.ui.common import page
+from playground.store import Run, Store, get_store
+from playground.ui import charts
+from playground.ui.common import page, shown_errors, t
+
+NOTICE = "runs_notice"
+SELECTED = "compare_runs"
+RECORDED = "compare_recorded"
+
+
+def status_text(status: str) -> str:
+    """A run's status in the session's language (the store keeps the English word)."""
+    return t(f"runs.status.{status}")
+
+
+def _mean_std(ev: dict[str, Any] | None) -> str:
+    return "" if ev is None else f"{ev['mean']:.2f} ± {ev['std']:.2f}"
+
+
+def _table(records: list[dict[str, Any]]) -> None:
+    rows = [
+        {
+            "id": r["id"],
+            "name": r["name"] or "",
+            "kind": r["kind"],
+            "algo": r["algo"],
+            "env": r["env"],
+            "status": status_text(r["status"]),
+            "step": r["step"],
+            "total": r["total_steps"],
+            "last_eval": r["last_eval"]["mean"] if r["last_eval"] else None,
+            "best_eval": r["best_eval"]["mean"] if r["best_eval"] else None,
+            "fd": (r.get("last_quality") or {}).get("fd"),
+            "created": r["created_at"],
+        }
+        for r in records
+    ]
+    labels = {key: t(f"runs.col.{key}") for key in rows[0]}
+    config = {key: st.column_config.Column(label) for key, label in labels.items()}
+    config["last_eval"] = st.column_config.NumberColumn(labels["last_eval"], format="%.2f")
+    config["best_eval"] = st.column_config.NumberColumn(labels["best_eval"], format="%.2f")
+    config["fd"] = st.column_config.NumberColumn(labels["fd"], format="%.2f")
+    st.dataframe(rows, hide_index=True, width="stretch", column_config=config)
+
+
+def _filtered(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The filters above the table; an empty choice means every value."""
+    search, status, kind, algo, env = st.columns([3, 2, 1, 2, 2])
+    text = search.text_input(t("runs.search"), placeholder=t("runs.search_hint")).strip().lower()
+    chosen = {
+        "status": status.multiselect(t("runs.col.status"), sorted({r["status"] for r in records}),
+                                     placeholder=t("runs.all"), format_func=status_text),
+        "kind": kind.multiselect(t("runs.col.kind"), sorted({r["kind"] for r in records}), placeholder=t("runs.all")),
+        "algo": algo.multiselect(t("runs.col.algo"), sorted({r["algo"] for r in records}), placeholder=t("runs.all")),
+        "env": env.multiselect(t("runs.col.env"), sorted({r["env"] for r in records}), placeholder=t("runs.all")),
+    }
+    out = []
+    for r in records:
+        if any(values and r[field] not in values for field, values in chosen.items()):
+            continue
+        haystack = " ".join(str(r[f] or "") for f in ("id", "name", "algo", "env", "game", "status")).lower()
+        if text and text not in haystack:
+            continue
+        out.append(r)
+    return out
+
+
+def _default_metric(chosen: list[Run], keys: list[str], store: Store) -> str:
+    try:
+        return compare.pick_metric(chosen, store)
+    except PlaygroundError:
+        return next((k for k in compare.DEFAULT_METRICS if k in keys), keys[0])
+
+
+def _curves(chosen: list[Run], store: Store) -> None:
+    keys = sorted(set().union(*(store.metric_keys(r.id) for r in chosen)))
+    if not keys:
+        st.info(t("compare.no_curves"))
+        return
+    default = _default_metric(chosen, keys, store)
+    metric_col, smooth_col, group_col, band_col = st.columns([3, 2, 2, 2])
+    metric = metric_col.selectbox(t("compare.metric"), keys, index=keys.index(default))
+    smoothing = smooth_col.slider(t("compare.smoothing"), 0, 100, 0, help=t("compare.smoothing_help"))
+    group = group_col.checkbox(t("compare.group_seeds"), value=True, help=t("compare.group_seeds_help"))
+    band = band_col.radio(t("compare.band"), charts.BANDS, format_func=lambda b: t(f"compare.band_{b}"),
+                          horizontal=True, disabled=not group)
+    rows = charts.curve_rows(chosen, metric, store=store, smoothing=smoothing, group_seeds=group, band=band,
+                             seeds_word=t("compare.seeds"))
+    if not rows:
+        st.info(t("compare.no_metric", metric=metric))
+        return
+    x_title = t("compare.x_iterations") if all(r.kind == "gan" for r in chosen) else t("compare.x_steps")
+    st.altair_chart(charts.overlay(rows, metric, x_title), width="stretch")
+    if group:
+        for members in charts.group_by_setup(chosen):
+            if len(members) > 1:
+                st.caption(t("compare.grouped", runs=", ".join(r.id for r in members)))
+    if len(chosen) >= 2:  # the game counts comparisons: once per set of runs and metric in this session
+        done = st.session_state.setdefault(RECORDED, set())
+        key = (tuple(sorted(r.id for r in chosen)), metric)
+        if key not in done:
+            compare.record_comparison(chosen, metric, store)
+            done.add(key)
+
+
+def _hyperparameters(chosen: list[Run]) -> None:
+    st.subheader(t("compare.params"))
+    diff = charts.differing(chosen)
+    if not diff:
+        st.caption(t("compare.params_same"))
+        return
+    rows = [{t("compare.param"): key, **values} for key, values in diff.items()]
+    st.dataframe(rows, hide_index=True, width="stretch")
+
+
+def _evaluations(chosen: list[Run], records: dict[str, dict[str, Any]], store: Store) -> None:
+    st.subheader(t("compare.evals"))
+    rows = []
+    for run in chosen:
+        r = records[run.id]
+        last, best = r["last_eval"], r["best_eval"]
+        row: dict[str, Any] = {
+            t("compare.col.run"): run.id,
+            t("runs.col.status"): status_text(run.status),
+            t("runs.col.step"): run.step,
+            t("compare.col.latest"): _mean_std(last),
+            t("compare.col.best"): _mean_std(best),
+            t("compare.col.games"): last["n_episodes"] if last else None,
+            t("compare.col.checkpoint"): best["step"] if best else None,
+        }
+        if run.kind == "gan":
+            for key in store.metric_keys(run.id):
+                if key.startswith("eval/"):
+                    row[key] = store.metrics(run.id, key)[-1][3]
+        rows.append(row)
+    st.dataframe(rows, hide_index=True, width="stretch")
+
+
+def _compare(filtered: list[dict[str, Any]], by_id: dict[str, Run], records: dict[str, dict[str, Any]],
+             store: Store) -> None:
+    st.header(t("compare.title"))
+    kept = [i for i in st.session_state.get(SELECTED, []) if i in by_id]
+    options = kept + [r["id"] for r in filtered if r["id"] not in kept]
+    ids = st.multiselect(t("compare.pick"), options, key=SELECTED, placeholder=t("compare.pick_hint"),
+                         format_func=lambda i: charts.label(by_id[i]))
+    if not ids:
+        st.caption(t("compare.pick_help"))
+        return
+    chosen = [by_id[i] for i in ids]
+    _curves(chosen, store)
+    if len(chosen) >= 2:
+        _hyperparameters(chosen)
+    _evaluations(chosen, records, store)
+
+
+# -- actions ---------------------------------------------------------------------------------------
+def _stop(run_id: str) -> None:
+    try:
+        runs.request_stop(run_id)
+        st.session_state[NOTICE] = ("success", t("runs.stop_sent", run=run_id))
+    except PlaygroundError as exc:
+        st.session_state[NOTICE] = ("error", str(exc))
+
+
+def _delete(run_id: str) -> None:
+    try:
+        runs.delete(run_id)
+        st.session_state[NOTICE] = ("success", t("runs.deleted", run=run_id))
+        st.session_state[SELECTED] = [i for i in st.session_state.get(SELECTED, []) if i != run_id]
+    except PlaygroundError as exc:
+        st.session_state[NOTICE] = ("error", str(exc))
+
+
+def _actions(by_id: dict[str, Run]) -> None:
+    with st.expander(t("runs.manage")):
+        run_id = st.selectbox(t("runs.manage_pick"), list(by_id), key="manage_run",
+                              format_func=lambda i: charts.label(by_id[i]))
+        if run_id is None:
+            return
+        run = by_id[run_id]
+        st.caption(t("runs.manage_status", status=status_text(run.status), folder=run.folder))
+        st.markdown(f"[{t('runs.watch_link')}](watch?run={quote(run_id)})")
+        if run.status == "running":
+            st.button(t("runs.stop"), on_click=_stop, args=(run_id,), help=t("runs.stop_help"))
+            return
+        sure = st.checkbox(t("runs.delete_confirm", run=run_id), key=f"delete_sure_{run_id}")
+        st.button(t("runs.delete"), on_click=_delete, args=(run_id,), disabled=not sure, type="primary")
 
 
 def render() -> None:
-    page("runs.title")
-    try:
-        records = [runs.record(r) for r in runs.list_runs()]
-    except PlaygroundError as exc:
-        st.error(str(exc))
-        return
-    if not records:
-        st.info("No runs yet. Start one from a terminal: `playground rl train ppo CartPole-v1`")
-        return
-    statuses = sorted({r["status"] for r in records})
-    chosen = st.multiselect("Status", statuses, default=statuses)
-    rows = [
-        {
-            "run": r["id"],
-            "name": r["name"] or "",
-            "algorithm": r["algo"],
-            "environment": r["env"],
-            "status": r["status"],
-            "step": r["step"],
-            "of": r["total_steps"],
-            "last eval (mean)": r["last_eval"]["mean"] if r["last_eval"] else None,
-            "best eval (mean)": r["best_eval"]["mean"] if r["best_eval"] else None,
-            "created": r["created_at"],
-            "error": r["error"] or "",
-        }
-        for r in reversed(records)
-        if r["status"] in chosen
-    ]
-    st.dataframe(rows, hide_index=True, use_container_width=True)
+    page("nav.runs")
+    notice = st.session_state.pop(NOTICE, None)
+    if notice is not None:
+        getattr(st, notice[0])(notice[1])
+    with shown_errors():
+        store = get_store()
+        run_list = list(reversed(runs.list_runs(store)))  # newest first
+        if not run_list:
+            st.info(t("runs.empty"))
+            return
+        records = runs.records(run_list, store)
+        by_id = {r.id: r for r in run_list}
+        by_record = {r["id"]: r for r in records}
+        filtered = _filtered(records)
+        if filtered:
+            _table(filtered)
+        else:
+            st.info(t("runs.none_match"))
+        st.caption(t("runs.count", shown=len(filtered), total=len(records)))
+        _compare(filtered, by_id, by_record, store)
+        _actions(by_id)
 
 
 render()

@@ -1,0 +1,344 @@
+"""Watch: an agent's games recorded headless by the viewer and played in the page, or a GAN's sample grids.
+
+Recording is the viewer's own (``playground watch RUN --headless --json``) in a child process with an
+argument list, so torch never loads into the Streamlit thread and a slow game cannot hang the page:
+it has a frame cap and a timeout. Videos stay in the run's ``videos/`` folder, where the viewer
+registers them with the run, so earlier recordings are listed with their scores. Follow mode
+re-reads the run every few seconds: an agent gets a short clip of each newer checkpoint, a GAN its
+newest sample grid (already on disk; nothing is computed). The pygame window opens only where
+there is a display.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from playground import runs
+from playground.store import Run, Store, get_store
+from playground.ui.charts import label
+from playground.ui.common import page, shown_errors, t
+
+RECORD_TIMEOUT_S = 300  # a recording that takes longer is stopped and reported
+GAME_FPS = 60  # frames per second of game time, for the frame cap (Atari runs at 60; CartPole at 50)
+FOLLOW_EVERY_S = 10  # follow mode: how often the run is read again
+FOLLOW_FRAMES = 200  # follow mode: frames in each clip of the newest checkpoint
+FOLLOW_CLIP = "follow.mp4"  # follow mode's clip in videos/, replaced by each newer one
+LAST = "watch_last"  # session state: the last recording or grid made in this session, per run
+
+
+def _status(status: str) -> str:
+    return t(f"runs.status.{status}")
+
+
+def has_display() -> bool:
+    """Whether a pygame window could open on the machine that runs the app."""
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _child_env() -> dict[str, str]:
+    return {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy", "PYTHONUNBUFFERED": "1"}
+
+
+def _failure(proc: subprocess.CompletedProcess[str]) -> str:
+    """The CLI's one-sentence error (``error: …``), or the end of what it said."""
+    lines = [line for line in (proc.stderr or "").splitlines() if line.strip()]
+    for line in reversed(lines):
+        if line.startswith("error:"):
+            return line.removeprefix("error:").strip()
+    return t("watch.failed", code=proc.returncode, tail=" ".join(lines[-2:]))
+
+
+def _playground(args: list[str], timeout: float) -> subprocess.CompletedProcess[str] | str:
+    """``playground ARGS`` in a child process; the finished process, or a sentence saying why not."""
+    try:
+        proc = subprocess.run([sys.executable, "-m", "playground", *args], capture_output=True, text=True,
+                              timeout=timeout, env=_child_env(), stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return t("watch.timeout", seconds=int(timeout))
+    return proc if proc.returncode == 0 else _failure(proc)
+
+
+def record(run_id: str, which: str, *, episodes: int, max_frames: int, out: Path | None = None,
+           timeout: float = RECORD_TIMEOUT_S) -> dict[str, Any] | str:
+    """Record games headless through the viewer: its JSON summary (path, games), or why it failed."""
+    args = ["watch", run_id, "--headless", "--checkpoint", which, "--episodes", str(episodes),
+            "--max-frames", str(max_frames), "--json"]
+    if out is not None:
+        args += ["--record", str(out)]
+    proc = _playground(args, timeout)
+    if isinstance(proc, str):
+        return proc
+    try:
+        return json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        return t("watch.failed", code=0, tail=proc.stdout[-200:])
+
+
+def open_window(args: list[str]) -> None:
+    """``playground ARGS`` (the pygame viewer) as a detached process that outlives this page."""
+    subprocess.Popen([sys.executable, "-m", "playground", *args], stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def _window_button(args: list[str], key: str) -> None:
+    shown = has_display()
+    if st.button(t("watch.window"), key=key, disabled=not shown, help=t("watch.window_help")):
+        open_window(args)
+        st.toast(t("watch.window_opened"))
+    if not shown:
+        st.caption(t("watch.no_display"))
+
+
+def _show_media(path: Path) -> None:
+    if path.suffix.lower() == ".gif":
+        st.image(str(path))
+    else:
+        st.video(str(path))
+
+
+def _show_games(games: list[dict[str, Any]]) -> None:
+    if not games:
+        st.caption(t("watch.no_game"))
+        return
+    scores = [g["score"] for g in games]
+    cols = st.columns(min(4, len(games) + 1))
+    cols[0].metric(t("watch.mean_score") if len(games) > 1 else t("watch.score"), f"{sum(scores) / len(scores):g}")
+    if len(games) > 1:
+        rows = [{t("watch.col.game"): i, t("watch.score"): g["score"], t("watch.col.steps"): g["steps"],
+                 t("watch.col.checkpoint"): g.get("checkpoint_step"), t("watch.col.seed"): g.get("seed")}
+                for i, g in enumerate(games, 1)]
+        st.dataframe(rows, hide_index=True)
+    else:
+        g = games[0]
+        st.caption(t("watch.game_line", steps=g["steps"], checkpoint=g.get("checkpoint_step"), seed=g.get("seed")))
+
+
+def _videos(run: Run, store: Store) -> list[tuple[Path, dict[str, Any], int | None]]:
+    """Earlier recordings still on disk, newest first (follow mode's clip left out)."""
+    seen: dict[str, tuple[Path, dict[str, Any], int | None]] = {}
+    for art in store.artifacts(run.id, "video"):
+        path = Path(art.path)
+        if path.name != FOLLOW_CLIP and path.is_file():
+            seen[str(path)] = (path, art.meta, art.step)
+    return sorted(seen.values(), key=lambda v: v[0].stat().st_mtime, reverse=True)
+
+
+# -- agents ----------------------------------------------------------------------------------------
+def _which_label(which: str, run: Run, store: Store) -> str:
+    if which in ("best", "latest"):
+        step, _ = runs.pick_checkpoint(run, which, store)
+        return t(f"watch.checkpoint_{which}", step=f"{step:,}")
+    return t("watch.checkpoint_step", step=f"{int(which):,}")
+
+
+def _record_tab(run: Run, which: str) -> None:
+    left, right = st.columns(2)
+    episodes = left.number_input(t("watch.episodes"), min_value=1, max_value=10, value=1, step=1)
+    seconds = right.slider(t("watch.max_seconds"), 5, 300, 60, step=5, help=t("watch.max_seconds_help"))
+    if st.button(t("watch.record"), type="primary"):
+        with st.spinner(t("watch.recording")):
+            result = record(run.id, which, episodes=int(episodes), max_frames=int(seconds) * GAME_FPS)
+        if isinstance(result, str):
+            st.error(result)
+        else:
+            st.session_state.setdefault(LAST, {})[run.id] = result
+    last = st.session_state.get(LAST, {}).get(run.id)
+    if last and last.get("path") and Path(last["path"]).is_file():
+        st.success(t("watch.recorded", path=last["path"]))
+        _show_media(Path(last["path"]))
+        _show_games(last.get("games", []))
+
+
+def _earlier_tab(run: Run, store: Store) -> None:
+    videos = _videos(run, store)
+    if not videos:
+        st.caption(t("watch.no_videos"))
+        return
+
+    def name(i: int) -> str:
+        path, meta, step = videos[i]
+        scores = ", ".join(f"{s:g}" for s in meta.get("scores", []))
+        return t("watch.video_line", name=path.name, step=step if step is not None else "?", scores=scores or "–")
+
+    chosen = st.selectbox(t("watch.earlier_pick"), range(len(videos)), format_func=name)
+    path, meta, _ = videos[chosen]
+    _show_media(path)
+    scores = meta.get("scores", [])
+    if scores:
+        st.caption(t("watch.scores", scores=", ".join(f"{s:g}" for s in scores)))
+
+
+@st.fragment(run_every=FOLLOW_EVERY_S)
+def _follow_agent(run_id: str) -> None:
+    """A short clip of the newest checkpoint, recorded again whenever a newer one appears."""
+    store = get_store()
+    with shown_errors():
+        run = runs.get(run_id, store)
+        st.caption(t("watch.follow_status", status=_status(run.status), step=f"{run.step:,}",
+                     total=f"{run.total_steps or 0:,}"))
+        available = runs.checkpoints(run, store)
+        if not available:
+            st.info(t("watch.follow_waiting"))
+            return
+        step, _ = available[-1]
+        clips = st.session_state.setdefault("watch_follow", {})
+        clip = clips.get(run_id)
+        if clip is None or clip["step"] != step:
+            out = Path(run.folder) / "videos" / FOLLOW_CLIP
+            store.remove_artifact(run.id, str(out))  # one row for the one clip, which each newer one replaces
+            with st.spinner(t("watch.follow_recording", step=f"{step:,}")):
+                result = record(run.id, str(step), episodes=1, max_frames=FOLLOW_FRAMES, out=out)
+            if isinstance(result, str):
+                st.error(result)
+                return
+            clip = clips[run_id] = {"step": step, "path": result["path"], "games": result.get("games", [])}
+        st.video(clip["path"], autoplay=True, loop=True, muted=True)
+        st.caption(t("watch.follow_clip", step=f"{clip['step']:,}"))
+        if run.status != "running":
+            st.caption(t("watch.follow_ended", status=_status(run.status)))
+
+
+def _agent(run: Run, store: Store) -> None:
+    available = runs.checkpoints(run, store)
+    if not available:
+        st.info(t("watch.no_checkpoint"))
+        if run.status == "running" and st.toggle(t("watch.follow"), help=t("watch.follow_help")):
+            _follow_agent(run.id)
+        return
+    choices = ["best", "latest", *(str(s) for s, _ in reversed(available))]
+    which = st.selectbox(t("watch.checkpoint"), choices, format_func=lambda w: _which_label(w, run, store))
+    record_tab, earlier_tab, follow_tab, window_tab = st.tabs(
+        [t("watch.tab_record"), t("watch.tab_earlier"), t("watch.tab_follow"), t("watch.tab_window")])
+    with record_tab:
+        _record_tab(run, which)
+    with earlier_tab:
+        _earlier_tab(run, store)
+    with follow_tab:
+        if st.toggle(t("watch.follow"), help=t("watch.follow_help")):
+            _follow_agent(run.id)
+    with window_tab:
+        _window_button(["watch", run.id, "--checkpoint", which], key="window_agent")
+
+
+# -- GANs ------------------------------------------------------------------------------------------
+def _grids(run: Run, store: Store) -> list[tuple[int, Path]]:
+    """The sample grids training wrote (fixed noise), by iteration, still on disk."""
+    out = {}
+    for art in store.artifacts(run.id, "samples"):
+        path = Path(art.path)
+        if art.step is not None and path.is_file():
+            out[art.step] = path
+    return sorted(out.items())
+
+
+def _grid_at(grids: list[tuple[int, Path]], step: int) -> tuple[int, Path] | None:
+    """The grid of ``step``, or the newest one before it."""
+    before = [g for g in grids if g[0] <= step]
+    return before[-1] if before else None
+
+
+def _timelapse(run: Run, store: Store) -> Path | None:
+    for art in reversed(store.artifacts(run.id, "timelapse")):
+        if Path(art.path).is_file():
+            return Path(art.path)
+    default = Path(run.folder) / "samples" / "timelapse.gif"
+    return default if default.is_file() else None
+
+
+def _new_grid(run: Run, step: int, seed: int) -> Path | str:
+    out = Path(run.folder) / "samples" / f"sample-step{step}-seed{seed}.png"
+    proc = _playground(["gan", "sample", run.id, "--checkpoint", str(step), "--seed", str(seed), "--out", str(out),
+                        "--device", "cpu"], RECORD_TIMEOUT_S)
+    return proc if isinstance(proc, str) else out
+
+
+@st.fragment(run_every=FOLLOW_EVERY_S)
+def _follow_gan(run_id: str) -> None:
+    """The newest sample grid, read from disk each time (training writes them)."""
+    store = get_store()
+    with shown_errors():
+        run = runs.get(run_id, store)
+        st.caption(t("watch.follow_status", status=_status(run.status), step=f"{run.step:,}",
+                     total=f"{run.total_steps or 0:,}"))
+        grids = _grids(run, store)
+        if not grids:
+            st.info(t("watch.follow_waiting_gan"))
+            return
+        step, path = grids[-1]
+        st.image(str(path), caption=t("watch.grid_caption", step=f"{step:,}"), output_format="PNG")
+
+
+def _gan(run: Run, store: Store) -> None:
+    available = runs.checkpoints(run, store)
+    grids = _grids(run, store)
+    if not available and not grids:
+        st.info(t("watch.no_checkpoint"))
+        if run.status == "running" and st.toggle(t("watch.follow"), help=t("watch.follow_help_gan")):
+            _follow_gan(run.id)
+        return
+    steps = sorted({s for s, _ in available} | {s for s, _ in grids}, reverse=True)
+    step = st.selectbox(t("watch.checkpoint"), steps, format_func=lambda s: t("watch.iteration", step=f"{s:,}"))
+    grid_tab, timelapse_tab, follow_tab, window_tab = st.tabs(
+        [t("watch.tab_grid"), t("watch.tab_timelapse"), t("watch.tab_follow"), t("watch.tab_window")])
+    with grid_tab:
+        shown = _grid_at(grids, step)
+        if shown is not None:
+            st.image(str(shown[1]), caption=t("watch.grid_caption", step=f"{shown[0]:,}"), output_format="PNG")
+        else:
+            st.caption(t("watch.no_grid"))
+        if step in {s for s, _ in available}:
+            seed = st.number_input(t("watch.seed"), min_value=0, value=1, step=1, help=t("watch.seed_help"))
+            if st.button(t("watch.new_grid")):
+                with st.spinner(t("watch.drawing")):
+                    result = _new_grid(run, step, int(seed))
+                if isinstance(result, str):
+                    st.error(result)
+                else:
+                    st.session_state.setdefault(LAST, {})[run.id] = {"grid": str(result)}
+            last = st.session_state.get(LAST, {}).get(run.id, {}).get("grid")
+            if last and Path(last).is_file():
+                st.image(last, caption=Path(last).name, output_format="PNG")
+    with timelapse_tab:
+        gif = _timelapse(run, store)
+        if gif is not None:
+            st.image(str(gif), caption=t("watch.timelapse_caption"))
+        else:
+            st.caption(t("watch.no_timelapse"))
+    with follow_tab:
+        if st.toggle(t("watch.follow"), help=t("watch.follow_help_gan")):
+            _follow_gan(run.id)
+    with window_tab:
+        which = str(step) if step in {s for s, _ in available} else "latest"
+        _window_button(["gan", "watch", run.id, "--checkpoint", which], key="window_gan")
+
+
+def render() -> None:
+    page("nav.watch")
+    with shown_errors():
+        store = get_store()
+        run_list = list(reversed(runs.list_runs(store)))  # newest first
+        if not run_list:
+            st.info(t("watch.empty"))
+            return
+        by_id = {r.id: r for r in run_list}
+        asked = st.query_params.get("run")
+        ids = list(by_id)
+        run_id = st.selectbox(t("watch.run"), ids, index=ids.index(asked) if asked in by_id else 0,
+                              format_func=lambda i: t("watch.run_line", run=label(by_id[i]),
+                                                      status=_status(by_id[i].status)))
+        run = by_id[run_id]
+        st.caption(t("watch.run_caption", algo=run.algo, env=run.env, status=_status(run.status), step=f"{run.step:,}"))
+        if run.kind == "gan":
+            _gan(run, store)
+        else:
+            _agent(run, store)
+
+
+render()

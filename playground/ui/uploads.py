@@ -1,0 +1,200 @@
+"""A dataset that a user uploads as a zip: checked before anything is written, then unpacked atomically.
+
+Why this module exists: a zip from a browser is untrusted. Before a single byte is extracted,
+every member is checked for paths that escape the target folder (absolute paths, ``..``,
+symlinks), for zip bombs (too many members, too many uncompressed bytes) and for files that are
+not images. Only then is it unpacked into a temporary folder beside the target and renamed into
+place, so ``<home>/datasets/<name>`` is either complete or absent. Finally ``gans.data.describe``
+checks the layout (plain images or class subfolders, aligned A|B, unaligned trainA/trainB), so a
+wrong layout is one sentence too. Pure functions: no Streamlit here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import shutil
+import stat
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import IO
+
+from playground import settings
+from playground.errors import DataError
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"})
+MAX_MEMBERS = 50_000
+MAX_TOTAL_BYTES = 2 * 2**30  # uncompressed
+_CHUNK = 1 << 20
+
+
+class UploadError(DataError):
+    """An uploaded archive that we refuse to unpack (one sentence: what is wrong with it)."""
+
+
+@dataclass(frozen=True)
+class Member:
+    """One file of the archive that will be extracted, and where (relative to the dataset folder)."""
+
+    info: zipfile.ZipInfo
+    target: PurePosixPath
+
+
+def safe_name(name: str) -> str:
+    """A folder name from an upload's file name: letters, digits, ``-`` and ``_`` only, never empty."""
+    stem = Path(str(name).replace("\\", "/")).name
+    if stem.lower().endswith(".zip"):
+        stem = stem[:-4]
+    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-_")[:60]
+    return cleaned or "dataset"
+
+
+def _human(n: int) -> str:
+    for unit, size in (("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
+        if n >= size:
+            return f"{n / size:,.1f} {unit}".replace(".0 ", " ")
+    return f"{n:,} bytes"
+
+
+def _ignored(parts: tuple[str, ...]) -> bool:
+    """macOS resource forks and hidden files (``.DS_Store``) are never part of a dataset."""
+    return parts[0] == "__MACOSX" or any(p.startswith(".") and p not in (".", "..") for p in parts)
+
+
+def _is_symlink(info: zipfile.ZipInfo) -> bool:
+    return info.create_system == 3 and stat.S_ISLNK(info.external_attr >> 16)
+
+
+def _escapes(raw: str) -> bool:
+    """Absolute paths, drive letters and ``..`` would write outside the dataset folder."""
+    name = raw.replace("\\", "/")
+    if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
+        return True
+    return ".." in PurePosixPath(name).parts
+
+
+def check_zip(
+    archive: zipfile.ZipFile, *, max_members: int = MAX_MEMBERS, max_bytes: int = MAX_TOTAL_BYTES
+) -> list[Member]:
+    """Every member that will be extracted, after refusing anything unsafe; nothing is written.
+
+    A single folder that holds everything (``facades/train/...``) is unwrapped, so the dataset
+    folder starts at the layout the GAN readers expect.
+    """
+    infos = archive.infolist()
+    if len(infos) > max_members:
+        raise UploadError(
+            f"the zip holds {len(infos):,} entries, more than the {max_members:,} allowed; upload a smaller set."
+        )
+    total = 0
+    kept: list[zipfile.ZipInfo] = []
+    for info in infos:
+        if _escapes(info.filename):
+            raise UploadError(
+                f"the zip member '{info.filename}' points outside its folder (an absolute path or '..'); "
+                "the archive was refused, make one with relative paths only."
+            )
+        if _is_symlink(info):
+            raise UploadError(
+                f"the zip member '{info.filename}' is a symbolic link, which is not allowed; "
+                "zip the image files themselves."
+            )
+        parts = PurePosixPath(info.filename.replace("\\", "/")).parts
+        if info.is_dir() or not parts or _ignored(parts):
+            continue
+        if info.flag_bits & 0x1:
+            raise UploadError(f"the zip member '{info.filename}' is encrypted; upload a zip without a password.")
+        if PurePosixPath(parts[-1]).suffix.lower() not in IMAGE_SUFFIXES:
+            allowed = ", ".join(sorted(s.lstrip(".") for s in IMAGE_SUFFIXES))
+            raise UploadError(
+                f"the zip member '{info.filename}' is not an image; the zip may hold only {allowed} files."
+            )
+        total += info.file_size
+        if total > max_bytes:
+            raise UploadError(
+                f"the zip unpacks to more than the {_human(max_bytes)} allowed; upload a smaller set."
+            )
+        kept.append(info)
+    if not kept:
+        raise UploadError("the zip holds no images; put png, jpg, bmp, gif or webp files in it.")
+    paths = [PurePosixPath(*PurePosixPath(i.filename.replace("\\", "/")).parts) for i in kept]
+    tops = {p.parts[0] for p in paths}
+    strip = 1 if len(tops) == 1 and all(len(p.parts) > 1 for p in paths) else 0
+    return [Member(info, PurePosixPath(*path.parts[strip:])) for info, path in zip(kept, paths)]
+
+
+def _extract(archive: zipfile.ZipFile, members: list[Member], folder: Path, max_bytes: int) -> None:
+    """Copy each checked member, counting bytes as they come (a header may lie about its size)."""
+    written = 0
+    root = folder.resolve()
+    for member in members:
+        dest = folder.joinpath(*member.target.parts)
+        if root not in dest.resolve().parents:  # belt and braces after check_zip
+            raise UploadError(
+                f"the zip member '{member.info.filename}' points outside its folder; the archive was refused."
+            )
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with archive.open(member.info) as src, dest.open("wb") as out:
+            while chunk := src.read(_CHUNK):
+                written += len(chunk)
+                if written > max_bytes:
+                    raise UploadError(
+                        f"the zip unpacks to more than the {_human(max_bytes)} allowed; upload a smaller set."
+                    )
+                out.write(chunk)
+
+
+def datasets_dir() -> Path:
+    return settings.home() / "datasets"
+
+
+def extract_zip(
+    data: bytes | IO[bytes] | Path,
+    name: str,
+    kind: str,
+    *,
+    root: Path | None = None,
+    max_members: int = MAX_MEMBERS,
+    max_bytes: int = MAX_TOTAL_BYTES,
+) -> tuple[Path, object]:
+    """Check, unpack into ``<home>/datasets/<safe name>-<hash>`` and describe an uploaded zip.
+
+    Returns the folder and its ``gans.data.DatasetInfo``. The same bytes uploaded twice land in
+    the same folder (it is reused, not unpacked again). Raises ``UploadError``/``DataError``.
+    """
+    from gans import data as gan_data
+
+    raw = data.read_bytes() if isinstance(data, Path) else data if isinstance(data, bytes) else data.read()
+    digest = hashlib.sha256(raw).hexdigest()[:10]
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(raw))
+    except zipfile.BadZipFile:
+        raise UploadError(f"'{name}' is not a zip archive; upload a .zip file.") from None
+    root = root or datasets_dir()
+    target = root / f"{safe_name(name)}-{digest}"
+    with archive:
+        members = check_zip(archive, max_members=max_members, max_bytes=max_bytes)
+        if not target.is_dir():
+            root.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=".upload-", dir=root))
+            try:
+                _extract(archive, members, tmp, max_bytes)
+                try:
+                    os.rename(tmp, target)
+                except OSError:
+                    if not target.is_dir():  # another upload of the same bytes won the race otherwise
+                        raise
+            except zipfile.BadZipFile:
+                raise UploadError(f"'{name}' is a damaged zip archive; zip the images again and upload that.") from None
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        info = gan_data.describe(str(target), kind)  # type: ignore[arg-type]
+    except DataError:
+        shutil.rmtree(target, ignore_errors=True)
+        raise
+    return target, info

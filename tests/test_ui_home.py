@@ -1,0 +1,377 @@
+"""The Home, Challenges and Learn pages, headless: Streamlit's AppTest runs the real page scripts
+against a real store (empty, and with a real run, real evaluations, human games and awards), and
+the first-step buttons start real training jobs that are then stopped."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from playground import runs
+from playground.errors import RunStateError
+from playground.game import profiles
+from playground.store import file_sha256, get_store
+from playground.ui.i18n import translate
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "streamlit_app.py")
+PAGES = ROOT / "playground" / "ui" / "pages"
+TIMEOUT = 60
+
+
+@pytest.fixture(autouse=True)
+def _player(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PLAYGROUND_CHALLENGES", raising=False)
+    monkeypatch.setenv("PLAYGROUND_PLAYER", "ada")
+
+
+def open_page(name: str, lang: str = "en", **state: Any) -> AppTest:
+    app = AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=TIMEOUT)
+    app.session_state["ui_lang"] = lang
+    for key, value in state.items():
+        app.session_state[key] = value
+    return app.run()
+
+
+def ok(app: AppTest) -> AppTest:
+    assert not app.exception, [e.value for e in app.exception]
+    assert not app.error, [e.value for e in app.error]
+    return app
+
+
+def texts(app: AppTest) -> str:
+    """Everything the page wrote, in one string (markdown, captions, headers, alerts, metrics)."""
+    parts = [e.value for kind in ("markdown", "caption", "title", "header", "subheader", "info", "success",
+                                  "warning") for e in getattr(app, kind)]
+    parts += [f"{m.label} {m.value}" for m in app.metric]
+    return "\n".join(str(p) for p in parts)
+
+
+def button(app: AppTest, key: str) -> Any:
+    [found] = [b for b in app.button if b.key == key]
+    return found
+
+
+def submit(app: AppTest) -> None:
+    """Press the player form's button."""
+    [found] = [b for b in app.button if b.label == translate("home.use_player", "en")]
+    found.click().run()
+
+
+def wait_for(run_id: str, statuses: tuple[str, ...], seconds: float = 180) -> str:
+    deadline = time.time() + seconds
+    while True:
+        status = runs.get(run_id).status
+        if status in statuses or time.time() > deadline:
+            return status
+        time.sleep(0.5)
+
+
+def stop_job(run_id: str) -> str:
+    """Let the job claim its run, ask it to stop, and wait until it has (it checkpoints on the way out)."""
+    status = wait_for(run_id, ("running", "finished", "failed"))
+    assert status in ("running", "finished"), (status, runs.get(run_id).error)
+    if status == "running":
+        try:
+            runs.request_stop(run_id)
+        except RunStateError:  # it finished between the two reads
+            pass
+    status = wait_for(run_id, ("stopped", "finished", "failed"))
+    assert status in ("stopped", "finished"), (status, runs.get(run_id).error)
+    return status
+
+
+# -- an empty store ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_home_on_an_empty_store_suggests_the_first_challenge(home: Path, lang: str) -> None:
+    app = ok(open_page("home", lang))
+    assert app.title[0].value == translate("nav.home", lang)
+    shown = texts(app)
+    assert translate("home.hello", lang, name="ada") in shown
+    assert "初次过关：CartPole" in shown if lang == "zh" else "First pass: CartPole" in shown
+    assert translate("home.no_runs", lang) in [i.value for i in app.info]
+    labels = {b.key: b.label for b in app.button}
+    assert labels["home.train_ppo"] == translate("home.train_ppo", lang)
+    assert labels["home.train_dcgan"] == translate("home.train_dcgan", lang)
+    assert "start-home-next" in labels  # the suggested challenge is a training: one click starts it
+    # the tier bar: at 0 XP on the way to the second tier
+    assert app.get("progress")[0].value == 0
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_challenges_and_learn_on_an_empty_store(home: Path, lang: str) -> None:
+    app = ok(open_page("challenges", lang))
+    assert app.title[0].value == translate("nav.challenges", lang)
+    assert len(app.tabs) == 4
+    shown = texts(app)
+    assert translate("challenges.board_empty", lang) in shown
+    assert ("用 PPO 解决 CartPole" if lang == "zh" else "CartPole solved with PPO") in shown
+    learn = ok(open_page("learn", lang))
+    assert [s.value for s in learn.subheader] == [translate(f"learn.{n}.title", lang) for n in
+                                                  ("dqn", "ppo", "a2c", "a3c", "dcgan", "cdcgan", "pix2pix",
+                                                   "cyclegan")]
+
+
+@pytest.mark.parametrize("name", ["home", "challenges"])
+def test_a_broken_class_catalogue_is_one_sentence_on_the_page(home: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    import yaml
+
+    from playground.game.catalogue import CATALOGUE
+
+    data = yaml.safe_load(CATALOGUE.read_text(encoding="utf-8"))
+    data["challenges"][0]["metric"] = "reward"
+    bad = tmp_path / "class.yaml"
+    bad.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("PLAYGROUND_CHALLENGES", str(bad))
+    app = open_page(name)
+    assert not app.exception
+    [error] = app.error
+    assert "reward" in error.value and "\n" not in error.value
+    if name == "home":  # what does not need the game still works
+        assert {b.key for b in app.button} >= {"home.train_ppo", "home.train_dcgan"}
+
+
+# -- a store with results --------------------------------------------------------------------------------
+def _results(cli: Any) -> str:
+    """A real tiny CartPole PPO run, a 10-game evaluation of its real checkpoint that meets the
+    CartPole challenges, a GAN run that was only created, and two human games of Pong."""
+    import torch
+
+    from playground.game.results import record_human_game
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        result = cli("rl", "train", "ppo", "CartPole-v1", "--steps", "256", "--envs", "1", "--eval-episodes", "1",
+                     "--eval-every", "256", "--set", "n_steps=64", "--set", "batch_size=64")
+    finally:
+        torch.set_num_threads(threads)
+    assert result.code == 0, result.err
+    run_id = result.out.splitlines()[0].strip()
+    step, path = runs.pick_checkpoint(runs.get(run_id), "latest")
+    scores = [500.0] * 10
+    get_store().add_evaluation(run_id, step=step, scores=scores, mean=float(np.mean(scores)), std=0.0,
+                               checkpoint=str(path), seed=0, checkpoint_sha256=file_sha256(path))
+    runs.create(kind="gan", algo="dcgan", env="mnist-5k", game="mnist-5k", config={}, label="later")
+    record_human_game(player="ada", env="ALE/Pong-v5", game="Pong", score=-18, seed=1, frames=4000)
+    record_human_game(player="bob", env="ALE/Pong-v5", game="Pong", score=-19, seed=2, frames=3000)
+    return run_id
+
+
+def test_pages_show_runs_awards_leaderboards_and_badges(cli: Any, home: Path) -> None:
+    run_id = _results(cli)
+
+    app = ok(open_page("home"))
+    # the page's own read of the store recorded the awards: CartPole first pass and PPO (50 + 75 XP), Pong (+25);
+    # -18 at Pong is not yet the -15 of "Score in Pong yourself"
+    awarded = {e["payload"]["challenge"] for e in get_store().events("award") if e["payload"]["player"] == "ada"}
+    assert {"cartpole-first-pass", "cartpole-ppo", "pong-first-game"} <= awarded
+    toasts = [toast.value for toast in app.toast]
+    assert "Challenge met: First pass: CartPole (+50 XP)" in toasts  # announced once, by the read that recorded it
+    assert toasts.count("Challenge met: Your turn: play Pong (+25 XP)") == 1  # bob's award is his news, not ada's
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["XP"] == "150"
+    assert metrics["Challenges met"].startswith("3 /")
+    assert app.get("progress")[0].value == 60  # 150 of the 250 XP that "Going deeper" asks
+    table = app.dataframe[0].value
+    assert list(table["Run"]) == ["dcgan-mnist-5k-1", run_id]  # newest first
+    assert "finished" in table["Status"].iloc[1] and table["Last evaluation (mean)"].iloc[1] == 500.0
+    assert "First pass: CartPole" in texts(app)  # recently met
+
+    zh = ok(open_page("home", "zh"))
+    assert not zh.toast
+    assert list(zh.dataframe[0].value.columns)[:2] == ["运行", "状态"]
+    assert "已完成" in zh.dataframe[0].value["状态"].iloc[1]
+
+    challenges = ok(open_page("challenges"))
+    cards = texts(challenges)
+    assert "✅ First pass: CartPole" in cards and "⬜ Land on the Moon with PPO" in cards
+    assert challenges.selectbox(key="challenges.board").value == "CartPole"
+    agents = challenges.dataframe[0].value
+    assert list(agents["Run"]) == [run_id] and list(agents["Player"]) == ["ada"]
+    # Pong: people and the published reference
+    challenges.selectbox(key="challenges.board").set_value("Pong").run()
+    ok(challenges)
+    people = [d.value for d in challenges.dataframe if "Best game" in d.value.columns][0]
+    assert list(people["Player"]) == ["ada", "bob"] and list(people["Best game"]) == [-18.0, -19.0]
+    assert {m.label: m.value for m in challenges.metric}["Human tester"] == "9.3"
+    # a challenge's own board
+    challenges.selectbox(key="challenges.board").set_value("cartpole-ppo").run()
+    entries = ok(challenges).dataframe[0].value
+    assert list(entries["Run"]) == [run_id] and list(entries["Meets the bar"]) == [True]
+    assert "mean − std of 10 games ≥ 475 on CartPole-v1, with ppo, within 100,000 steps" in texts(challenges)
+    # a data set: GAN results only, no people
+    challenges.selectbox(key="challenges.board").set_value("mnist-5k").run()
+    assert translate("challenges.humans", "en") not in texts(ok(challenges))
+    assert translate("challenges.board_empty", "en") in texts(challenges)
+    # the tier filter keeps one tier's cards
+    challenges.radio(key="challenges.tier").set_value("going-deeper").run()
+    shown = texts(ok(challenges))
+    assert "LunarLander" in shown and "First pass: CartPole" not in shown
+    challenges.selectbox(key="challenges.status").set_value("met").run()
+    assert translate("challenges.none_shown", "en") in texts(ok(challenges))
+    # badges: the first run's badge is earned
+    assert "🚀 Lift-off" in texts(challenges)
+
+    zh_challenges = ok(open_page("challenges", "zh"))
+    assert "✅ 初次过关：CartPole" in texts(zh_challenges)
+
+
+# -- starting real jobs ---------------------------------------------------------------------------------
+def test_train_ppo_button_starts_a_job_and_opens_the_training_page(home: Path) -> None:
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    ok(app)
+    assert app.title[0].value == translate("nav.home", "en")
+    button(app, "home.train_ppo").click().run()
+    [run] = runs.list_runs()
+    try:
+        assert app.session_state["train_agent.run"] == run.id
+        assert (run.algo, run.env) == ("ppo", "CartPole-v1")
+        assert run.config["preset"] == "cartpole" and run.total_steps == 100_000
+        # the app went on to the training page (the button is gone with the home page)
+        assert not [b for b in app.button if b.key == "home.train_ppo"]
+        assert (Path(run.folder) / "logs" / "job.log").exists()
+    finally:
+        status = stop_job(run.id)
+    assert status in ("stopped", "finished")
+    assert runs.get(run.id).step > 0  # it really trained
+
+
+def test_a_first_step_button_on_the_page_alone_starts_the_job_and_says_where_to_watch(home: Path) -> None:
+    app = ok(open_page("home"))
+    button(app, "home.train_dcgan").click().run()
+    [run] = runs.list_runs()
+    try:
+        ok(app)
+        assert app.session_state["train_gan.run"] == run.id
+        assert (run.kind, run.algo, run.env) == ("gan", "dcgan", "mnist-5k")
+        assert run.id in app.success[0].value and translate("nav.train_gan", "en") in app.success[0].value
+    finally:
+        stop_job(run.id)
+
+
+# -- players ------------------------------------------------------------------------------------------
+def test_a_new_player_can_be_created_and_used(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PLAYGROUND_PLAYER")
+    app = ok(open_page("home"))
+    app.text_input[0].set_value("grace")
+    submit(app)
+    ok(app)
+    assert profiles.chosen_player() == "grace"
+    assert translate("home.hello", "en", name="grace") in texts(app)
+
+
+def test_a_bad_player_name_is_one_sentence(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PLAYGROUND_PLAYER")
+    app = ok(open_page("home"))
+    app.text_input[0].set_value("no/slashes!")
+    submit(app)
+    assert not app.exception
+    assert "player name" in app.error[0].value and profiles.chosen_player() is None
+
+
+def test_the_environment_player_wins_and_the_page_says_so(home: Path) -> None:
+    app = ok(open_page("home"))
+    app.text_input[0].set_value("grace")
+    submit(app)
+    assert "PLAYGROUND_PLAYER" in app.warning[0].value
+    assert translate("home.hello", "en", name="ada") in texts(app)
+
+
+# -- learn ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_learn_shows_the_card_the_session_chose_first(home: Path, lang: str) -> None:
+    app = ok(open_page("learn", lang, **{"learn.card": "ppo"}))
+    assert [s.value for s in app.subheader] == [translate("learn.ppo.title", lang)]
+    body = [m.value for m in app.markdown]
+    assert body[0] == translate("learn.ppo.what", lang)
+    assert translate("learn.ppo.idea", lang) in body[1]
+    assert "`clip_range`" in texts(app) and "lin_0.1" in texts(app)
+    assert len(app.expander) == 7  # the other cards, closed
+
+
+def test_learn_takes_the_card_from_the_address(home: Path) -> None:
+    app = AppTest.from_file(str(PAGES / "learn.py"), default_timeout=TIMEOUT)
+    app.query_params["card"] = "cyclegan"
+    ok(app.run())
+    assert [s.value for s in app.subheader] == [translate("learn.cyclegan.title", "en")]
+    assert "`lambda_identity`" in texts(app)
+
+    unknown = AppTest.from_file(str(PAGES / "learn.py"), default_timeout=TIMEOUT)
+    unknown.query_params["card"] = "sac"
+    unknown.run()
+    assert not unknown.exception and "sac" in unknown.warning[0].value
+    assert len(unknown.subheader) == 8  # every card
+
+
+def test_the_learn_cards_name_real_preset_keys() -> None:
+    """Every `key` a knobs list names in backticks is a hyperparameter of that algorithm or model
+    (or a CLI flag, a value or a preset name), so a card never teaches a setting that does not exist."""
+    import re
+
+    import yaml
+
+    import agents
+    import gans
+    from playground.config import RLConfig
+
+    allowed_words = {"lin_0.1", "lin_0.2", "lin_2.5e-4", "lin_0.001", "lin_0.00083", "lin_7.0e-4", "lin_1.0e-3",
+                     "--set key=value", "--envs", "--workers", "--batch-size", "--image-size", "bce", "wgan-gp",
+                     "paper-64", "paper", "default", "dcgan", "AtoB", "BtoA", "batch", "instance", "aligned",
+                     "unaligned", "rmsprop", "adam", "optimizer: rmsprop_tf_like", "lstm: true", "lin_X"}
+    for name in ("dqn", "ppo", "a2c", "a3c"):
+        fields = set(agents.get(name).Hyperparameters.model_fields) | set(RLConfig.model_fields)
+        for word in re.findall(r"`([^`]+)`", translate(f"learn.{name}.knobs", "en")):
+            assert word in fields or word in allowed_words, (name, word)
+    for name in ("dcgan", "cdcgan", "pix2pix", "cyclegan"):
+        fields = set(gans.get(name).Hyperparameters.model_fields)
+        for word in re.findall(r"`([^`]+)`", translate(f"learn.{name}.knobs", "en")):
+            assert word in fields or word in allowed_words, (name, word)
+    # the numbers a card quotes are the presets' numbers
+    ppo = yaml.safe_load((ROOT / "agents" / "presets" / "ppo.yaml").read_text())
+    assert ppo["atari"]["hyperparameters"]["clip_range"] == "lin_0.1"
+    dqn = yaml.safe_load((ROOT / "agents" / "presets" / "dqn.yaml").read_text())
+    assert dqn["atari"]["hyperparameters"]["target_update_interval"] == 1000
+    assert gans.get("pix2pix").Hyperparameters().lambda_l1 == 100
+    cyc = gans.get("cyclegan").Hyperparameters()
+    assert (cyc.lambda_a, cyc.lambda_b, cyc.lambda_identity, cyc.pool_size) == (10, 10, 0.5, 50)
+
+
+# -- the one-click start of a challenge's command --------------------------------------------------------
+def test_every_training_command_of_the_catalogue_starts_from_the_ui(home: Path) -> None:
+    """A challenge's first command, when it trains, is taken apart into the same config the CLI builds."""
+    from playground.game import load_catalogue
+    from playground.ui.game_views import parse_train_command
+
+    trainings = 0
+    for challenge in load_catalogue().challenges:
+        command = challenge.commands[0]
+        parsed = parse_train_command(command)
+        if " train " not in command:
+            assert parsed is None, command
+            continue
+        trainings += 1
+        config = parsed.build()
+        words = command.split()
+        if parsed.kind == "rl":
+            assert (config.algo, config.env) == (words[3], words[4])
+            if "--steps" in words:
+                steps = words[words.index("--steps") + 1]
+                assert config.steps == {"100k": 100_000, "500k": 500_000, "1M": 1_000_000, "5M": 5_000_000,
+                                        "10M": 10_000_000, "20M": 20_000_000}[steps], command
+            if "--preset" in words:
+                assert config.preset == words[words.index("--preset") + 1]
+            if "--workers" in words:
+                assert config.n_envs == int(words[words.index("--workers") + 1])
+        else:
+            assert (config.model, config.data) == (words[3], words[4])
+    assert trainings >= 20
+    assert parse_train_command("playground rl train ppo CartPole-v1 --device cuda") is None  # not one click
+    assert parse_train_command("playground rl train ppo 'CartPole") is None
+    assert parse_train_command("playground rl train ppo CartPole-v1 --steps many") is None

@@ -1,0 +1,280 @@
+"""The two training pages, headless: AppTest runs each page script against a real store, and the
+forms start real background jobs (tiny ones) that the live panel then follows."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from playground import runs
+from playground.store import get_store
+
+ROOT = Path(__file__).resolve().parents[1]
+AGENT_PAGE = str(ROOT / "playground/ui/pages/train_agent.py")
+GAN_PAGE = str(ROOT / "playground/ui/pages/train_gan.py")
+JOB_TIMEOUT_S = 180.0
+
+
+def open_page(path: str, lang: str | None = None, **state: object) -> AppTest:
+    app = AppTest.from_file(path, default_timeout=90)
+    if lang:
+        app.session_state["ui_lang"] = lang
+    for key, value in state.items():
+        app.session_state[key] = value
+    return app.run()
+
+
+def wait_for(run_id: str, statuses: tuple[str, ...], timeout: float = JOB_TIMEOUT_S) -> str:
+    deadline = time.monotonic() + timeout
+    status = runs.get(run_id).status
+    while status not in statuses and time.monotonic() < deadline:
+        time.sleep(0.5)
+        status = runs.get(run_id).status
+    return status
+
+
+def metric(app: AppTest, label: str) -> str:
+    return next(str(m.value) for m in app.metric if m.label == label)
+
+
+def run_picker(app: AppTest):  # type: ignore[no-untyped-def]
+    return next(s for s in app.selectbox if s.label in ("Run", "运行"))
+
+
+def button(app: AppTest, label: str):  # type: ignore[no-untyped-def]
+    return next(b for b in app.button if b.label == label)
+
+
+def job_log(run_id: str) -> str:
+    path = Path(runs.get(run_id).folder) / "logs" / "job.log"
+    return path.read_text() if path.exists() else "(no log)"
+
+
+@pytest.mark.parametrize("path", [AGENT_PAGE, GAN_PAGE])
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_pages_render_on_an_empty_store(home: Path, path: str, lang: str) -> None:
+    app = open_page(path, lang)
+    assert not app.exception
+    assert not app.error
+    title = app.title[0].value
+    assert title == ({"en": "Train an agent", "zh": "训练智能体"} if path == AGENT_PAGE else
+                     {"en": "Train a GAN", "zh": "训练 GAN"})[lang]
+    assert len(app.info) == 1  # the panel says there is nothing to follow yet
+    assert ("还没有" in app.info[0].value) == (lang == "zh")
+    assert get_store().find_runs() == []
+
+
+def test_agent_form_starts_a_real_job_that_the_panel_follows(home: Path) -> None:
+    app = open_page(AGENT_PAGE)
+    app.selectbox(key="train_agent.algo").set_value("ppo").run()
+    assert app.selectbox(key="train_agent.env").value == "CartPole-v1"
+    assert app.selectbox(key="train_agent.preset.ppo.CartPole-v1").value == "cartpole"  # the one made for it
+    assert app.text_input(key="train_agent.hp.ppo.cartpole.n_steps").value == "32"  # prefilled from the preset
+    app.number_input(key="train_agent.steps.ppo.cartpole").set_value(2000)
+    app.text_input(key="train_agent.label").set_value("ui smoke")
+    button(app, "Start training").click().run()
+    assert not app.exception and not app.error
+    run_id = app.session_state["train_agent.run"]
+    assert run_id == "ppo-CartPole-1"
+
+    assert wait_for(run_id, ("finished", "failed")) == "finished", job_log(run_id)
+    run = runs.get(run_id)
+    assert run.label == "ui smoke" and run.step >= 2000
+    assert run.config["hyperparameters"]["n_steps"] == 32
+
+    # A fresh browser session (a refresh) finds the run on its own and shows it finished.
+    again = open_page(AGENT_PAGE)
+    assert not again.exception
+    assert run_picker(again).value == run_id
+    assert metric(again, "Status") == "finished"
+    assert again.get("progress")[0].proto.value == 100
+    assert len(again.get("vega_lite_chart")) == 1  # the episode-return curve
+    assert "Latest evaluation (mean score)" in [m.label for m in again.metric]
+    assert not {"Stop", "Resume"} & {b.label for b in again.button}  # a finished run has neither
+
+
+def test_gan_form_starts_a_real_job_and_the_panel_shows_its_samples(home: Path) -> None:
+    app = open_page(GAN_PAGE)
+    assert app.selectbox(key="train_gan.model").value == "dcgan"
+    assert app.selectbox(key="train_gan.family.images.False").value == "digits"
+    app.number_input(key="train_gan.iters").set_value(6)
+    app.number_input(key="train_gan.batch.dcgan.default").set_value(16)
+    button(app, "Start training").click().run()
+    assert not app.exception and not app.error
+    run_id = app.session_state["train_gan.run"]
+
+    assert wait_for(run_id, ("finished", "failed")) == "finished", job_log(run_id)
+    again = open_page(GAN_PAGE)
+    assert not again.exception
+    assert metric(again, "Status") == "finished"
+    images = again.get("image")
+    assert len(images) == 1
+    assert "iter-0000000006" in images[0].proto.imgs[0].caption  # the newest grid
+    assert get_store().metric_keys(run_id)  # losses were written for the curve
+
+
+def test_bad_override_is_one_sentence_and_creates_no_run(home: Path) -> None:
+    app = open_page(AGENT_PAGE)
+    app.selectbox(key="train_agent.algo").set_value("ppo").run()
+    app.text_input(key="train_agent.hp.ppo.cartpole.batch_size").set_value("lots")
+    button(app, "Start training").click().run()
+    assert not app.exception
+    assert len(app.error) == 1
+    assert "batch_size" in app.error[0].value
+    assert get_store().find_runs() == []
+    assert "train_agent.run" not in app.session_state
+
+
+def test_bad_gan_settings_are_one_sentence_and_create_no_run(home: Path) -> None:
+    app = open_page(GAN_PAGE)
+    app.number_input(key="train_gan.size.dcgan.default").set_value(48)  # DCGAN builds 32 or 64
+    button(app, "Start training").click().run()
+    assert not app.exception
+    assert len(app.error) == 1
+    assert get_store().find_runs() == []
+
+
+def test_stop_and_resume_from_the_panel(home: Path) -> None:
+    app = open_page(AGENT_PAGE)
+    app.selectbox(key="train_agent.algo").set_value("ppo").run()
+    app.number_input(key="train_agent.steps.ppo.cartpole").set_value(5_000_000)
+    button(app, "Start training").click().run()
+    run_id = app.session_state["train_agent.run"]
+    assert wait_for(run_id, ("running", "failed", "finished")) == "running", job_log(run_id)
+
+    app.run()
+    assert metric(app, "Status") == "running"
+    button(app, "Stop").click().run()
+    assert not app.exception
+    assert runs.get(run_id).stop_requested
+    assert wait_for(run_id, ("stopped", "failed")) == "stopped", job_log(run_id)
+
+    app.run()
+    assert metric(app, "Status") == "stopped"
+    button(app, "Resume").click().run()
+    assert not app.exception and not app.error
+    assert wait_for(run_id, ("running", "failed", "finished")) == "running", job_log(run_id)
+    runs.request_stop(run_id)
+    assert wait_for(run_id, ("stopped", "failed")) == "stopped", job_log(run_id)
+
+
+def test_a_failed_run_shows_its_error_and_log(home: Path) -> None:
+    run = runs.create(kind="rl", algo="ppo", env="CartPole-v1", game="CartPole", config={}, total_steps=1000)
+    (Path(run.folder) / "logs" / "job.log").write_text("line one\nTraceback: something broke here\n")
+    runs.end(run.id, "failed", 0, error="the environment crashed")
+    app = open_page(AGENT_PAGE, lang="zh")
+    assert not app.exception
+    assert metric(app, "状态") == "失败"
+    assert "the environment crashed" in app.error[0].value
+    assert "something broke here" in app.code[0].value
+    assert [b.label for b in app.button if b.label == "继续训练"]
+
+
+def test_panel_prefers_the_newest_running_run_of_its_kind(home: Path) -> None:
+    running = runs.create(kind="rl", algo="ppo", env="CartPole-v1", game="CartPole", config={}, total_steps=1000)
+    runs.mark_running(running.id)  # claimed by this (live) test process
+    newer = runs.create(kind="rl", algo="dqn", env="CartPole-v1", game="CartPole", config={}, total_steps=1000)
+    runs.end(newer.id, "finished", 1000)
+    gan = runs.create(kind="gan", algo="dcgan", env="digits", game="digits", config={}, total_steps=10)
+    runs.end(gan.id, "stopped", 5)
+    try:
+        app = open_page(AGENT_PAGE)
+        assert not app.exception
+        assert run_picker(app).value == running.id
+        assert gan.id not in " ".join(run_picker(app).options)
+        # This session's own run wins over the running one.
+        own = open_page(AGENT_PAGE, **{"train_agent.run": newer.id})
+        assert run_picker(own).value == newer.id
+        assert metric(own, "Status") == "finished"
+        gan_app = open_page(GAN_PAGE)
+        assert run_picker(gan_app).value == gan.id
+    finally:
+        runs.end(running.id, "stopped", 0)
+
+
+def test_learn_more_outside_the_app_says_where_to_find_it(home: Path) -> None:
+    app = open_page(AGENT_PAGE)
+    app.selectbox(key="train_agent.algo").set_value("a3c").run()
+    button(app, "Learn more").click().run()
+    assert not app.exception
+    assert app.session_state["learn.card"] == "a3c"
+    assert any("Learn page" in i.value for i in app.info)
+
+
+def test_learn_more_in_the_full_app_opens_the_learn_page(home: Path) -> None:
+    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90).run()
+    app.switch_page("playground/ui/pages/train_gan.py").run()
+    app.selectbox(key="train_gan.model").set_value("cyclegan").run()
+    button(app, "Learn more").click().run()
+    assert not app.exception
+    assert app.session_state["learn.card"] == "cyclegan"
+    assert app.title[0].value == "Learn"
+
+
+@pytest.mark.parametrize("algo", ["dqn", "ppo", "a2c", "a3c"])
+def test_each_algorithm_prefills_its_key_knobs_from_the_preset(home: Path, algo: str) -> None:
+    from agents import presets
+
+    app = open_page(AGENT_PAGE)
+    app.selectbox(key="train_agent.algo").set_value(algo).run()
+    assert not app.exception and not app.error
+    preset = app.selectbox(key=f"train_agent.preset.{algo}.CartPole-v1").value
+    tuned = presets.presets_for(algo)[preset].hyperparameters
+    knobs = {w.label: w for w in app.text_input if w.key and w.key.startswith(f"train_agent.hp.{algo}.")}
+    assert len(knobs) >= 6
+    assert all(w.help for w in knobs.values())  # each says what it does
+    for name, value in tuned.items():
+        if name in knobs:
+            assert knobs[name].value == str(value)
+    steps = app.number_input(key=f"train_agent.steps.{algo}.{preset}").value
+    assert steps == presets.presets_for(algo)[preset].steps
+
+
+@pytest.mark.parametrize(
+    ("model", "families"),
+    [("dcgan", {"digits", "mnist-5k", "atari"}), ("cdcgan", {"digits", "mnist-5k"}),
+     ("pix2pix", {"edges2atari", "gray2color"}), ("cyclegan", {"games", "textures"})],
+)
+def test_each_gan_offers_the_built_in_sets_that_fit_it(home: Path, model: str, families: set[str]) -> None:
+    from gans import presets as gan_presets
+
+    app = open_page(GAN_PAGE)
+    app.selectbox(key="train_gan.model").set_value(model).run()
+    assert not app.exception and not app.error
+    picker = next(s for s in app.selectbox if s.key and s.key.startswith("train_gan.family."))
+    assert {o.split(" — ")[0] for o in picker.options} == families
+    default = gan_presets.presets_for(model)["default"]
+    assert app.number_input(key=f"train_gan.size.{model}.default").value == default.image_size
+    assert app.number_input(key=f"train_gan.epochs.{model}.default").value == default.epochs
+    if model == "cyclegan":
+        picker.set_value("games").run()
+        games = [s.value for s in app.selectbox if s.key and s.key.startswith("train_gan.game.games.")]
+        assert games == ["Pong", "Breakout"]
+
+
+def test_a_missing_gan_folder_is_one_sentence(home: Path) -> None:
+    app = open_page(GAN_PAGE)
+    app.radio(key="train_gan.source").set_value("folder").run()
+    app.text_input(key="train_gan.folder").set_value(str(home / "nowhere")).run()
+    button(app, "Start training").click().run()
+    assert not app.exception
+    assert "does not exist" in app.error[0].value
+    assert get_store().find_runs() == []
+
+
+def test_the_chosen_game_gets_a_cached_thumbnail(home: Path) -> None:
+    app = open_page(AGENT_PAGE)
+    app.selectbox(key="train_agent.env").set_value("ALE/Breakout-v5").run()
+    assert not app.exception
+    cached = home / "thumbnails" / "ALE_Breakout-v5.png"
+    assert cached.is_file()
+    from PIL import Image
+
+    with Image.open(cached) as img:
+        assert img.size == (160, 210)
+        assert len(img.convert("RGB").getcolors(maxcolors=4096) or ()) > 2  # a real screen, not a blank frame
+    assert not (home / "thumbnails" / "ALE_Pong-v5.png").exists()  # only the chosen game
+    assert len(app.get("image")) == 1

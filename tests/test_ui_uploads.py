@@ -1,0 +1,134 @@
+"""Uploaded dataset zips: every refusal happens before a byte is extracted, and each is one sentence;
+good zips in the three layouts unpack and describe as the GAN readers expect."""
+
+from __future__ import annotations
+
+import io
+import stat
+import zipfile
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from playground.errors import DataError
+from playground.ui import uploads
+
+
+def png(width: int = 16, height: int = 16, colour: tuple[int, int, int] = (200, 40, 40)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), colour).save(out, format="PNG")
+    return out.getvalue()
+
+
+def make_zip(files: dict[str, bytes], symlinks: dict[str, str] | None = None) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+        for name, target in (symlinks or {}).items():
+            info = zipfile.ZipInfo(name)
+            info.create_system = 3
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            archive.writestr(info, target)
+    return out.getvalue()
+
+
+def refused(data: bytes, kind: str = "images", **limits: int) -> str:
+    with pytest.raises(uploads.UploadError) as caught:
+        uploads.extract_zip(data, "my set.zip", kind, **limits)
+    message = str(caught.value)
+    assert message.count(". ") == 0 and message.endswith(".")  # one sentence
+    return message
+
+
+def nothing_extracted(home: Path) -> bool:
+    folder = home / "datasets"
+    return not folder.exists() or not any(folder.iterdir())
+
+
+@pytest.mark.parametrize("name", ["../evil.png", "a/../../evil.png", "/etc/evil.png", "C:/evil.png"])
+def test_paths_that_escape_are_refused(home: Path, name: str) -> None:
+    message = refused(make_zip({"ok.png": png(), name: png()}))
+    assert name in message and "outside" in message
+    assert nothing_extracted(home)
+    assert not (home.parent / "evil.png").exists()
+
+
+def test_symlinks_are_refused(home: Path) -> None:
+    message = refused(make_zip({"ok.png": png()}, symlinks={"link.png": "/etc/passwd"}))
+    assert "link.png" in message and "symbolic link" in message
+    assert nothing_extracted(home)
+
+
+def test_too_big_and_too_many_are_refused(home: Path) -> None:
+    big = make_zip({f"img{i}.png": png(64, 64) for i in range(4)})
+    assert "more than the 300 bytes allowed" in refused(big, max_bytes=300)
+    many = make_zip({f"img{i}.png": png() for i in range(12)})
+    assert "12 entries" in refused(many, max_members=10)
+    assert nothing_extracted(home)
+
+
+def test_a_member_that_lies_about_its_size_is_refused_while_extracting(home: Path) -> None:
+    data = bytearray(make_zip({"a.png": png(64, 64), "b.png": png(8, 8)}))
+    central = data.index(b"PK\x01\x02")  # first central-directory entry: a.png
+    real = int.from_bytes(data[central + 24 : central + 28], "little")
+    assert real > 100
+    data[central + 24 : central + 28] = (10).to_bytes(4, "little")  # claims 10 bytes
+    message = refused(bytes(data), max_bytes=100)  # passes the header check, caught while unpacking
+    assert "damaged" in message
+    assert nothing_extracted(home)
+
+
+def test_non_images_are_refused(home: Path) -> None:
+    message = refused(make_zip({"a.png": png(), "notes/readme.txt": b"hello"}))
+    assert "notes/readme.txt" in message and "not an image" in message
+    assert nothing_extracted(home)
+
+
+def test_not_a_zip_and_an_empty_zip_are_refused(home: Path) -> None:
+    assert "not a zip" in refused(b"plain text, no zip")
+    assert "no images" in refused(make_zip({"__MACOSX/._a.png": b"junk"}))
+
+
+def test_plain_and_class_folder_images_are_accepted(home: Path) -> None:
+    data = make_zip({
+        "digits/0/a.png": png(colour=(0, 0, 0)),
+        "digits/0/b.png": png(colour=(10, 0, 0)),
+        "digits/1/c.jpg": png(colour=(255, 255, 255)),  # the suffix is what is checked; PIL reads the bytes
+        "__MACOSX/digits/._a.png": b"resource fork",
+        "digits/.DS_Store": b"finder",
+        "digits/": b"",
+    })
+    folder, info = uploads.extract_zip(data, "My Digits!.zip", "images")
+    assert folder.parent == home / "datasets"
+    assert folder.name.startswith("My-Digits-")
+    assert info.kind == "images" and info.size == 3 and info.classes == ("0", "1")
+    assert not (folder / "__MACOSX").exists() and not (folder / ".DS_Store").exists()
+    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".upload-")]  # no temp folder left
+    again, _ = uploads.extract_zip(data, "My Digits!.zip", "images")  # the same bytes: the same folder
+    assert again == folder
+
+
+def test_aligned_pairs_are_accepted(home: Path) -> None:
+    data = make_zip({"facades/train/1.png": png(32, 16), "facades/train/2.png": png(32, 16),
+                     "facades/val/3.png": png(32, 16)})
+    folder, info = uploads.extract_zip(data, "facades.zip", "paired")
+    assert info.kind == "paired" and info.size == 2
+    assert (folder / "train" / "1.png").is_file()
+
+
+def test_unaligned_domains_are_accepted(home: Path) -> None:
+    data = make_zip({"trainA/a1.png": png(), "trainA/a2.png": png(), "trainB/b1.webp": png(), "testA/x.png": png()})
+    folder, info = uploads.extract_zip(data, "horse2zebra.zip", "unpaired")
+    assert info.kind == "unpaired" and info.size == 2 and info.size_b == 1
+
+
+def test_a_wrong_layout_is_one_sentence_and_leaves_nothing(home: Path) -> None:
+    data = make_zip({"trainA/a1.png": png()})
+    with pytest.raises(DataError, match="trainB"):
+        uploads.extract_zip(data, "half.zip", "unpaired")
+    assert nothing_extracted(home)
+    with pytest.raises(DataError, match="twice its height"):
+        uploads.extract_zip(make_zip({"square.png": png(16, 16)}), "square.zip", "paired")
+    assert nothing_extracted(home)
