@@ -4,6 +4,8 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The web app listens on this machine only; `make app ADDRESS=0.0.0.0` opens it to your network.
+ADDRESS ?= 127.0.0.1
 
 export SDL_VIDEODRIVER ?= dummy
 export SDL_AUDIODRIVER ?= dummy
@@ -21,7 +23,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 app: install
-	$(BIN)/streamlit run streamlit_app.py
+	$(BIN)/streamlit run streamlit_app.py --server.address $(ADDRESS)
 
 # pytest exits 5 when it collects nothing; that must fail too, and it does, since make stops on any non-zero status.
 test: install

@@ -24,6 +24,7 @@ import logging
 import math
 import numbers
 import os
+import re
 import time
 import zipfile
 from collections.abc import Callable, Sequence
@@ -84,6 +85,10 @@ class DatasetInfo:
 
 
 # -- image files -----------------------------------------------------------------------------------
+MAX_FOLDERS = 20_000  # a dataset with more folders than this is a disk, not a dataset
+_SYSTEM_FOLDERS = re.compile(r"^/(proc|sys|dev)(/|$)")  # kernel files: endless, and never images
+
+
 def list_images(folder: Path) -> list[Path]:
     """Image files under ``folder``, recursively and sorted, so class folders and nested sets work.
 
@@ -92,12 +97,18 @@ def list_images(folder: Path) -> list[Path]:
     """
     found: list[Path] = []
     seen: set[str] = set()  # real paths of visited folders: symlinks are followed, loops are not
+    if _SYSTEM_FOLDERS.match(os.path.realpath(folder)):
+        raise DataError(f"{folder} is a system folder, not a dataset; give the folder that holds your images.")
     for root, dirs, files in os.walk(folder, followlinks=True):
         real = os.path.realpath(root)
         if real in seen:
             dirs[:] = []
             continue
         seen.add(real)
+        if len(seen) > MAX_FOLDERS:
+            raise DataError(
+                f"{folder} holds more than {MAX_FOLDERS:,} folders; give the folder of one dataset, not a whole disk."
+            )
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         found.extend(
             Path(root) / f for f in files if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_EXTENSIONS

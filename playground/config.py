@@ -8,7 +8,7 @@ anything is written to the store.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -17,6 +17,8 @@ import agents
 from agents import presets
 from playground import envs
 from playground.errors import BadConfig
+
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
 
 EnvBackend = Literal["auto", "fast", "sb3"]
 
@@ -217,3 +219,16 @@ def build_gan_config(
         checkpoint_every=checkpoint_every or max(1, total // 10),
         flip=model_cls.data_kind != "images",  # pix2pix and CycleGAN flip at random, as their code does
     )
+
+
+def saved(model: type[ConfigT], run_id: str, stored: Mapping[str, Any]) -> ConfigT:
+    """A run's saved config, validated again: one sentence when it no longer fits (edited by hand, or
+    written by an older version of the playground), never a validation traceback."""
+    try:
+        return model.model_validate(stored)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "config"
+        raise BadConfig(
+            f"run {run_id}'s saved settings no longer fit ({where}: {first['msg']}); start a new run instead."
+        ) from None

@@ -24,7 +24,7 @@ from gans import grid
 from gans.base import GanModel
 from playground import runs
 from playground.atomic import atomic_output
-from playground.config import GanConfig
+from playground.config import GanConfig, saved
 from playground.errors import CheckpointError, PlaygroundError, RunStateError
 from playground.settings import resolve_device
 from playground.store import Run, Store, file_sha256, get_store
@@ -260,7 +260,7 @@ def execute(run_id: str, *, resume: bool = False, progress: ProgressFn | None = 
     """Train ``run_id`` in this process until it finishes, is stopped, or fails; returns the run."""
     store = store or get_store()
     run = store.get_run(run_id)
-    config = GanConfig.model_validate(run.config)
+    config = saved(GanConfig, run.id, run.config)
     stop = StopFlag()
     model: GanModel | None = None
     session: _Session | None = None
@@ -349,7 +349,7 @@ def prepare_resume(ref: str, iters: int | None = None, store: Store | None = Non
         step, path = runs.pick_checkpoint(run, "latest", store)
     except CheckpointError:
         raise CheckpointError(f"run {run.id} has no checkpoint to resume from; start a new run instead.") from None
-    config = GanConfig.model_validate(run.config)
+    config = saved(GanConfig, run.id, run.config)
     state = read_checkpoint(path)  # a damaged checkpoint is reported before anything changes
     if iters is not None:
         if iters <= step:

@@ -33,6 +33,10 @@ def start(run: Run, *, resume: bool = False) -> int:
             start_new_session=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
+    if run.status == "created":
+        from playground import runs
+
+        runs.note_job(run, proc.pid)
     return proc.pid
 
 

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 # A run on another host whose heartbeat is older than this is taken for dead.
 STALE_AFTER_S = 300.0
 DIED_MESSAGE = "the training process ended without reporting (killed or crashed); resume it with `playground {kind} resume`."
+NEVER_BEGAN_MESSAGE = "the background job ended before it began training; its output is in logs/job.log of the run folder."
 
 
 def folder_for(run_id: str) -> Path:
@@ -107,8 +108,31 @@ def is_alive(run: Run) -> bool:
     return run.heartbeat_at is not None and time.time() - run.heartbeat_at < STALE_AFTER_S
 
 
+def note_job(run: Run, pid: int, store: Store | None = None) -> None:
+    """Remember the background job started for a run that is still ``created``, so that a job which dies
+    before it claims the run is noticed too (see :func:`refresh`)."""
+    (store or get_store()).update_run_if(
+        run.id, {"status": "created"}, pid=pid, pid_start=_proc_start(pid), host=socket.gethostname()
+    )
+
+
+def _never_began(run: Run) -> bool:
+    return (
+        run.status == "created"
+        and run.pid is not None
+        and run.host == socket.gethostname()
+        and not _pid_alive(run.pid, run.pid_start)
+    )
+
+
 def refresh(run: Run, store: Store | None = None) -> Run:
-    """Mark a run whose process died silently as failed, so nothing shows 'running' forever."""
+    """Mark a run whose process died silently as failed, so nothing shows 'running' (or 'created') forever."""
+    if _never_began(run):
+        store = store or get_store()
+        if store.update_run_if(run.id, {"status": "created", "pid": run.pid}, status="failed",
+                               error=NEVER_BEGAN_MESSAGE, ended_at=time.time(), pid=None):
+            store.add_event("run_failed", {"error": NEVER_BEGAN_MESSAGE}, run_id=run.id)
+        return store.get_run(run.id)
     if run.status == "running" and not is_alive(run):
         store = store or get_store()
         # Only the session we judged dead: a resume may have claimed the run since we read it.

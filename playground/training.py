@@ -23,7 +23,7 @@ import agents
 from agents.base import Agent, Policy
 from playground import envs, runs
 from playground.atomic import atomic_output
-from playground.config import RLConfig
+from playground.config import RLConfig, saved
 from playground.errors import CheckpointError, PlaygroundError, RunStateError
 from playground.evaluation import EvaluationInterrupted, Scores, play_games
 from playground.settings import resolve_device
@@ -320,7 +320,7 @@ def execute(run_id: str, *, resume: bool = False, progress: ProgressFn | None = 
     """Train ``run_id`` in this process until it finishes, is stopped, or fails; returns the run."""
     store = store or get_store()
     run = store.get_run(run_id)
-    config = RLConfig.model_validate(run.config)
+    config = saved(RLConfig, run.id, run.config)
     folder = Path(run.folder)
     tensorboard_dir = folder / "tensorboard" if config.tensorboard else None
     start_step = 0
@@ -403,7 +403,7 @@ def prepare_resume(ref: str, steps: int | None = None, store: Store | None = Non
         step, path = runs.pick_checkpoint(run, "latest", store)
     except CheckpointError:
         raise CheckpointError(f"run {run.id} has no checkpoint to resume from; start a new run instead.") from None
-    config = RLConfig.model_validate(run.config)
+    config = saved(RLConfig, run.id, run.config)
     probe = make_agent(config, device="cpu")  # a damaged checkpoint is reported before anything changes
     try:
         probe.load(path, for_training=True)
@@ -444,7 +444,7 @@ def evaluate_run(
     if run.kind != "rl":
         raise RunStateError(f"run {run.id} is a {run.kind} run; `rl eval` evaluates RL runs.")
     step, path = runs.pick_checkpoint(run, which, store)
-    config = RLConfig.model_validate(run.config)
+    config = saved(RLConfig, run.id, run.config)
     sha256 = file_sha256(path)  # before playing: the hash of the very file that is loaded
     agent = make_agent(config, device=resolve_device(device))
     try:

@@ -391,3 +391,14 @@ def test_numbers_in_set_are_numbers(cli: Any, home: Path) -> None:
 
     assert parse_sets(["learning_rate=3e-4", "n_steps=128", "net_arch=[64, 64]", "clip_range=lin_0.1"]) == {
         "learning_rate": 3e-4, "n_steps": 128, "net_arch": [64, 64], "clip_range": "lin_0.1"}
+
+
+def test_a_saved_config_that_no_longer_fits_is_one_sentence() -> None:
+    from playground.config import RLConfig, saved
+    from playground.errors import BadConfig
+
+    with pytest.raises(BadConfig) as caught:
+        saved(RLConfig, "ppo-CartPole-7", {"algo": "ppo", "env": "CartPole-v1", "steps": "many"})
+    message = str(caught.value)
+    assert message.startswith("run ppo-CartPole-7's saved settings no longer fit (") and "start a new run" in message
+    assert message.count("\n") == 0

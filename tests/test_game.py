@@ -194,7 +194,7 @@ def test_the_suggested_commands_can_meet_their_challenges() -> None:
     """Each RL challenge's command trains the right algorithm on its game within its step budget."""
     from agents import presets
     from playground import envs
-    from playground.cli import parse_steps
+    from playground.numbers import parse_steps
     from playground.game import catalogue
 
     for c in catalogue.load().challenges:

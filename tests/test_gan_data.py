@@ -459,3 +459,13 @@ def test_unknown_kind_and_labelled_name_and_bad_frame_count(home: Path, monkeypa
     assert "mnist" in error_of(data.labelled_arrays, "cifar")
     monkeypatch.setenv(data.ATARI_FRAMES_ENV, "lots")
     assert data.ATARI_FRAMES_ENV in error_of(data.describe, "atari:Pong", "images")
+
+
+def test_a_system_folder_or_a_whole_disk_is_refused_in_one_sentence(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(DataError, match="system folder"):
+        data.list_images(Path("/proc/self"))
+    for i in range(5):
+        (tmp_path / f"class{i}").mkdir()
+    monkeypatch.setattr(data, "MAX_FOLDERS", 3)
+    with pytest.raises(DataError, match="more than 3 folders"):
+        data.list_images(tmp_path)

@@ -277,3 +277,27 @@ def test_refresh_fails_a_run_whose_process_died_and_keeps_a_live_one(home: Path)
         remote_fresh.id: "running",
     }
     assert "ended without reporting" in (store.get_run(reused.id).error or "")
+
+
+def test_a_job_that_dies_before_it_claims_its_run_fails_the_run(home: Path) -> None:
+    from playground import runs
+    from playground.store import get_store
+
+    store = get_store()
+    waiting = _new_run(store, "ppo", "CartPole", "CartPole-v1")
+    died = _new_run(store, "ppo", "CartPole", "CartPole-v1")
+    gone = subprocess.Popen(["sleep", "0"])
+    gone.wait()
+    alive = subprocess.Popen(["sleep", "30"])
+    try:
+        runs.note_job(store.get_run(died.id), gone.pid, store)
+        runs.note_job(store.get_run(waiting.id), alive.pid, store)
+        failed = runs.refresh(store.get_run(died.id), store)
+        assert failed.status == "failed" and "before it began training" in (failed.error or "")
+        assert [e["kind"] for e in store.events(run_id=died.id)] == ["run_failed"]
+        assert runs.refresh(store.get_run(waiting.id), store).status == "created"  # its job is still starting
+        runs.mark_running(waiting.id, store)  # the job claims its run: refresh now judges it as running
+        assert runs.refresh(store.get_run(waiting.id), store).status == "running"
+    finally:
+        alive.kill()
+        alive.wait()

@@ -3,6 +3,7 @@ forms start real background jobs (tiny ones) that the live panel then follows.""
 
 from __future__ import annotations
 
+import subprocess
 import time
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from playground import runs
 from playground.store import get_store
+from playground.ui.i18n import translate
 
 ROOT = Path(__file__).resolve().parents[1]
 AGENT_PAGE = str(ROOT / "playground/ui/pages/train_agent.py")
@@ -156,9 +158,23 @@ def test_stop_and_resume_from_the_panel(home: Path) -> None:
     assert metric(app, "Status") == "stopped"
     button(app, "Resume").click().run()
     assert not app.exception and not app.error
+    if runs.get(run_id).status == "stopped":  # the new job has not claimed the run yet: the panel says so
+        assert not [b for b in app.button if b.label == "Resume"]  # no second job from a second click
+        assert any("Resuming" in i.value for i in app.info)
     assert wait_for(run_id, ("running", "failed", "finished")) == "running", job_log(run_id)
     runs.request_stop(run_id)
     assert wait_for(run_id, ("stopped", "failed")) == "stopped", job_log(run_id)
+
+
+def test_a_job_that_dies_before_it_begins_shows_as_failed(home: Path) -> None:
+    run = runs.create(kind="rl", algo="ppo", env="CartPole-v1", game="CartPole", config={}, total_steps=1000)
+    gone = subprocess.Popen(["sleep", "0"])
+    gone.wait()
+    runs.note_job(run, gone.pid)  # as jobs.start does; the job then died before claiming the run
+    app = open_page(AGENT_PAGE)
+    assert not app.exception
+    assert metric(app, "Status") == "failed"
+    assert "before it began training" in app.error[0].value
 
 
 def test_a_failed_run_shows_its_error_and_log(home: Path) -> None:
@@ -210,8 +226,8 @@ def test_learn_more_in_the_full_app_opens_the_learn_page(home: Path) -> None:
     app.selectbox(key="train_gan.model").set_value("cyclegan").run()
     button(app, "Learn more").click().run()
     assert not app.exception
-    assert app.session_state["learn.card"] == "cyclegan"
     assert app.title[0].value == "Learn"
+    assert [s.value for s in app.subheader] == [translate("learn.cyclegan.title", "en")]  # its card comes first
 
 
 @pytest.mark.parametrize("algo", ["dqn", "ppo", "a2c", "a3c"])

@@ -132,3 +132,29 @@ def test_a_wrong_layout_is_one_sentence_and_leaves_nothing(home: Path) -> None:
     with pytest.raises(DataError, match="twice its height"):
         uploads.extract_zip(make_zip({"square.png": png(16, 16)}), "square.zip", "paired")
     assert nothing_extracted(home)
+
+
+def test_a_name_that_is_both_file_and_folder_is_refused(home: Path) -> None:
+    message = refused(make_zip({"x.png": png(), "x.png/y.png": png()}))
+    assert "x.png" in message and "folder" in message
+    assert nothing_extracted(home)
+
+
+def test_damaged_compressed_data_is_one_sentence(home: Path) -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("a.png", png() * 50)
+    raw = bytearray(out.getvalue())
+    start = raw.index(b"a.png") + len("a.png")  # the compressed bytes follow the local header's name
+    raw[start + 10:start + 60] = bytes(range(50))
+    message = refused(bytes(raw))
+    assert "damaged" in message
+    assert not any((home / "datasets").glob("my-set*"))
+
+
+def test_the_same_zip_checked_as_another_kind_keeps_the_folder_in_use(home: Path) -> None:
+    data = make_zip({f"img{i}.png": png() for i in range(4)})
+    folder, _ = uploads.extract_zip(data, "my set.zip", "images")
+    with pytest.raises(DataError):
+        uploads.extract_zip(data, "my set.zip", "paired")  # plain images are no aligned A|B set
+    assert folder.is_dir() and len(list(folder.glob("*.png"))) == 4

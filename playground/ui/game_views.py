@@ -16,8 +16,10 @@ from typing import Any
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from playground.errors import PlaygroundError
 from playground.game import Game
 from playground.game.achievements import BY_ID
+from playground.numbers import parse_steps
 from playground.store import get_store
 from playground.ui.common import lang, t
 
@@ -82,17 +84,17 @@ class TrainCommand:
         if self.kind == "rl":
             kwargs: dict[str, Any] = {}
             if "--steps" in opts:
-                kwargs["steps"] = _count(opts["--steps"])
+                kwargs["steps"] = _count(opts["--steps"], "--steps")
             if "--preset" in opts:
                 kwargs["preset"] = opts["--preset"]
             if "--workers" in opts or "--envs" in opts:
-                kwargs["n_envs"] = _count(opts.get("--workers") or opts["--envs"])
+                kwargs["n_envs"] = _count(opts.get("--workers") or opts["--envs"], "--workers")
             return build_rl_config(self.name, self.target, **kwargs)
         kwargs = {}
         if "--epochs" in opts:
-            kwargs["epochs"] = _count(opts["--epochs"])
+            kwargs["epochs"] = _count(opts["--epochs"], "--epochs")
         if "--iters" in opts:
-            kwargs["iters"] = _count(opts["--iters"])
+            kwargs["iters"] = _count(opts["--iters"], "--iters")
         if "--preset" in opts:
             kwargs["preset"] = opts["--preset"]
         return build_gan_config(self.name, self.target, **kwargs)
@@ -102,11 +104,9 @@ _RL_FLAGS = {"--steps", "--preset", "--workers", "--envs"}
 _GAN_FLAGS = {"--epochs", "--iters", "--preset"}
 
 
-def _count(word: str) -> int:
-    """``100k`` → 100000, ``10M`` → 10000000 (the CLI's way of writing steps)."""
-    scale = {"k": 1_000, "m": 1_000_000}.get(word[-1:].lower(), 1)
-    number = word[:-1] if scale != 1 else word
-    return int(float(number) * scale)
+def _count(word: str, flag: str) -> int:
+    """``100k`` → 100000, ``10M`` → 10000000: the CLI's own reading of a count."""
+    return int(parse_steps(word, flag) or 0)
 
 
 def parse_train_command(command: str) -> TrainCommand | None:
@@ -127,8 +127,8 @@ def parse_train_command(command: str) -> TrainCommand | None:
     try:
         for flag, value in options:
             if flag != "--preset":
-                _count(value)
-    except ValueError:
+                _count(value, flag)
+    except PlaygroundError:
         return None
     return TrainCommand(kind, name, target, options)
 

@@ -30,6 +30,7 @@ LEARN_PAGE = "playground/ui/pages/learn.py"
 LOG_TAIL_LINES = 30
 SPEED_WINDOW_S = 30.0
 ALIVE = ("created", "running")
+RESUME_GRACE_S = 60.0  # a resumed run stays "stopped" until its new job claims it; keep polling that long
 # What each kind draws as its curve: metric key -> translation key of its legend.
 CURVES = {
     "rl": {"episode/score": "live.curve.return"},
@@ -71,6 +72,24 @@ def pick_run(kind: str, session_key: str) -> Run | None:
     if chosen != st.session_state.get(session_key):
         st.session_state[session_key] = chosen
     return by_id[chosen]
+
+
+def _resumed_key(run_id: str) -> str:
+    return f"live.resumed.{run_id}"
+
+
+def resuming(run: Run) -> bool:
+    """Whether this session resumed ``run`` moments ago and its job has not claimed it yet."""
+    since = st.session_state.get(_resumed_key(run.id))
+    if since is None or run.status in ALIVE:
+        return False
+    if run.ended_at is not None and run.ended_at > since:  # the resumed job has come and gone
+        return False
+    return time.time() - since < RESUME_GRACE_S
+
+
+def _alive(run: Run) -> bool:
+    return run.status in ALIVE or resuming(run)
 
 
 def _speed(run: Run, rows: list[tuple[int, float, str, float]]) -> float | None:
@@ -163,6 +182,8 @@ def _buttons(run: Run, session_key: str) -> None:
                 st.info(t("live.stop_asked"))
         elif run.stop_requested:
             st.info(t("live.stop_asked"))
+    elif resuming(run):
+        st.info(t("live.resuming"))
     elif run.status in ("stopped", "failed"):
         if st.button(t("live.resume"), key=f"live.resume.{run.id}"):
             resumed = None
@@ -172,6 +193,7 @@ def _buttons(run: Run, session_key: str) -> None:
                 resumed, _pid = jobs.resume(run.id)
             if resumed is not None:
                 st.session_state[session_key] = resumed.id
+                st.session_state[_resumed_key(resumed.id)] = time.time()
                 st.rerun()
 
 
@@ -179,9 +201,9 @@ def render_run(run: Run, session_key: str) -> None:
     """Everything the panel says about one run (called inside the fragment)."""
     try:
         run = runs.get(run.id)
-    except PlaygroundError as exc:
-        st.error(str(exc))
-        return
+    except PlaygroundError:  # deleted meanwhile: show the runs that are left
+        st.session_state.pop(session_key, None)
+        st.rerun()
     unit = t("live.unit." + run.kind)
     st.subheader(run.id + (f" · {run.label}" if run.label else ""))
     st.caption(f"{run.algo} · {run.env}")
@@ -213,8 +235,8 @@ def render_run(run: Run, session_key: str) -> None:
         _evaluation(run)
     seen_key = f"live.status_seen.{run.id}"
     before = st.session_state.get(seen_key)
-    st.session_state[seen_key] = run.status
-    if before in ALIVE and run.status not in ALIVE:
+    st.session_state[seen_key] = _alive(run)
+    if before and not _alive(run):
         st.rerun()  # the whole page: the panel stops polling a run that has ended
 
 
@@ -225,7 +247,7 @@ def live_panel(kind: str, session_key: str) -> None:
     if run is None:
         st.info(t("live.none_" + kind))
         return
-    every = REFRESH_S if run.status in ALIVE else None
+    every = REFRESH_S if _alive(run) else None
 
     @st.fragment(run_every=every)
     def panel() -> None:

@@ -19,6 +19,7 @@ import shutil
 import stat
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
@@ -122,6 +123,13 @@ def check_zip(
     if not kept:
         raise UploadError("the zip holds no images; put png, jpg, bmp, gif or webp files in it.")
     paths = [PurePosixPath(*PurePosixPath(i.filename.replace("\\", "/")).parts) for i in kept]
+    files = set(paths)
+    for path in paths:
+        clash = next((parent for parent in path.parents if parent in files), None)
+        if clash is not None:
+            raise UploadError(
+                f"the zip holds '{clash}' both as a file and as the folder of '{path}'; zip the images again."
+            )
     tops = {p.parts[0] for p in paths}
     strip = 1 if len(tops) == 1 and all(len(p.parts) > 1 for p in paths) else 0
     return [Member(info, PurePosixPath(*path.parts[strip:])) for info, path in zip(kept, paths)]
@@ -161,7 +169,7 @@ def extract_zip(
     max_members: int = MAX_MEMBERS,
     max_bytes: int = MAX_TOTAL_BYTES,
 ) -> tuple[Path, object]:
-    """Check, unpack into ``<home>/datasets/<safe name>-<hash>`` and describe an uploaded zip.
+    """Check, unpack into ``<home>/datasets/<safe name>-<kind>-<hash>`` and describe an uploaded zip.
 
     Returns the folder and its ``gans.data.DatasetInfo``. The same bytes uploaded twice land in
     the same folder (it is reused, not unpacked again). Raises ``UploadError``/``DataError``.
@@ -175,7 +183,8 @@ def extract_zip(
     except zipfile.BadZipFile:
         raise UploadError(f"'{name}' is not a zip archive; upload a .zip file.") from None
     root = root or datasets_dir()
-    target = root / f"{safe_name(name)}-{digest}"
+    # The data kind is part of the name: the same zip checked as another kind never touches a folder in use.
+    target = root / f"{safe_name(name)}-{kind}-{digest}"
     with archive:
         members = check_zip(archive, max_members=max_members, max_bytes=max_bytes)
         if not target.is_dir():
@@ -188,8 +197,14 @@ def extract_zip(
                 except OSError:
                     if not target.is_dir():  # another upload of the same bytes won the race otherwise
                         raise
-            except zipfile.BadZipFile:
+            except (zipfile.BadZipFile, zlib.error, EOFError):
                 raise UploadError(f"'{name}' is a damaged zip archive; zip the images again and upload that.") from None
+            except NotImplementedError:  # e.g. Deflate64 or another method Python cannot unpack
+                raise UploadError(
+                    f"'{name}' is compressed with a method we cannot unpack; zip it again with plain deflate."
+                ) from None
+            except OSError as exc:  # a full disk, or a name this file system cannot hold
+                raise UploadError(f"could not unpack '{name}' into {root}: {exc.strerror or exc}.") from None
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
     try:

@@ -47,7 +47,7 @@ def player_switch(game: Any, player: str) -> None:
 def tier_progress(profile: dict[str, Any]) -> None:
     tier = text(profile["tier"]["name"])
     nxt = profile.get("next_tier")
-    cols = st.columns(4)
+    cols = st.columns([2, 1, 1, 1])  # tier names are long ("Getting started", "Going deeper")
     cols[0].metric(t("home.tier"), tier)
     cols[1].metric(t("home.xp"), fmt(profile["xp"]))
     cols[2].metric(t("home.challenges_met"), f"{profile['challenges_met']} / {profile['challenges_total']}")

@@ -20,7 +20,7 @@ STATE_KEY = "learn.card"
 
 def chosen_card() -> str | None:
     """The card asked for, by the session (a training form's link) or the address (``?card=ppo``)."""
-    asked = st.session_state.get(STATE_KEY) or st.query_params.get("card")
+    asked = st.session_state.pop(STATE_KEY, None) or st.query_params.get("card")  # a choice is shown once
     if not asked:
         return None
     name = str(asked).strip().lower()

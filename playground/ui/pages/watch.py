@@ -15,12 +15,14 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
 from playground import runs
+from playground.errors import PlaygroundError
 from playground.store import Run, Store, get_store
 from playground.ui.charts import label
 from playground.ui.common import page, shown_errors, t
@@ -175,7 +177,27 @@ def _earlier_tab(run: Run, store: Store) -> None:
         st.caption(t("watch.scores", scores=", ".join(f"{s:g}" for s in scores)))
 
 
-@st.fragment(run_every=FOLLOW_EVERY_S)
+def _alive(run_id: str) -> bool:
+    try:
+        return runs.get(run_id).status in ("created", "running")
+    except PlaygroundError:
+        return False
+
+
+def _follow(run_id: str, show: Callable[[str], None]) -> None:
+    """``show`` the run again every few seconds while it trains; once it has ended, the page draws it one
+    last time and stops polling."""
+    alive = _alive(run_id)
+
+    @st.fragment(run_every=FOLLOW_EVERY_S if alive else None)
+    def panel() -> None:
+        show(run_id)
+        if alive and not _alive(run_id):
+            st.rerun()
+
+    panel()
+
+
 def _follow_agent(run_id: str) -> None:
     """A short clip of the newest checkpoint, recorded again whenever a newer one appears."""
     store = get_store()
@@ -210,7 +232,7 @@ def _agent(run: Run, store: Store) -> None:
     if not available:
         st.info(t("watch.no_checkpoint"))
         if run.status == "running" and st.toggle(t("watch.follow"), help=t("watch.follow_help")):
-            _follow_agent(run.id)
+            _follow(run.id, _follow_agent)
         return
     choices = ["best", "latest", *(str(s) for s, _ in reversed(available))]
     which = st.selectbox(t("watch.checkpoint"), choices, format_func=lambda w: _which_label(w, run, store))
@@ -222,7 +244,7 @@ def _agent(run: Run, store: Store) -> None:
         _earlier_tab(run, store)
     with follow_tab:
         if st.toggle(t("watch.follow"), help=t("watch.follow_help")):
-            _follow_agent(run.id)
+            _follow(run.id, _follow_agent)
     with window_tab:
         _window_button(["watch", run.id, "--checkpoint", which], key="window_agent")
 
@@ -259,7 +281,6 @@ def _new_grid(run: Run, step: int, seed: int) -> Path | str:
     return proc if isinstance(proc, str) else out
 
 
-@st.fragment(run_every=FOLLOW_EVERY_S)
 def _follow_gan(run_id: str) -> None:
     """The newest sample grid, read from disk each time (training writes them)."""
     store = get_store()
@@ -281,7 +302,7 @@ def _gan(run: Run, store: Store) -> None:
     if not available and not grids:
         st.info(t("watch.no_checkpoint"))
         if run.status == "running" and st.toggle(t("watch.follow"), help=t("watch.follow_help_gan")):
-            _follow_gan(run.id)
+            _follow(run.id, _follow_gan)
         return
     steps = sorted({s for s, _ in available} | {s for s, _ in grids}, reverse=True)
     step = st.selectbox(t("watch.checkpoint"), steps, format_func=lambda s: t("watch.iteration", step=f"{s:,}"))
@@ -313,7 +334,7 @@ def _gan(run: Run, store: Store) -> None:
             st.caption(t("watch.no_timelapse"))
     with follow_tab:
         if st.toggle(t("watch.follow"), help=t("watch.follow_help_gan")):
-            _follow_gan(run.id)
+            _follow(run.id, _follow_gan)
     with window_tab:
         which = str(step) if step in {s for s, _ in available} else "latest"
         _window_button(["gan", "watch", run.id, "--checkpoint", which], key="window_gan")
