@@ -198,13 +198,19 @@ def _follow(run_id: str, show: Callable[[str], None]) -> None:
     panel()
 
 
+def _followed(run_id: str, store: Store) -> Run:
+    """The followed run, read again, with a line on where it stands."""
+    run = runs.get(run_id, store)
+    st.caption(t("watch.follow_status", status=_status(run.status), step=f"{run.step:,}",
+                 total=f"{run.total_steps or 0:,}"))
+    return run
+
+
 def _follow_agent(run_id: str) -> None:
     """A short clip of the newest checkpoint, recorded again whenever a newer one appears."""
     store = get_store()
     with shown_errors():
-        run = runs.get(run_id, store)
-        st.caption(t("watch.follow_status", status=_status(run.status), step=f"{run.step:,}",
-                     total=f"{run.total_steps or 0:,}"))
+        run = _followed(run_id, store)
         available = runs.checkpoints(run, store)
         if not available:
             st.info(t("watch.follow_waiting"))
@@ -285,9 +291,7 @@ def _follow_gan(run_id: str) -> None:
     """The newest sample grid, read from disk each time (training writes them)."""
     store = get_store()
     with shown_errors():
-        run = runs.get(run_id, store)
-        st.caption(t("watch.follow_status", status=_status(run.status), step=f"{run.step:,}",
-                     total=f"{run.total_steps or 0:,}"))
+        run = _followed(run_id, store)
         grids = _grids(run, store)
         if not grids:
             st.info(t("watch.follow_waiting_gan"))
