@@ -211,23 +211,15 @@ def test_panel_prefers_the_newest_running_run_of_its_kind(home: Path) -> None:
         runs.end(running.id, "stopped", 0)
 
 
-def test_learn_more_outside_the_app_says_where_to_find_it(home: Path) -> None:
-    app = open_page(AGENT_PAGE)
-    app.selectbox(key="train_agent.algo").set_value("a3c").run()
-    button(app, "Learn more").click().run()
+@pytest.mark.parametrize(("page_file", "key", "name"), [(AGENT_PAGE, "train_agent.algo", "a3c"),
+                                                      (GAN_PAGE, "train_gan.model", "cyclegan")])
+def test_learn_more_links_to_the_chosen_card(home: Path, page_file: Path, key: str, name: str) -> None:
+    app = open_page(page_file)
+    app.selectbox(key=key).set_value(name).run()
     assert not app.exception
-    assert app.session_state["learn.card"] == "a3c"
-    assert any("Learn page" in i.value for i in app.info)
-
-
-def test_learn_more_in_the_full_app_opens_the_learn_page(home: Path) -> None:
-    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90).run()
-    app.switch_page("playground/ui/pages/train_gan.py").run()
-    app.selectbox(key="train_gan.model").set_value("cyclegan").run()
-    button(app, "Learn more").click().run()
-    assert not app.exception
-    assert app.title[0].value == "Learn"
-    assert [s.value for s in app.subheader] == [translate("learn.cyclegan.title", "en")]  # its card comes first
+    links = [(e.proto.label, e.proto.url) for e in app.get("link_button")]
+    assert links == [("Learn more", f"learn?card={name}")]  # a new tab: the form keeps what was typed
+    assert translate(f"learn.{name}.idea", "en") in [c.value for c in app.caption]
 
 
 @pytest.mark.parametrize("algo", ["dqn", "ppo", "a2c", "a3c"])

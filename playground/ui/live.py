@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pandas as pd
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from playground import runs
 from playground.errors import PlaygroundError
@@ -26,7 +25,6 @@ from playground.ui.common import shown_errors, t
 from playground.ui.i18n import table
 
 REFRESH_S = 2.0
-LEARN_PAGE = "playground/ui/pages/learn.py"
 LOG_TAIL_LINES = 30
 SPEED_WINDOW_S = 30.0
 ALIVE = ("created", "running")
@@ -38,17 +36,14 @@ CURVES = {
 }
 
 
-def learn_more(name: str, key: str) -> None:
-    """A model's idea in one line (``learn.<name>.idea``) and a button to its card on the Learn page."""
+def learn_more(name: str) -> None:
+    """A model's idea in one line (``learn.<name>.idea``) and a link to its card on the Learn page.
+
+    The card opens in a new tab (the Learn page reads ``?card=``), so the form keeps what was typed."""
     idea = f"learn.{name}.idea"
     if idea in table():
         st.caption(t(idea))
-    if st.button(t("train_agent.learn_more"), key=key):
-        st.session_state["learn.card"] = name
-        try:
-            st.switch_page(LEARN_PAGE)
-        except StreamlitAPIException:  # the page runs on its own, outside the app's navigation
-            st.info(t("train_agent.learn_alone"))
+    st.link_button(t("train_agent.learn_more"), f"learn?card={name}", help=t("train_agent.learn_more_help"))
 
 
 def pick_run(kind: str, session_key: str) -> Run | None:

@@ -59,7 +59,7 @@ with left:
     algo = st.selectbox(
         t("train_agent.algo"), agents.names(), format_func=str.upper, key="train_agent.algo"
     )
-    learn_more(algo, "train_agent.learn")
+    learn_more(algo)
     ids = environment_ids()
     env_id = st.selectbox(
         t("train_agent.env"), ids, index=ids.index("CartPole-v1") if "CartPole-v1" in ids else 0,

@@ -91,7 +91,7 @@ model_name = st.selectbox(
     t("train_gan.model"), gans.names(), format_func=lambda n: gans.get(n).title, key="train_gan.model"
 )
 model_cls = gans.get(model_name)
-learn_more(model_name, "train_gan.learn")
+learn_more(model_name)
 data_spec = dataset_picker(model_cls.data_kind, model_cls.needs_labels)
 
 preset_list = list(gan_presets.presets_for(model_name).values())
