@@ -8,7 +8,7 @@ from playground.ui.common import t
 
 PAGES = Path(__file__).resolve().parent / "playground" / "ui" / "pages"
 
-st.set_page_config(page_title="Playground", page_icon="🎮", layout="wide")
+st.set_page_config(page_title=t("common.app_title"), page_icon="🎮", layout="wide")
 page = st.navigation(
     [
         st.Page(PAGES / "home.py", title=t("nav.home"), icon="🏠", default=True),
