@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
-import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -21,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from playground.errors import PlaygroundError
+from playground.numbers import parse_steps
 
 app = typer.Typer(help="Train, watch and compare RL agents and GANs.", no_args_is_help=True, add_completion=False)
 rl_app = typer.Typer(help="Train, resume, evaluate and import RL agents.", no_args_is_help=True)
@@ -33,25 +32,6 @@ app.add_typer(runs_app, name="runs")
 # Names, paths and errors come from users: never read them as rich markup.
 out = Console(markup=False, highlight=False)
 err = Console(stderr=True, markup=False, highlight=False)
-
-MAX_STEPS = 10**12
-_STEPS = re.compile(r"^\s*(\d+(?:\.\d+)?(?:e\d+)?)\s*([kKmM]?)\s*$")
-
-
-def parse_steps(text: str | None, flag: str = "--steps") -> int | None:
-    """Whole numbers, ``1e6``, ``100k`` or ``2M``; anything else is one clear sentence."""
-    if text is None:
-        return None
-    match = _STEPS.match(text.replace("_", ""))
-    if not match:
-        raise PlaygroundError(f"{flag} must be a positive whole number such as 100000, 1e6 or 100k, not '{text}'.")
-    value = float(match.group(1)) * {"": 1, "k": 1_000, "m": 1_000_000}[match.group(2).lower()]
-    if not math.isfinite(value) or value <= 0 or value != int(value):
-        raise PlaygroundError(f"{flag} must be a positive whole number, not '{text}'.")
-    if value > MAX_STEPS:
-        raise PlaygroundError(f"{flag} must be at most {MAX_STEPS:.0e} (a trillion steps), not '{text}'.")
-    return int(value)
-
 
 def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
@@ -728,29 +708,38 @@ def duel(
 
 @app.command("bench")
 def bench(
-    suite: Annotated[str, typer.Argument(help="gan")],
+    suite: Annotated[str, typer.Argument(help="rl, env, a3c, gan, cartpole, or all of them")],
     quick: Annotated[bool, typer.Option("--quick", help="fewer, shorter rounds")] = False,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="print the figures as JSON")] = False,
     out_file: Annotated[Optional[Path], typer.Option("--out", help="also write the figures (.md or .json)")] = None,
 ) -> None:
-    """Ours against a plain peer, alternating in one process; prints each figure and the ratio."""
+    """Ours against a plain peer, alternating in one process tree; prints each figure and the ratio (ours ÷ peer)."""
+    import time
+
     from playground import bench as bench_mod
     from playground.atomic import atomic_write_text
     from playground.settings import resolve_device
 
     if out_file is not None and out_file.suffix.lower() not in (".md", ".json"):
         raise PlaygroundError(f"--out must end in .md or .json, not '{out_file.name}'.")
-    figures = bench_mod.run(suite, quick=quick, device=resolve_device(device))
+    bench_mod.suite_names(suite)  # an unknown suite fails before anything runs
+    started, load = time.monotonic(), bench_mod.load_average()
+
+    def measured(figure: bench_mod.Figure) -> None:
+        err.print(f"{figure.suite}: {figure.name}: {figure.ratio:.2f}x ({time.monotonic() - started:.0f} s)")
+
+    figures = bench_mod.run(suite, quick=quick, device=resolve_device(device), on_figure=measured)
     command = "playground bench " + " ".join(sys.argv[2:])
-    data = {"machine": bench_mod.machine(), "command": command, "figures": [f.as_dict() for f in figures]}
-    text = bench_mod.markdown(figures, command)
+    data = {"machine": bench_mod.machine(), "command": command, "wall_s": round(time.monotonic() - started, 1),
+            "load_average": load, "figures": [f.as_dict() for f in figures]}
+    text = bench_mod.markdown(figures, command) + f"\nWall time: {data['wall_s']:.0f} s; load average at the start: {load}\n"
     if out_file is not None:
         atomic_write_text(out_file, json.dumps(data, indent=2) if out_file.suffix.lower() == ".json" else text)
     if as_json:
         _print_json(data)
     else:
-        out.print(text)
+        sys.stdout.write(text)  # markdown as is: a table must not be wrapped to the terminal
 
 
 @app.command("envs")

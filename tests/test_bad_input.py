@@ -402,3 +402,9 @@ def test_a_saved_config_that_no_longer_fits_is_one_sentence() -> None:
     message = str(caught.value)
     assert message.startswith("run ppo-CartPole-7's saved settings no longer fit (") and "start a new run" in message
     assert message.count("\n") == 0
+
+
+def test_settings_that_need_more_memory_than_the_machine_has_are_one_sentence(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("rl", "train", "ppo", "CartPole-v1", "--set", "n_steps=1000000000000", "--steps", "1000")
+    assert result.code == 2, result.err
+    assert "more memory than this machine has" in result.err and "Traceback" not in result.err

@@ -7,8 +7,6 @@ It is the benchmark's peer for our ``gans/dcgan.py``; it trains the same publish
 
 from __future__ import annotations
 
-import time
-
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
@@ -86,13 +84,3 @@ class PlainDCGAN:
         self.opt_g.step()
         loss_g.item()  # the example prints its losses every iteration: one sync per step, like ours
         return b
-
-    def images_per_second(self, iters: int) -> float:
-        if self.device.type == "cuda":
-            torch.cuda.synchronize()
-        start, seen = time.perf_counter(), 0
-        for _ in range(iters):
-            seen += self.train_step()
-        if self.device.type == "cuda":
-            torch.cuda.synchronize()
-        return seen / (time.perf_counter() - start)

@@ -1,0 +1,165 @@
+"""Side-by-side benchmarks: ours against a plain peer, in one process tree, alternating, as ratios.
+
+Each suite measures its figures for our path and for the peer's in alternating rounds (so a
+machine that slows down mid-run slows both), then reports the medians and their ratio, always
+ours ÷ peer. Absolute numbers hold for the machine they ran on; the ratio is the claim.
+
+The framework lives here; each suite is one module (``rl``, ``env``, ``a3c``, ``gan``,
+``cartpole``) with a ``LEVELS`` table (``tiny`` for the tests, ``quick``, ``full``) and a
+``run(level, device)`` function; ``ours`` drives our RL training path without the store. The
+peers themselves live in ``playground.peers``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, TypeVar
+
+import torch
+
+from playground.errors import PlaygroundError
+
+SUITE_NAMES = ("rl", "env", "a3c", "gan", "cartpole")
+ALL = "all"
+LEVELS = ("tiny", "quick", "full")
+
+
+@dataclass
+class Figure:
+    """One measured quantity for ours and for the peer, round by round."""
+
+    suite: str
+    name: str
+    unit: str
+    peer_name: str
+    ours: list[float] = field(default_factory=list)
+    peer: list[float] = field(default_factory=list)
+    higher_is_better: bool = True  # rates are; wall times (cartpole) are not
+    notes: dict[str, Any] = field(default_factory=dict)  # what else a round found (steps reached, …)
+
+    @property
+    def ours_median(self) -> float:
+        return statistics.median(self.ours)
+
+    @property
+    def peer_median(self) -> float:
+        return statistics.median(self.peer)
+
+    @property
+    def ratio(self) -> float:
+        """Ours over the peer's, whatever the unit: for rates above 1 is better, for times below 1."""
+        return self.ours_median / self.peer_median if self.peer_median else float("nan")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ours_median": self.ours_median, "peer_median": self.peer_median, "ratio": self.ratio}
+
+
+def alternate(
+    figure: Figure, ours: Callable[[], float], peer: Callable[[], float], rounds: int, *, warmup: bool = True
+) -> Figure:
+    """Warm both up once (unless ``warmup`` is off), then ours, peer, ours, peer… ``rounds`` times each."""
+    if warmup:
+        ours()
+        peer()
+    for _ in range(rounds):
+        figure.ours.append(ours())
+        figure.peer.append(peer())
+    return figure
+
+
+def per_second(work: Callable[[], int], device: str = "cpu") -> float:
+    """Run ``work`` (which returns how many units it did) and return units per second of wall time."""
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    sync()
+    start = time.perf_counter()
+    done = work()
+    sync()
+    return done / (time.perf_counter() - start)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return f"{cpu}, {cores()} cores, {gpu}; torch {torch.__version__}, Python {platform.python_version()}"
+
+
+def cores() -> int:
+    """CPU cores this process may use (respects pinning, unlike os.cpu_count())."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def load_average() -> float | None:
+    """The 1-minute load average: how busy the machine was (other work slows both sides, not equally)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
+L = TypeVar("L")
+
+
+def level_of(levels: Mapping[str, L], level: str) -> L:
+    """A suite's settings for ``level`` (tiny, quick or full)."""
+    if level not in levels:
+        raise PlaygroundError(f"unknown benchmark level '{level}'; choose one of: {', '.join(levels)}.")
+    return levels[level]
+
+
+def suite_names(suite: str) -> list[str]:
+    """``all`` → every suite in order; otherwise the one named, checked."""
+    if suite == ALL:
+        return list(SUITE_NAMES)
+    if suite not in SUITE_NAMES:
+        raise PlaygroundError(
+            f"unknown benchmark suite '{suite}'; choose one of: {', '.join(SUITE_NAMES)} or {ALL}."
+        )
+    return [suite]
+
+
+def run(suite: str, *, quick: bool = False, device: str = "cpu", level: str | None = None,
+        on_figure: Callable[[Figure], None] | None = None) -> list[Figure]:
+    """Run one suite (or ``all``); ``level`` overrides ``quick`` (the tests use ``tiny``).
+
+    ``on_figure`` hears of each figure as soon as it is measured (the CLI shows progress with it).
+    """
+    names = suite_names(suite)
+    chosen = level or ("quick" if quick else "full")
+    if chosen not in LEVELS:
+        raise PlaygroundError(f"unknown benchmark level '{chosen}'; choose one of: {', '.join(LEVELS)}.")
+    figures: list[Figure] = []
+    for name in names:
+        module = importlib.import_module(f"playground.bench.{name}")
+        for figure in module.run(chosen, device):
+            figures.append(figure)
+            if on_figure is not None:
+                on_figure(figure)
+    return figures
+
+
+def _amount(value: float, unit: str) -> str:
+    return f"{value:,.1f} {unit}" if value >= 10 else f"{value:,.2f} {unit}"
+
+
+def markdown(figures: list[Figure], command: str) -> str:
+    lines = [f"Machine: {machine()}", f"Command: `{command}`", "",
+             "| suite | figure | ours | peer | peer is | ours ÷ peer |", "|---|---|---|---|---|---|"]
+    for f in figures:
+        better = "" if f.higher_is_better else " (lower is better)"
+        lines.append(f"| {f.suite} | {f.name} | {_amount(f.ours_median, f.unit)} | {_amount(f.peer_median, f.unit)} | "
+                     f"{f.peer_name} | {f.ratio:.2f}x{better} |")
+    return "\n".join(lines) + "\n"

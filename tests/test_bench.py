@@ -1,0 +1,195 @@
+"""`playground bench`: every suite runs in its tiny level, for real, ours beside the peer; the
+figures have the right shape and the peers are what they claim to be (published parameter counts,
+the RL Zoo's hyperparameters). Speed itself is never asserted here: that is the benchmark's job."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from playground import bench
+from playground.bench import Figure, alternate
+
+
+def _check_shape(figure: Figure, suite: str, rounds: int = 1) -> None:
+    assert figure.suite == suite
+    assert len(figure.ours) == len(figure.peer) == rounds
+    assert all(v > 0 and math.isfinite(v) for v in figure.ours + figure.peer), figure
+    assert figure.ratio == pytest.approx(figure.ours_median / figure.peer_median)
+    data = figure.as_dict()
+    assert data["ratio"] == figure.ratio and data["peer_name"] == figure.peer_name
+
+
+def _count(*nets: nn.Module) -> int:
+    return sum(p.numel() for net in nets for p in net.parameters())
+
+
+# -- the framework ---------------------------------------------------------------------------------
+def test_alternate_warms_up_then_alternates_and_the_ratio_is_ours_over_peer() -> None:
+    calls: list[str] = []
+
+    def side(name: str, value: float):  # type: ignore[no-untyped-def]
+        def measure() -> float:
+            calls.append(name)
+            return value
+
+        return measure
+
+    figure = alternate(Figure("x", "f", "steps/s", "peer"), side("ours", 30.0), side("peer", 20.0), rounds=2)
+    assert calls == ["ours", "peer"] * 3  # one warm-up pair, then two rounds
+    assert figure.ours == [30.0, 30.0] and figure.peer == [20.0, 20.0]
+    assert figure.ratio == pytest.approx(1.5)
+    text = bench.markdown([figure], "playground bench x")
+    assert "| x | f | 30.0 steps/s | 20.0 steps/s | peer | 1.50x |" in text
+    slow = Figure("x", "t", "s", "peer", ours=[1.0], peer=[4.0], higher_is_better=False)
+    assert slow.ratio == pytest.approx(0.25) and "(lower is better)" in bench.markdown([slow], "c")
+
+
+def test_all_names_every_suite_and_an_unknown_one_is_one_sentence(cli) -> None:  # type: ignore[no-untyped-def]
+    assert bench.suite_names("all") == ["rl", "env", "a3c", "gan", "cartpole"]
+    result = cli("bench", "speed")
+    assert result.code == 2
+    assert "unknown benchmark suite 'speed'" in result.err and "all" in result.err
+    assert cli("bench", "env", "--out", "figures.txt").code == 2
+
+
+# -- the peers are what they claim ------------------------------------------------------------------
+def test_gan_peers_have_the_published_parameter_counts() -> None:
+    from playground.peers.plain_cyclegan import resnet9
+    from playground.peers.plain_dcgan import PlainDCGAN
+    from playground.peers.plain_pix2pix import UNet256, patchgan70
+
+    # pix2pix / CycleGAN reference code prints 54.414 M (unet_256), 2.769 M (PatchGAN on A|B),
+    # 11.378 M (resnet_9blocks) and 2.765 M (PatchGAN on 3 channels, InstanceNorm).
+    assert _count(UNet256(3, 3)) == 54_413_955
+    assert _count(patchgan70(6)) == 2_768_705
+    assert _count(resnet9(3, 3)) == 11_378_179
+    assert _count(patchgan70(3, nn.InstanceNorm2d)) == 2_764_737
+    dcgan = PlainDCGAN(torch.zeros(64, 3, 64, 64))
+    assert (_count(dcgan.G), _count(dcgan.D)) == (3_576_704, 2_765_568)  # the PyTorch example's, nc = 3
+    # The U-Net really is an encoder-decoder to 1x1 and back.
+    assert UNet256(3, 3)(torch.zeros(1, 3, 256, 256)).shape == (1, 3, 256, 256)
+
+
+def _plain(kwargs: dict) -> dict:
+    """Constructor keywords compared by value: schedules at the start and half-way."""
+    out = {}
+    for key, value in kwargs.items():
+        out[key] = (value(1.0), value(0.5)) if callable(value) and not isinstance(value, type) else value
+    return out
+
+
+@pytest.mark.parametrize("algo", ["ppo", "a2c", "dqn"])
+def test_the_zoo_peer_trains_with_our_atari_presets_numbers(algo: str) -> None:
+    from agents import presets
+    from agents.sb3 import sb3_kwargs
+    from playground import envs
+    from playground.peers import sb3_zoo
+
+    preset = presets.pick(algo, envs.resolve("ALE/Pong-v5"), None)
+    n_envs, peer = sb3_zoo.zoo_hyperparameters(sb3_zoo.ATARI[algo])
+    assert n_envs == preset.n_envs
+    assert _plain(peer) == _plain(sb3_kwargs(preset.hyperparameters))
+
+
+def test_the_cartpole_peer_has_the_zoo_settings_of_our_preset() -> None:
+    from agents import presets
+    from agents.sb3 import sb3_kwargs
+    from playground import envs
+    from playground.peers import sb3_zoo
+
+    preset = presets.pick("ppo", envs.resolve("CartPole-v1"), None)
+    n_envs, peer = sb3_zoo.zoo_hyperparameters(sb3_zoo.CARTPOLE_PPO)
+    assert (n_envs, _plain(peer)) == (preset.n_envs, _plain(sb3_kwargs(preset.hyperparameters)))
+
+
+# -- every suite, tiny and for real -----------------------------------------------------------------
+def test_rl_suite_trains_ours_and_the_zoo_peer(home: Path) -> None:
+    figures = bench.run("rl", level="tiny")
+    assert [f.name.split()[0] for f in figures] == ["PPO", "A2C", "DQN"]
+    for f in figures:
+        _check_shape(f, "rl")
+        assert f.notes["n_envs"]["ours"] == f.notes["n_envs"]["peer"]
+    assert [f.notes["n_envs"]["ours"] for f in figures] == [8, 16, 1]
+
+
+def test_env_suite_steps_ours_the_sb3_wrappers_and_bare_emulators(home: Path) -> None:
+    wrappers, ceiling = bench.run("env", level="tiny")
+    _check_shape(wrappers, "env")
+    _check_shape(ceiling, "env")
+    assert ceiling.notes["workers"] == bench.cores()
+    assert "SB3" in wrappers.peer_name and "bare ALE" in ceiling.peer_name
+
+
+def test_a3c_suite_measures_more_workers_against_one(home: Path) -> None:
+    (figure,) = bench.run("a3c", level="tiny")
+    _check_shape(figure, "a3c")
+    assert "2 workers" in figure.name and "1 worker" in figure.peer_name
+
+
+def test_gan_suite_trains_all_three_models_beside_their_peers(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLAYGROUND_ATARI_FRAMES", "64")
+    dcgan, pix2pix, cyclegan = bench.run("gan", level="tiny")
+    for f in (dcgan, pix2pix, cyclegan):
+        _check_shape(f, "gan")
+    assert dcgan.unit == "images/s" and pix2pix.unit == cyclegan.unit == "iterations/s"
+    assert "256x256" in pix2pix.name
+    # Ours and the peer build the same published networks: G + D, and G_A + G_B + D_A + D_B.
+    assert pix2pix.notes["parameters"] == {"ours": 54_413_955 + 2_768_705, "peer": 54_413_955 + 2_768_705}
+    both = 2 * (11_378_179 + 2_764_737)
+    assert cyclegan.notes["parameters"] == {"ours": both, "peer": both}
+
+
+def test_cartpole_suite_times_both_to_the_target(home: Path) -> None:
+    (figure,) = bench.run("cartpole", level="tiny")
+    _check_shape(figure, "cartpole")
+    assert figure.unit == "s" and not figure.higher_is_better
+    reached = figure.notes["steps_reached"]
+    assert len(reached["ours"]) == len(reached["peer"]) == 1
+    steps = reached["ours"] + reached["peer"]
+    assert all(step is not None and step % figure.notes["eval_every"] == 0 for step in steps)
+
+
+# -- the speed choices of our path keep checkpoints and settings as they were ------------------------
+def test_bfloat16_cnn_changes_no_weight_and_no_checkpoint(home: Path, tmp_path: Path) -> None:
+    from agents.sb3 import SB3Agent, cpu_has_bfloat16
+    from playground.bench.ours import our_agent
+
+    _config, fast = our_agent("ppo", "ALE/Pong-v5", sets=["n_steps=16", "batch_size=64"])
+    try:
+        assert fast._use_bfloat16() == cpu_has_bfloat16()
+        obs = torch.randint(0, 256, (2, 4, 84, 84), dtype=torch.uint8).float()
+        features = fast.model.policy.extract_features(obs)
+        assert features.dtype == torch.float32 and features.shape == (2, 512)
+        fast.save(tmp_path / "fast.zip")
+        state = {k: v.clone() for k, v in fast.model.policy.state_dict().items()}
+    finally:
+        fast.close()
+    try:
+        SB3Agent.cpu_bfloat16 = False
+        _config, plain = our_agent("ppo", "ALE/Pong-v5", sets=["n_steps=16", "batch_size=64"])
+    finally:
+        SB3Agent.cpu_bfloat16 = True
+    try:
+        plain.load(tmp_path / "fast.zip")  # the same SB3 zip: loads where nothing is autocast
+        loaded = plain.model.policy.state_dict()
+        assert loaded.keys() == state.keys() and all(torch.equal(loaded[k], state[k]) for k in state)
+    finally:
+        plain.close()
+
+
+def test_one_thread_for_mlps_only_while_learning(home: Path) -> None:
+    from playground.bench.ours import our_agent, train_steps
+
+    before = torch.get_num_threads()
+    _config, agent = our_agent("ppo", "CartPole-v1")
+    try:
+        assert agent._train_threads() == 1
+        train_steps(agent, 256)
+    finally:
+        agent.close()
+    assert torch.get_num_threads() == before
