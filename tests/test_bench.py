@@ -96,13 +96,13 @@ def test_the_zoo_peer_trains_with_our_atari_presets_numbers(algo: str) -> None:
     assert _plain(peer) == _plain(sb3_kwargs(preset.hyperparameters))
 
 
-def test_the_cartpole_peer_has_the_zoo_settings_of_our_preset() -> None:
+def test_the_cartpole_peer_has_the_zoo_settings_of_our_zoo_preset() -> None:
     from agents import presets
     from agents.sb3 import sb3_kwargs
     from playground import envs
     from playground.peers import sb3_zoo
 
-    preset = presets.pick("ppo", envs.resolve("CartPole-v1"), None)
+    preset = presets.pick("ppo", envs.resolve("CartPole-v1"), "cartpole-zoo")  # ours by default is our own
     n_envs, peer = sb3_zoo.zoo_hyperparameters(sb3_zoo.CARTPOLE_PPO)
     assert (n_envs, _plain(peer)) == (preset.n_envs, _plain(sb3_kwargs(preset.hyperparameters)))
 

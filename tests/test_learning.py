@@ -16,6 +16,7 @@ def test_ppo_cartpole_preset_reaches_475_within_100k_steps(cli) -> None:  # type
     assert record["config"]["preset"] == "cartpole"
     assert record["config"]["steps"] == 100_000
     evaluations = record["evaluations"]
-    assert evaluations and all(e["step"] <= 100_000 + 256 for e in evaluations)
+    rollout = 8 * 64  # envs × n_steps of the preset: the last rollout may run past the budget
+    assert evaluations and all(e["step"] <= 100_000 + rollout for e in evaluations)
     # A random policy averages about 22 on CartPole; 475 takes a policy that balances nearly every game.
     assert max(e["mean"] for e in evaluations) >= 475, [(e["step"], e["mean"]) for e in evaluations]

@@ -321,7 +321,7 @@ def test_the_learn_cards_name_real_preset_keys() -> None:
     import gans
     from playground.config import RLConfig
 
-    allowed_words = {"lin_0.1", "lin_0.2", "lin_2.5e-4", "lin_0.001", "lin_0.00083", "lin_7.0e-4", "lin_1.0e-3",
+    allowed_words = {"lin_0.1", "lin_0.2", "lin_2.5e-4", "lin_0.001", "lin_0.002", "lin_0.00083", "lin_7.0e-4", "lin_1.0e-3",
                      "--set key=value", "--envs", "--workers", "--batch-size", "--image-size", "bce", "wgan-gp",
                      "paper-64", "paper", "default", "dcgan", "AtoB", "BtoA", "batch", "instance", "aligned",
                      "unaligned", "rmsprop", "adam", "optimizer: rmsprop_tf_like", "lstm: true", "lin_X"}
@@ -336,6 +336,10 @@ def test_the_learn_cards_name_real_preset_keys() -> None:
     # the numbers a card quotes are the presets' numbers
     ppo = yaml.safe_load((ROOT / "agents" / "presets" / "ppo.yaml").read_text())
     assert ppo["atari"]["hyperparameters"]["clip_range"] == "lin_0.1"
+    cartpole = ppo["cartpole"]["hyperparameters"]
+    card = translate("learn.ppo.knobs", "en")
+    assert f"CartPole: {cartpole['n_steps']} × 8" in card and f"CartPole: 256 and {cartpole['n_epochs']}" in card
+    assert f"CartPole `{cartpole['learning_rate']}`" in card and f"CartPole 0.98 and {cartpole['gae_lambda']}" in card
     dqn = yaml.safe_load((ROOT / "agents" / "presets" / "dqn.yaml").read_text())
     assert dqn["atari"]["hyperparameters"]["target_update_interval"] == 1000
     assert gans.get("pix2pix").Hyperparameters().lambda_l1 == 100

@@ -74,7 +74,10 @@ def test_agent_form_starts_a_real_job_that_the_panel_follows(home: Path) -> None
     app.selectbox(key="train_agent.algo").set_value("ppo").run()
     assert app.selectbox(key="train_agent.env").value == "CartPole-v1"
     assert app.selectbox(key="train_agent.preset.ppo.CartPole-v1").value == "cartpole"  # the one made for it
-    assert app.text_input(key="train_agent.hp.ppo.cartpole.n_steps").value == "32"  # prefilled from the preset
+    from agents import presets
+
+    n_steps = presets.presets_for("ppo")["cartpole"].hyperparameters["n_steps"]
+    assert app.text_input(key="train_agent.hp.ppo.cartpole.n_steps").value == str(n_steps)  # from the preset
     app.number_input(key="train_agent.steps.ppo.cartpole").set_value(2000)
     app.text_input(key="train_agent.label").set_value("ui smoke")
     button(app, "Start training").click().run()
@@ -85,7 +88,7 @@ def test_agent_form_starts_a_real_job_that_the_panel_follows(home: Path) -> None
     assert wait_for(run_id, ("finished", "failed")) == "finished", job_log(run_id)
     run = runs.get(run_id)
     assert run.label == "ui smoke" and run.step >= 2000
-    assert run.config["hyperparameters"]["n_steps"] == 32
+    assert run.config["hyperparameters"]["n_steps"] == n_steps
 
     # A fresh browser session (a refresh) finds the run on its own and shows it finished.
     again = open_page(AGENT_PAGE)
