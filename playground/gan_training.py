@@ -11,6 +11,7 @@ A stop (Ctrl-C, SIGTERM or ``runs stop``) ends cleanly with a checkpoint, like R
 from __future__ import annotations
 
 import collections
+import functools
 import logging
 import time
 from pathlib import Path
@@ -25,7 +26,7 @@ from gans.base import GanModel
 from playground import runs
 from playground.atomic import atomic_output
 from playground.config import GanConfig, saved
-from playground.errors import CheckpointError, PlaygroundError, RunStateError
+from playground.errors import CheckpointError, RunStateError
 from playground.settings import resolve_device
 from playground.store import Run, Store, file_sha256, get_store
 from playground.training import (
@@ -317,22 +318,14 @@ def execute(run_id: str, *, resume: bool = False, progress: ProgressFn | None = 
             _timelapse(store.get_run(run.id), store)
             session.report(status)
     except KeyboardInterrupt:  # a second Ctrl-C: keep what we can
+        save = None
         if model is not None and session is not None and step != last_checkpoint:
-            try:
-                _checkpoint(run, model, fixed, step, config, store)
-            except Exception:  # noqa: BLE001 - the last complete checkpoint stays usable
-                log.exception("could not save a checkpoint while interrupted")
-        if session is not None:
-            session.flush()
-        runs.end(run.id, "stopped", step, store=store)
+            save = functools.partial(_checkpoint, run, model, fixed, step, config, store)
+        runs.end_interrupted(run.id, step, save=save, flush=session.flush if session is not None else None,
+                             store=store)
     except BaseException as exc:
-        message = str(exc) if isinstance(exc, PlaygroundError) else f"{type(exc).__name__}: {exc}"
-        if session is not None:
-            try:
-                session.flush()
-            except Exception:  # noqa: BLE001 - the original error matters more
-                log.exception("could not save the last metrics")
-        runs.end(run.id, "failed", max(step, start), error=message, store=store)
+        runs.end_failed(run.id, exc, max(step, start), flush=session.flush if session is not None else None,
+                        store=store)
         raise
     return store.get_run(run.id)
 

@@ -13,6 +13,7 @@ import os
 import shutil
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -217,6 +218,33 @@ def end(run_id: str, status: str, step: int, error: str | None = None, store: St
         run_id, status=status, step=int(step), ended_at=time.time(), heartbeat_at=time.time(), error=error, pid=None
     )
     store.add_event(f"run_{status}", {"step": int(step), "error": error}, run_id=run_id)
+
+
+def end_interrupted(run_id: str, step: int, *, save: Callable[[], None] | None = None,
+                    flush: Callable[[], None] | None = None, store: Store | None = None) -> None:
+    """End a run whose training was interrupted (a second Ctrl-C): a last checkpoint if ``save`` is
+    given and can be written, the metrics so far, and the status ``stopped``."""
+    if save is not None:
+        try:
+            save()
+        except Exception:  # noqa: BLE001 - the last complete checkpoint stays usable
+            log.exception("could not save a checkpoint while interrupted")
+    if flush is not None:
+        flush()
+    end(run_id, "stopped", step, store=store)
+
+
+def end_failed(run_id: str, exc: BaseException, step: int, *, flush: Callable[[], None] | None = None,
+               store: Store | None = None) -> None:
+    """End a run whose training raised: a user's mistake keeps its one sentence, a bug names its type;
+    the metrics so far are kept if they can be."""
+    message = str(exc) if isinstance(exc, PlaygroundError) else f"{type(exc).__name__}: {exc}"
+    if flush is not None:
+        try:
+            flush()
+        except Exception:  # noqa: BLE001 - the original error matters more
+            log.exception("could not save the last metrics")
+    end(run_id, "failed", step, error=message, store=store)
 
 
 def request_stop(ref: str, store: Store | None = None) -> Run:

@@ -10,6 +10,7 @@ background.
 from __future__ import annotations
 
 import collections
+import functools
 import logging
 import signal
 import time
@@ -363,23 +364,13 @@ def execute(run_id: str, *, resume: bool = False, progress: ProgressFn | None = 
     except KeyboardInterrupt:
         # A second Ctrl-C: keep what we can, then stop.
         step = agent.step if agent is not None else start_step
+        save = None
         if agent is not None and hooks is not None and step != hooks.last_checkpoint_step:
-            try:
-                hooks.checkpoint(step, agent.save)
-            except Exception:  # noqa: BLE001 - the last complete checkpoint stays usable
-                log.exception("could not save a checkpoint while interrupted")
-        if hooks is not None:
-            hooks.flush()
-        runs.end(run.id, "stopped", step, store=store)
+            save = functools.partial(hooks.checkpoint, step, agent.save)
+        runs.end_interrupted(run.id, step, save=save, flush=hooks.flush if hooks is not None else None, store=store)
     except BaseException as exc:
-        message = str(exc) if isinstance(exc, PlaygroundError) else f"{type(exc).__name__}: {exc}"
-        if hooks is not None:
-            try:
-                hooks.flush()
-            except Exception:  # noqa: BLE001 - the original error matters more
-                log.exception("could not save the last metrics")
-        runs.end(run.id, "failed", agent.step if agent is not None else max(start_step, run.step), error=message,
-                 store=store)
+        runs.end_failed(run.id, exc, agent.step if agent is not None else max(start_step, run.step),
+                        flush=hooks.flush if hooks is not None else None, store=store)
         raise
     finally:
         if agent is not None:
