@@ -49,6 +49,19 @@ def test_alternate_warms_up_then_alternates_and_the_ratio_is_ours_over_peer() ->
     assert slow.ratio == pytest.approx(0.25) and "(lower is better)" in bench.markdown([slow], "c")
 
 
+def test_a_figure_whose_rounds_disagree_is_void_and_says_why() -> None:
+    steady = Figure("rl", "PPO Pong", "steps/s", "SB3", ours=[100.0, 104.0, 98.0], peer=[50.0, 51.0, 49.0])
+    assert steady.void is None and steady.as_dict()["void"] is None
+    assert "| 2.00x |" in bench.markdown([steady], "c")
+    # a second run started beside the benchmark in its second round: the peer's rounds range over 83%
+    swung = Figure("rl", "PPO Pong", "steps/s", "SB3", ours=[100.0, 98.0, 101.0], peer=[50.0, 10.0, 48.0])
+    assert swung.void is not None and "SB3's rounds range over 83%" in swung.void and "quiet machine" in swung.void
+    text = bench.markdown([steady, swung], "c")
+    assert "| void (1) |" in text and "(1) rl: PPO Pong: SB3's rounds range over 83%" in text
+    assert swung.as_dict()["void"] == swung.void
+    assert bench.spread_of([5.0]) is None  # one round cannot disagree with itself
+
+
 def test_all_names_every_suite_and_an_unknown_one_is_one_sentence(cli) -> None:  # type: ignore[no-untyped-def]
     assert bench.suite_names("all") == ["rl", "env", "a3c", "gan", "cartpole"]
     result = cli("bench", "speed")

@@ -35,6 +35,19 @@ def has_display() -> bool:
     return True
 
 
+def keep_compiler_out() -> None:
+    """Keep triton (torch's compiler, loaded lazily by the first optimizer step or ``torch.compile``)
+    out of a process that opens a window.
+
+    A desktop that draws through Mesa (llvmpipe, and many laptops' drivers) loads Mesa's LLVM when the
+    window opens; triton's native library carries another LLVM, and loading it afterwards crashes the
+    process (SIGSEGV; ``pygame.display.set_mode(...)`` then ``import triton`` reproduces it). The viewer
+    plays and samples, it never compiles, so it goes without triton; torch then takes its eager paths.
+    If triton is already loaded (before any window) the order is safe and nothing changes.
+    """
+    sys.modules.setdefault("triton", None)  # ``import triton`` now raises ImportError, which torch handles
+
+
 def require_display(message: str = NO_DISPLAY) -> None:
     if not has_display():
         raise NoDisplay(message)
@@ -95,6 +108,7 @@ class Screen:
             go_headless()
         else:
             require_display(no_display)
+            keep_compiler_out()
             pygame.display.init()
             try:
                 self.window = pygame.display.set_mode(size)

@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -46,9 +47,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass
+class Served:
+    url: str
+    pid: int
+
+
 @pytest.fixture
-def app_url(tmp_path: Path) -> Iterator[str]:
-    """`streamlit run streamlit_app.py` on a free local port, with its own empty playground home."""
+def app_url(served: Served) -> str:
+    return served.url
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    """`streamlit run streamlit_app.py` on a free local port, with its own empty playground home; it reads
+    the project's `.streamlit/config.toml` as `make app` does (same working folder)."""
     port = free_port()
     env = {**os.environ, "PLAYGROUND_HOME": str(tmp_path / "home"), "PYTHONUNBUFFERED": "1"}
     env.pop("PLAYGROUND_DB", None)
@@ -72,7 +85,7 @@ def app_url(tmp_path: Path) -> Iterator[str]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the app did not start:\n" + (tmp_path / "streamlit.log").read_text())
             time.sleep(0.3)
-        yield url
+        yield Served(url, proc.pid)
     finally:
         proc.terminate()
         try:
