@@ -16,8 +16,7 @@ import logging
 import math
 import pickle
 import zipfile
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -35,6 +34,7 @@ from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
 from stable_baselines3.common.utils import LinearSchedule
 
 from agents.base import Agent, Thought, TrainingHooks, check_schedule, checkpoint_archive
+from playground import threads
 from playground.atomic import atomic_write
 from playground.errors import BadConfig, CheckpointError, IncompatibleEnvironment
 
@@ -312,20 +312,6 @@ def _autocast_bfloat16(extractor: torch.nn.Module) -> None:
     extractor.forward = forward  # type: ignore[method-assign]
 
 
-@contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """``n`` intra-op torch threads inside the block (None: leave them as they are)."""
-    if n is None:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 class SB3Agent(Agent):
     algo_class: ClassVar[type[BaseAlgorithm]]
     # Image feature extractors run under bfloat16 autocast on CPUs with native bfloat16 (1.6x
@@ -419,7 +405,7 @@ class SB3Agent(Agent):
         if self._tensorboard_dir is not None:
             outputs.append(TensorBoardOutputFormat(str(self._tensorboard_dir)))
         self.model.set_logger(Logger(folder=None, output_formats=outputs))
-        with torch_threads(self._train_threads()):
+        with threads.at_most(self._train_threads()):
             self.model.learn(
                 total_timesteps=remaining,
                 callback=_HooksCallback(self, hooks),
@@ -434,8 +420,8 @@ class SB3Agent(Agent):
     def _train_threads(self) -> int | None:
         """Torch threads while learning on the CPU: one for vector observations, whose small MLPs
         spend more time waking a thread pool than multiplying (PPO CartPole: same losses to the
-        last digit, several times the steps per second). Images keep torch's default: on two idle
-        cores two threads update NatureCNN faster than one (docs/benchmarks.md)."""
+        last digit, several times the steps per second). Images use the process's share of the cores:
+        on two idle cores two threads update NatureCNN faster than one (docs/benchmarks.md)."""
         if self.device != "cpu" or is_image_space(self.spec.observation_space):
             return None
         return 1

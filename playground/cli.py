@@ -727,7 +727,8 @@ def bench(
     started, load = time.monotonic(), bench_mod.load_average()
 
     def measured(figure: bench_mod.Figure) -> None:
-        err.print(f"{figure.suite}: {figure.name}: {figure.ratio:.2f}x ({time.monotonic() - started:.0f} s)")
+        ratio = "void" if figure.void else f"{figure.ratio:.2f}x"
+        err.print(f"{figure.suite}: {figure.name}: {ratio} ({time.monotonic() - started:.0f} s)")
 
     figures = bench_mod.run(suite, quick=quick, device=resolve_device(device), on_figure=measured)
     command = "playground bench " + " ".join(sys.argv[2:])

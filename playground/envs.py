@@ -21,7 +21,6 @@ from __future__ import annotations
 import difflib
 import functools
 import logging
-import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -204,11 +203,10 @@ def resolve(env_id: str) -> EnvSpec:
 
 
 def _num_threads(n_envs: int) -> int:
-    try:
-        cpus = len(os.sched_getaffinity(0))  # respects CPU pinning, unlike os.cpu_count()
-    except AttributeError:  # pragma: no cover - not Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(n_envs, cpus))
+    """The C++ env's threads: one per env, within this process's share of the cores (playground.threads)."""
+    from playground import threads
+
+    return max(1, min(n_envs, threads.budget()))
 
 
 class AleVecEnv(VecEnv):

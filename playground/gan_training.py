@@ -29,6 +29,7 @@ from playground.config import GanConfig, saved
 from playground.errors import CheckpointError, RunStateError
 from playground.settings import resolve_device
 from playground.store import Run, Store, file_sha256, get_store
+from playground.threads import ThreadShare
 from playground.training import (
     FLUSH_EVERY_S,
     PROGRESS_EVERY_S,
@@ -132,8 +133,9 @@ class _Session:
     """Metrics, heartbeats, stop requests and progress for one training session of a GAN run."""
 
     def __init__(self, run: Run, config: GanConfig, store: Store, stop: StopFlag, start: int,
-                 progress: ProgressFn | None) -> None:
+                 progress: ProgressFn | None, threads: ThreadShare | None = None) -> None:
         self.run, self.config, self.store, self.stop, self.progress = run, config, store, stop, progress
+        self.threads = threads
         self.step = start
         self.rows: list[tuple[int, float, str, float]] = []
         self.sums: dict[str, float] = collections.defaultdict(float)
@@ -161,6 +163,8 @@ class _Session:
         rows, self.rows = self.rows, []
         self.store.add_metrics(self.run.id, rows)
         runs.heartbeat(self.run.id, self.step, self.store)
+        if self.threads is not None:
+            self.threads.check()
         self.last_flush = time.monotonic()
 
     def stop_asked(self) -> bool:
@@ -271,7 +275,7 @@ def execute(run_id: str, *, resume: bool = False, progress: ProgressFn | None = 
     device = resolve_device(config.device)
     runs.mark_running(run.id, store, device=device)
     try:
-        with log_to_run_folder(run), stop.installed():
+        with log_to_run_folder(run), stop.installed(), ThreadShare(store) as threads:
             dataset = open_data(config)
             shape = data_shape(dataset.info)
             torch.manual_seed(config.seed)  # the initial weights, then (new runs) the fixed noise and training
@@ -292,7 +296,7 @@ def execute(run_id: str, *, resume: bool = False, progress: ProgressFn | None = 
                 _write_samples(run, model, fixed, 0, store)  # the time-lapse starts from noise
             step = last_checkpoint = start
             batches = Batches(dataset, config.batch_size, config.seed)
-            session = _Session(run, config, store, stop, start, progress)
+            session = _Session(run, config, store, stop, start, progress, threads)
             log.info("%s on %s: %d images, %d iterations of %d, %s", config.model, config.data, len(dataset),
                      config.iters, batches.batch_size, device)
             while step < config.iters and not session.stop_asked():

@@ -29,6 +29,7 @@ from playground.errors import CheckpointError, PlaygroundError, RunStateError
 from playground.evaluation import EvaluationInterrupted, Scores, play_games
 from playground.settings import resolve_device
 from playground.store import Evaluation, Run, Store, file_sha256, get_store
+from playground.threads import ThreadShare
 
 log = logging.getLogger(__name__)
 
@@ -146,8 +147,10 @@ class RunHooks:
         stop: StopFlag,
         start_step: int,
         progress: ProgressFn | None = None,
+        threads: ThreadShare | None = None,
     ) -> None:
         self.run = run
+        self.threads = threads
         self.config = config
         self.store = store
         self.stop = stop
@@ -210,6 +213,8 @@ class RunHooks:
         rows, self._rows = self._rows, []
         self.store.add_metrics(self.run.id, rows)
         runs.heartbeat(self.run.id, self.step, self.store)
+        if self.threads is not None:
+            self.threads.check()
         self._last_flush = time.monotonic()
 
     def checkpoint(self, step: int, save: Callable[[Path], None], extra: Agent | None = None) -> Path:
@@ -334,7 +339,7 @@ def execute(run_id: str, *, resume: bool = False, progress: ProgressFn | None = 
         device = None
     runs.mark_running(run.id, store, device=device)
     try:
-        with log_to_run_folder(run), stop.installed():
+        with log_to_run_folder(run), stop.installed(), ThreadShare(store) as threads:
             agent = make_agent(config)
             if resume:
                 step, path = runs.pick_checkpoint(run, "latest", store)
@@ -347,7 +352,7 @@ def execute(run_id: str, *, resume: bool = False, progress: ProgressFn | None = 
                 log.info("resuming %s from %s (step %d)", run.id, path.name, start_step)
             else:
                 agent.build(tensorboard_dir)
-            hooks = RunHooks(run, config, store, stop, start_step, progress)
+            hooks = RunHooks(run, config, store, stop, start_step, progress, threads)
             agent.learn(config.steps, hooks)
             step = agent.step
             hooks.step = step

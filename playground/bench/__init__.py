@@ -26,6 +26,9 @@ import torch
 from playground.errors import PlaygroundError
 
 SUITE_NAMES = ("rl", "env", "a3c", "gan", "cartpole")
+# A figure whose rounds on one side differ by more than this fraction of their median is void: the
+# machine's load changed under it (other work, a browser, a second run), so its ratio would be luck.
+MAX_SPREAD = 0.25
 ALL = "all"
 LEVELS = ("tiny", "quick", "full")
 
@@ -56,8 +59,30 @@ class Figure:
         """Ours over the peer's, whatever the unit: for rates above 1 is better, for times below 1."""
         return self.ours_median / self.peer_median if self.peer_median else float("nan")
 
+    @property
+    def void(self) -> str | None:
+        """Why this figure cannot be reported (its rounds disagree too much), or None when it can."""
+        reasons = []
+        for side, values in (("ours", self.ours), (self.peer_name, self.peer)):
+            spread = spread_of(values)
+            if spread is not None and spread > MAX_SPREAD:
+                reasons.append(f"{side}'s rounds range over {spread:.0%} of their median")
+        if not reasons:
+            return None
+        return ("; ".join(reasons) + f" (more than {MAX_SPREAD:.0%}): the machine's load changed while it ran; "
+                "measure again on a quiet machine")
+
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "ours_median": self.ours_median, "peer_median": self.peer_median, "ratio": self.ratio}
+        return {**asdict(self), "ours_median": self.ours_median, "peer_median": self.peer_median, "ratio": self.ratio,
+                "void": self.void}
+
+
+def spread_of(values: list[float]) -> float | None:
+    """(max − min) ÷ median of a side's rounds; None with fewer than two rounds."""
+    if len(values) < 2:
+        return None
+    middle = statistics.median(values)
+    return (max(values) - min(values)) / abs(middle) if middle else float("inf")
 
 
 def alternate(
@@ -158,8 +183,12 @@ def _amount(value: float, unit: str) -> str:
 def markdown(figures: list[Figure], command: str) -> str:
     lines = [f"Machine: {machine()}", f"Command: `{command}`", "",
              "| suite | figure | ours | peer | peer is | ours ÷ peer |", "|---|---|---|---|---|---|"]
+    void = []
     for f in figures:
         better = "" if f.higher_is_better else " (lower is better)"
+        ratio = f"void ({len(void) + 1})" if f.void else f"{f.ratio:.2f}x{better}"
         lines.append(f"| {f.suite} | {f.name} | {_amount(f.ours_median, f.unit)} | {_amount(f.peer_median, f.unit)} | "
-                     f"{f.peer_name} | {f.ratio:.2f}x{better} |")
-    return "\n".join(lines) + "\n"
+                     f"{f.peer_name} | {ratio} |")
+        if f.void:
+            void.append(f"({len(void) + 1}) {f.suite}: {f.name}: {f.void}.")
+    return "\n".join(lines + ([""] + void if void else [])) + "\n"

@@ -46,14 +46,10 @@ def check_view_options(*, zoom: int | None = None, fps: int | None = None, episo
 @contextlib.contextmanager
 def one_torch_thread() -> Iterator[None]:
     """One observation at a time needs no thread pool, and a run training beside us wants the cores."""
-    import torch
+    from playground import threads
 
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with threads.at_most(1):
         yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def checkpoint_waiter(screen: Screen, notify: Notify | None) -> Callable[[str], bool]:

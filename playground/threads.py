@@ -1,0 +1,134 @@
+"""How many threads a training process may use: its share of the cores, given the runs already going.
+
+Torch and the C++ Atari environments each start one thread per core by default. Two such runs on a
+learner's 2-core laptop (beside a browser, the app and a viewer) keep four threads or more fighting
+over two cores, and both collapse. A training process therefore takes ``cores // runs going here``
+threads (at least one) and looks again every ``RECHECK_S`` seconds, so a run started alone gives
+threads back when a second one starts, and takes them again when it ends.
+
+This module is the one place that sets torch's thread count: the process's share, lowered inside
+``at_most(n)`` where an algorithm knows fewer threads are faster (small MLPs). A3C's workers are
+processes with one thread each and are sized by ``--workers`` instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from playground.store import Store
+
+log = logging.getLogger(__name__)
+
+RECHECK_S = 15.0
+ENV_VAR = "PLAYGROUND_THREADS"  # the share this process took; its environments and children read it
+
+_ceiling: int | None = None  # an algorithm's own upper bound, inside ``at_most``
+
+
+def cores() -> int:
+    """CPU cores this process may use (respects pinning, unlike os.cpu_count())."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def share(running: int, available: int | None = None) -> int:
+    """Threads for one of ``running`` training processes on ``available`` cores (at least one)."""
+    available = cores() if available is None else available
+    return max(1, available // max(1, running))
+
+
+def budget() -> int:
+    """The threads this process may use: the share it took, otherwise every core."""
+    value = os.environ.get(ENV_VAR, "")
+    return min(int(value), cores()) if value.isdigit() and int(value) > 0 else cores()
+
+
+def _apply() -> None:
+    import torch
+
+    wanted = budget() if _ceiling is None else min(budget(), _ceiling)
+    if torch.get_num_threads() != wanted:
+        torch.set_num_threads(wanted)
+
+
+def take(threads: int) -> None:
+    """Make ``threads`` this process's share (torch now; environments built from now on)."""
+    os.environ[ENV_VAR] = str(max(1, threads))
+    _apply()
+
+
+@contextmanager
+def at_most(n: int | None) -> Iterator[None]:
+    """At most ``n`` torch threads inside the block, however large the share (None: the share)."""
+    global _ceiling
+    previous = _ceiling
+    _ceiling = n
+    _apply()
+    try:
+        yield
+    finally:
+        _ceiling = previous
+        _apply()
+
+
+def running_here(store: Store) -> int:
+    """Training processes running on this machine now (this one included, once it has claimed its run)."""
+    from playground import runs
+
+    host = socket.gethostname()
+    return sum(1 for r in store.find_runs(status="running") if r.host == host and runs.is_alive(r))
+
+
+class ThreadShare:
+    """This process's share of the cores while it trains; ``check`` is cheap to call at every heartbeat.
+
+    ``PLAYGROUND_THREADS`` set before training starts is a limit the share never exceeds (an operator's,
+    or a test's). Leaving the block restores the thread count and that variable as they were.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.threads = 0
+        self._checked = 0.0
+        self._saved_env = os.environ.get(ENV_VAR)
+        self.limit = budget() if self._saved_env is not None else None
+        self._saved_torch: int | None = None
+
+    def __enter__(self) -> ThreadShare:
+        import torch
+
+        self._saved_torch = torch.get_num_threads()
+        self.check(force=True)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import torch
+
+        if self._saved_env is None:
+            os.environ.pop(ENV_VAR, None)
+        else:
+            os.environ[ENV_VAR] = self._saved_env
+        if self._saved_torch is not None:
+            torch.set_num_threads(self._saved_torch)
+
+    def check(self, force: bool = False) -> int:
+        now = time.monotonic()
+        if force or now - self._checked >= RECHECK_S:
+            self._checked = now
+            threads = share(running_here(self.store))
+            if self.limit is not None:
+                threads = min(threads, self.limit)
+            if threads != self.threads:
+                if self.threads:
+                    log.info("runs going on this machine changed: %d threads instead of %d", threads, self.threads)
+                else:
+                    log.info("using %d thread(s) of %d cores", threads, cores())
+                self.threads = threads
+                take(threads)
+        return self.threads
