@@ -14,8 +14,12 @@ stable-baselines3 has no A3C (its A2C is the synchronous variant), so this file 
 3. The *parent* process (the one the platform runs) owns everything outside the math: workers
    send it ``(kind, ...)`` messages through a queue (finished games, averaged losses, errors); it
    forwards them to the platform's ``TrainingHooks``, which checkpoint, evaluate and ask to stop.
-   It also watches the workers: one that dies or goes silent fails the run, and every worker is
-   ended on every path out of ``learn`` (none is left behind).
+   Starting and watching the processes is ``agents/worker_pool.py``: a worker that dies or goes
+   silent fails the run, and every worker is ended on every path out of ``learn``.
+
+The file reads top to bottom: hyperparameters, the network, the shared optimizers, the worker's
+math (``n_step_returns``, ``gae_advantages``: pure functions, tested in ``tests/test_returns.py``),
+the worker's loop, the agent, its checkpoints.
 
 What differs from the paper, on purpose: the paper's Atari network is the small 2013 DQN network
 (16 and 32 filters, 256 hidden units); we use the Nature DQN CNN (as the platform's other Atari
@@ -43,12 +47,9 @@ import io
 import json
 import logging
 import os
-import queue as queue_module
-import signal
 import time
-import traceback
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -61,7 +62,8 @@ from torch import nn
 from torch.distributions import Categorical
 
 from agents.base import Agent, Thought, TrainingHooks, check_schedule, checkpoint_archive
-from playground.errors import BadConfig, CheckpointError, IncompatibleEnvironment, PlaygroundError
+from agents.worker_pool import LossAverager, WorkerPool
+from playground.errors import BadConfig, CheckpointError, IncompatibleEnvironment
 
 log = logging.getLogger(__name__)
 
@@ -324,6 +326,63 @@ def make_optimizer(model: nn.Module, hp: A3CHyperparameters) -> torch.optim.Opti
     return SharedRMSprop(model.parameters(), lr=lr, alpha=hp.rms_alpha, eps=hp.rms_eps)
 
 
+# -- the worker's math: the targets of one rollout ------------------------------------------------
+#
+# One rollout of T steps from one environment, as 1-D arrays of length T: the rewards r_t, the values
+# V(s_t) the network gave while playing, and how each step's game ended, if it did: ``terminated``
+# (a terminal state: nothing follows it, no bootstrap) or ``truncated`` (a time limit cut it off: the
+# game could have gone on, so the targets bootstrap from ``final_values[t]``, V of the observation the
+# clock cut off). ``last_value`` is V(s_T), the state after the last step, for a game that goes on.
+
+RolloutArray = torch.Tensor | np.ndarray | Sequence[float]
+
+
+def _floats(*arrays: RolloutArray) -> list[torch.Tensor]:
+    """Lists, numpy arrays or tensors → float32 tensors, so the math takes whatever the caller holds."""
+    return [torch.as_tensor(np.asarray(a, dtype=np.float32)) for a in arrays]
+
+
+def n_step_returns(
+    rewards: RolloutArray, *, terminated: RolloutArray, truncated: RolloutArray, final_values: RolloutArray,
+    last_value: float, gamma: float,
+) -> torch.Tensor:
+    """The paper's targets: R_t = r_t + gamma * R_{t+1}, starting from R_T = V(s_T) after the last step.
+
+    After a terminated step the sum starts again from 0; after a truncated one from V(final observation)."""
+    rewards, terminated, truncated, final_values = _floats(rewards, terminated, truncated, final_values)
+    returns = torch.empty_like(rewards)
+    running = torch.tensor(float(last_value))
+    for t in reversed(range(len(rewards))):
+        following = torch.where(truncated[t] > 0, final_values[t], running) * (1.0 - terminated[t])
+        running = rewards[t] + gamma * following
+        returns[t] = running
+    return returns
+
+
+def gae_advantages(
+    rewards: RolloutArray, *, values: RolloutArray, terminated: RolloutArray, truncated: RolloutArray,
+    final_values: RolloutArray, last_value: float, gamma: float, gae_lambda: float,
+) -> torch.Tensor:
+    """Generalized advantage estimation (Schulman et al. 2016, arXiv:1506.02438):
+    A_t = delta_t + gamma * lambda * A_{t+1} within a game, delta_t = r_t + gamma * V(next) - V(s_t).
+
+    V(next) is V(s_{t+1}) within a game, V(s_T) after the last step, V(final observation) after a
+    cut-off and 0 after a terminal state; an ended game (either way) passes nothing back. lambda = 1
+    gives the n-step returns minus the values, lambda = 0 the one-step TD errors."""
+    rewards, values, terminated, truncated, final_values = _floats(
+        rewards, values, terminated, truncated, final_values)
+    following = torch.cat([values[1:], torch.tensor([float(last_value)])])
+    following = torch.where(truncated > 0, final_values, following) * (1.0 - terminated)
+    deltas = rewards + gamma * following - values
+    goes_on = 1.0 - torch.clamp(terminated + truncated, max=1.0)
+    advantages = torch.empty_like(deltas)
+    running = torch.tensor(0.0)
+    for t in reversed(range(len(deltas))):
+        running = deltas[t] + gamma * gae_lambda * goes_on[t] * running
+        advantages[t] = running
+    return advantages
+
+
 # -- the worker: one process, one environment, one local network -----------------------------------
 
 
@@ -340,7 +399,7 @@ class WorkerSetup:
     parent_pid: int
 
 
-def worker_main(
+def worker(
     setup: WorkerSetup,
     shared_model: ActorCritic,
     optimizer: torch.optim.Optimizer,
@@ -348,23 +407,7 @@ def worker_main(
     stop: Any,  # mp.Event: the parent asks every worker to finish
     messages: Any,  # mp.Queue: (kind, worker index, wall time, payload) to the parent
 ) -> None:
-    """Entry point of a worker process; any exception is sent to the parent with its traceback."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle (it stops us)
-    torch.set_num_threads(1)
-    try:
-        _work(setup, shared_model, optimizer, counter, stop, messages)
-        messages.put(("done", setup.index, time.time(), None))
-    except BaseException:  # noqa: BLE001 - the parent decides; it needs the whole story
-        messages.put(("error", setup.index, time.time(), traceback.format_exc()))
-        messages.close()
-        messages.join_thread()  # make sure the error reaches the pipe before we exit
-        raise SystemExit(1) from None
-
-
-def _work(
-    setup: WorkerSetup, shared_model: ActorCritic, optimizer: torch.optim.Optimizer, counter: Any, stop: Any,
-    messages: Any,
-) -> None:
+    """One worker process's loop (``agents.worker_pool.run_worker`` runs it): sync, roll out, update."""
     hp = A3CHyperparameters.model_validate(setup.hyperparameters)
     torch.manual_seed(setup.seed)
     env = setup.make_env(1, setup.seed)
@@ -399,6 +442,7 @@ def _work(
 
             # 2. roll out up to t_max steps with the local network
             observations, actions, rewards, dones, values = [], [], [], [], []
+            terminated, truncated, final_values = [], [], []  # how each step's game ended, if it did
             start_state = state  # the loss replays the rollout from here (never modified in place)
             for _ in range(hp.n_steps):
                 with torch.no_grad():
@@ -407,12 +451,15 @@ def _work(
                 next_obs, reward, done, infos = env.step(action.numpy())
                 reward = reward.astype(np.float32)
                 info = infos[0]
-                if done[0] and info.get("TimeLimit.truncated", False):
-                    # A time limit is not a terminal state: bootstrap from the state the clock cut off
-                    # (with the LSTM's state before the reset: the one that goes with that observation).
+                cut_off = bool(done[0] and info.get("TimeLimit.truncated", False))
+                final_value = 0.0
+                if cut_off:
+                    # A time limit is not a terminal state: the targets bootstrap from the value of the
+                    # observation the clock cut off (with the LSTM's state before the reset: the one
+                    # that goes with that observation).
                     terminal = torch.as_tensor(info["terminal_observation"]).unsqueeze(0)
                     with torch.no_grad():
-                        reward[0] += hp.gamma * float(local_model.step(terminal, next_state)[1][0])
+                        final_value = float(local_model.step(terminal, next_state)[1][0])
                 if next_state is not None:
                     next_state = reset_state(next_state, torch.as_tensor(done, dtype=torch.float32))
                 state = next_state
@@ -426,23 +473,29 @@ def _work(
                 actions.append(action)
                 rewards.append(float(reward[0]))
                 dones.append(float(done[0]))
+                terminated.append(float(done[0] and not cut_off))
+                truncated.append(float(cut_off))
+                final_values.append(final_value)
                 values.append(float(value[0]))
                 obs = torch.as_tensor(next_obs)
                 if step >= setup.total_steps:
                     break
 
-            # 3. n-step returns (gae_lambda = 1) or GAE, bootstrapped from the value of the last state
+            # 3. the paper's n-step returns (gae_lambda = 1) or GAE, bootstrapped from the value of the last state
             with torch.no_grad():
-                next_value = float(local_model.step(obs, state)[1][0])  # with the carried LSTM state
-            advantages = torch.zeros(len(rewards))
-            running = 0.0
-            for t in reversed(range(len(rewards))):
-                not_done = 1.0 - dones[t]
-                following = next_value if t == len(rewards) - 1 else values[t + 1]
-                delta = rewards[t] + hp.gamma * following * not_done - values[t]
-                running = delta + hp.gamma * hp.gae_lambda * not_done * running
-                advantages[t] = running
-            returns = advantages + torch.tensor(values)
+                last_value = float(local_model.step(obs, state)[1][0])  # with the carried LSTM state
+            rollout = {
+                "rewards": torch.tensor(rewards), "terminated": torch.tensor(terminated),
+                "truncated": torch.tensor(truncated), "final_values": torch.tensor(final_values),
+                "last_value": last_value, "gamma": hp.gamma,
+            }
+            old_values = torch.tensor(values)
+            if hp.gae_lambda == 1.0:
+                returns = n_step_returns(**rollout)
+                advantages = returns - old_values
+            else:
+                advantages = gae_advantages(values=old_values, gae_lambda=hp.gae_lambda, **rollout)
+                returns = advantages + old_values
 
             # 4. losses on the rollout, gradients on the local network
             if local_model.recurrent:
@@ -499,7 +552,7 @@ class A3CAgent(Agent):
         self._ctx = mp.get_context("spawn")  # a clean interpreter per worker; never fork torch's threads
         self._counter = self._ctx.Value("q", 0)
         self.n_updates = 0
-        self._processes: list[Any] = []
+        self._pool: WorkerPool | None = None  # the workers of the running (or last) learn call
         self._act_state: LSTMState | None = None  # the LSTM's (h, c) per env of the batch act() plays
 
     @classmethod
@@ -599,110 +652,51 @@ class A3CAgent(Agent):
         assert self.model is not None and self.optimizer is not None, "build() or load() first"
         if self.step >= total_steps:
             return self.step
-        ctx = self._ctx
-        stop = ctx.Event()
-        messages = ctx.Queue()
-        make_env = self.make_env  # picklable (playground.envs.TrainEnvFactory): each worker builds its own
-        last_seen = [time.time()] * self.n_envs
-        finished: set[int] = set()
-        losses = _LossAverager()
+        losses = LossAverager(LOG_EVERY_S)
         started_at, started_step = time.monotonic(), self.step
-        clean = False
-        try:
-            for index in range(self.n_envs):
-                setup = WorkerSetup(
-                    index=index, seed=self.seed + index, total_steps=total_steps,
-                    hyperparameters=self.hp.model_dump(), model_kwargs=self._model_kwargs(),
-                    make_env=make_env, parent_pid=os.getpid(),
-                )
-                process = ctx.Process(
-                    target=worker_main, args=(setup, self.model, self.optimizer, self._counter, stop, messages),
-                    name=f"a3c-worker-{index}", daemon=True,
-                )
-                process.start()
-                self._processes.append(process)
-                log.info("A3C worker %d started (pid %d)", index, process.pid)
 
-            def drain(timeout: float) -> None:
-                """Hand what the workers sent to the hooks; raise if one of them failed."""
-                for kind, index, sent_at, payload in _receive(messages, timeout):
-                    last_seen[index] = max(last_seen[index], sent_at)
-                    if kind == "episode":
-                        step, score, length = payload
-                        hooks.episode(step, score, length)
-                    elif kind == "losses":
-                        step, updates, means = payload
-                        self.n_updates += updates
-                        losses.add(updates, means)
-                    elif kind == "done":
-                        finished.add(index)
-                    elif kind == "error":
-                        log.error("A3C worker %d failed:\n%s", index, payload)
-                        last_line = payload.strip().splitlines()[-1] if payload.strip() else "no message"
-                        raise PlaygroundError(f"A3C worker {index} died: {last_line}")
+        def handle(kind: str, index: int, payload: Any) -> None:
+            """What a worker sent, to the hooks: finished games at once, losses averaged."""
+            if kind == "episode":
+                step, score, length = payload
+                hooks.episode(step, score, length)
+            elif kind == "losses":
+                step, updates, means = payload
+                self.n_updates += updates
+                losses.add(updates, means)
                 if losses.due():
                     self._log_losses(hooks, losses, started_at, started_step)
 
+        pool = self._pool = WorkerPool(self._ctx, "A3C worker", self.hp.worker_timeout_s, handle)
+        make_env = self.make_env  # picklable (playground.envs.TrainEnvFactory): each worker builds its own
+
+        def worker_args(index: int) -> tuple[Any, ...]:
+            setup = WorkerSetup(
+                index=index, seed=self.seed + index, total_steps=total_steps,
+                hyperparameters=self.hp.model_dump(), model_kwargs=self._model_kwargs(),
+                make_env=make_env, parent_pid=os.getpid(),
+            )
+            return setup, self.model, self.optimizer, self._counter
+
+        clean = False
+        try:
+            pool.start(self.n_envs, worker, worker_args)
             while True:
-                drain(timeout=0.1)
-                self._check_workers(finished, last_seen, drain)
+                pool.receive(timeout=0.1)
+                pool.check()
                 if not hooks.on_step(self.step, self, self.save):
                     log.info("A3C: stop asked for at step %d; stopping the workers", self.step)
                     break
-                if self.step >= total_steps or len(finished) == self.n_envs:
+                if self.step >= total_steps or pool.all_done:
                     break
-            stop.set()
-            # Let each worker finish its rollout and update, reading what they send meanwhile.
-            deadline = time.monotonic() + SHUTDOWN_GRACE_S
-            while len(finished) < self.n_envs and time.monotonic() < deadline:
-                drain(timeout=0.1)
-                self._check_workers(finished, last_seen, drain)
-            drain(timeout=0.0)
+            pool.finish(grace_s=SHUTDOWN_GRACE_S)  # each worker finishes its rollout and update
             self._log_losses(hooks, losses, started_at, started_step)
             clean = True
         finally:
-            stop.set()
-            self._end_workers(grace_s=5.0 if clean else 0.0)  # after a failure, no politeness
-            messages.cancel_join_thread()
-            messages.close()
+            pool.end(grace_s=5.0 if clean else 0.0)  # after a failure, no politeness
         return self.step
 
-    def _check_workers(self, finished: set[int], last_seen: list[float], drain: Callable[[float], None]) -> None:
-        """A worker that exited without saying ``done`` died; one silent too long is hung."""
-        for index, process in enumerate(self._processes):
-            if index in finished:
-                continue
-            if process.exitcode is not None:
-                drain(0.0)  # its last words (an error or ``done``) may still be in the queue
-                if index in finished:
-                    continue
-                code = process.exitcode
-                how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
-                raise PlaygroundError(f"A3C worker {index} died ({how}) without reporting an error; see the run log.")
-            silent = time.time() - last_seen[index]
-            if silent > self.hp.worker_timeout_s:
-                raise PlaygroundError(
-                    f"A3C worker {index} sent nothing for {silent:.0f} s and counts as hung; "
-                    "raise worker_timeout_s if its environment is that slow."
-                )
-
-    def _end_workers(self, grace_s: float = 0.0) -> None:
-        """Every path out of ``learn`` comes here: wait ``grace_s``, then terminate, then kill; always join."""
-        deadline = time.monotonic() + grace_s
-        for process in self._processes:
-            process.join(timeout=max(0.0, deadline - time.monotonic()))
-        for process in self._processes:
-            if process.is_alive():
-                process.terminate()
-        for process in self._processes:
-            process.join(timeout=5.0)
-            if process.is_alive():
-                log.warning("A3C worker %s ignored SIGTERM; killing it", process.name)
-                process.kill()
-                process.join(timeout=5.0)
-        self._processes = []
-
-    def _log_losses(self, hooks: TrainingHooks, losses: _LossAverager, started_at: float, started_step: int) -> None:
+    def _log_losses(self, hooks: TrainingHooks, losses: LossAverager, started_at: float, started_step: int) -> None:
         values = losses.pop()
         elapsed = time.monotonic() - started_at
         values["time/total_timesteps"] = float(self.step)
@@ -759,41 +753,8 @@ class A3CAgent(Agent):
         return int(self._counter.value)
 
     def close(self) -> None:
-        self._end_workers()
-
-
-class _LossAverager:
-    """Averages the workers' loss reports over LOG_EVERY_S, weighted by their number of updates."""
-
-    def __init__(self) -> None:
-        self.sums: dict[str, float] = {}
-        self.count = 0
-        self.last = time.monotonic()
-
-    def add(self, updates: int, means: Mapping[str, float]) -> None:
-        for key, value in means.items():
-            self.sums[key] = self.sums.get(key, 0.0) + value * updates
-        self.count += updates
-
-    def due(self) -> bool:
-        return self.count > 0 and time.monotonic() - self.last >= LOG_EVERY_S
-
-    def pop(self) -> dict[str, float]:
-        values = {f"train/{key}": total / self.count for key, total in self.sums.items()} if self.count else {}
-        self.sums, self.count, self.last = {}, 0, time.monotonic()
-        return values
-
-
-def _receive(messages: Any, timeout: float, limit: int = 1000) -> list[tuple[str, int, float, Any]]:
-    """Up to ``limit`` messages: wait ``timeout`` for the first, then take what is already there."""
-    out = []
-    try:
-        out.append(messages.get(timeout=timeout) if timeout > 0 else messages.get_nowait())
-        while len(out) < limit:
-            out.append(messages.get_nowait())
-    except queue_module.Empty:
-        pass
-    return out
+        if self._pool is not None:
+            self._pool.end()
 
 
 # -- checkpoints ---------------------------------------------------------------------------------

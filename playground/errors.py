@@ -47,5 +47,12 @@ class StoreError(PlaygroundError):
     """The home folder or database cannot be used."""
 
 
+class WorkerLost(PlaygroundError):
+    """A worker process died or went silent. The model the parent holds is intact, so the run keeps a
+    checkpoint of it before it ends failed (``model_intact``), and can resume from there."""
+
+    model_intact = True
+
+
 class DataError(PlaygroundError):
     """A dataset that cannot be used: a missing folder, an unreadable image, a wrong layout."""

@@ -277,7 +277,7 @@ def test_atari_frames_are_played_once_then_cached(atari: Path, monkeypatch: pyte
     def no_playing(game: str, count: int) -> np.ndarray:
         raise AssertionError("the cache should have been used")
 
-    monkeypatch.setattr(data, "_collect_atari_frames", no_playing)
+    monkeypatch.setattr(data.atari_frames, "_collect_atari_frames", no_playing)
     again = data.open_dataset("atari:Pong", "images", 32)
     assert torch.equal(torch.stack([again[i][0] for i in range(len(again))]), frames)
     assert cache.stat().st_mtime_ns == stamp
@@ -466,6 +466,6 @@ def test_a_system_folder_or_a_whole_disk_is_refused_in_one_sentence(tmp_path, mo
         data.list_images(Path("/proc/self"))
     for i in range(5):
         (tmp_path / f"class{i}").mkdir()
-    monkeypatch.setattr(data, "MAX_FOLDERS", 3)
+    monkeypatch.setattr(data.image_files, "MAX_FOLDERS", 3)
     with pytest.raises(DataError, match="more than 3 folders"):
         data.list_images(tmp_path)

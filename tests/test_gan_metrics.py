@@ -217,9 +217,9 @@ def test_the_network_is_cached_and_a_damaged_cache_is_rebuilt(
     real_train = metrics._train
     calls: list[str] = []
 
-    def counting_train(recipe: metrics._Recipe, device: str) -> tuple[metrics.SmallCNN, dict]:
+    def counting_train(recipe: metrics._Recipe, device: str, **kwargs: object) -> tuple[metrics.SmallCNN, dict]:
         calls.append(recipe.name)
-        return real_train(recipe, device)
+        return real_train(recipe, device, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(metrics, "_train", counting_train)
     before = metrics.feature_network(1).features(x[:32])

@@ -27,7 +27,7 @@ KINDS = ("rl", "gan", "human")
 RL_ALGOS = ("dqn", "ppo", "a2c", "a3c")  # agents.names(); a test keeps them equal without importing torch here
 GAN_MODELS = ("dcgan", "cdcgan", "pix2pix", "cyclegan")
 GAN_METRIC_NAMES = ("FD-mnist", "FD-atari", "FID")
-# gans/data.py's built-in sets: plain names, and families made from Atari games ("edges2atari:Pong",
+# gans/data/builtin_sets.py's built-in sets: plain names, and families made from Atari games ("edges2atari:Pong",
 # "games:Pong:Breakout"), with how many games each family names.
 DATASETS = ("digits", "mnist-5k", "textures")
 DATASET_FAMILIES = {"atari": 1, "edges2atari": 1, "gray2color": 1, "games": 2}
@@ -250,11 +250,9 @@ def _number(where: str, key: str, raw: Any, *, whole: bool = False, positive: bo
 
 @functools.lru_cache(maxsize=1)
 def _registered_envs() -> frozenset[str]:
-    import ale_py
-    import gymnasium as gym
+    from playground.envs.specs import list_ids  # the ALE ids from ale-py's files: no ale-py import here
 
-    gym.register_envs(ale_py)
-    return frozenset(gym.registry)
+    return frozenset(list_ids())
 
 
 def _check_env(where: str, env_id: Any) -> str:

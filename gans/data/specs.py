@@ -1,0 +1,79 @@
+"""A dataset spec (``mnist-5k``, ``atari:Pong``, a folder path) → what it holds, or the dataset itself.
+
+The entry points every door uses: ``describe`` checks a spec before a run exists, ``open_dataset``
+builds what the training loop iterates; every user mistake becomes one ``DataError`` sentence.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from gans.data.builtin_sets import _FAMILY_KIND, _FAMILY_USAGE, _build_builtin, _builtin_info, _parse_builtin
+from gans.data.datasets import KINDS, DataKind, DatasetInfo, GanDataset
+from gans.data.folders import _FOLDER_READERS, _build_folder, _existing_folder, _Folder
+from gans.data.image_files import _check_image_size
+from playground.errors import DataError
+
+logger = logging.getLogger(__name__)
+
+_KIND_WORDS = {"images": ("an", "image"), "paired": ("a", "paired"), "unpaired": ("an", "unpaired")}
+_FOLDER_LAYOUT = {
+    "images": "an image folder (class subfolders give labels)",
+    "paired": "an aligned folder (A and B side by side in each file)",
+    "unpaired": "an unaligned folder (trainA/ and trainB/)",
+}
+
+
+def _looks_like_path(spec: str) -> bool:
+    return "/" in spec or os.sep in spec or spec.startswith(("~", "."))
+
+
+def _resolve(spec: str, kind: str) -> tuple[str, tuple[str, ...]] | _Folder:
+    """A spec → a built-in (family, games) or a checked folder; every user mistake becomes a DataError.
+
+    Built-in names win over a folder of the same name in the working directory: write ``./digits``.
+    """
+    if kind not in KINDS:
+        raise DataError(f"dataset kind '{kind}' is not one of {', '.join(KINDS)}; pick one of those.")
+    spec = str(spec).strip()
+    parsed = None if _looks_like_path(spec) else _parse_builtin(spec)
+    if parsed is not None:
+        family = parsed[0]
+        if _FAMILY_KIND[family] != kind:
+            (article, word), (wanted_article, wanted) = _KIND_WORDS[_FAMILY_KIND[family]], _KIND_WORDS[kind]
+            fitting = ", ".join(_FAMILY_USAGE[f] for f, k in _FAMILY_KIND.items() if k == kind)
+            raise DataError(
+                f"{spec} is {article} {word} set, not {wanted_article} {wanted} set; {wanted} sets are {fitting} "
+                f"or {_FOLDER_LAYOUT[kind]}."
+            )
+        return parsed
+    if not _looks_like_path(spec) and not Path(spec).exists():
+        names = ", ".join(_FAMILY_USAGE.values())
+        raise DataError(
+            f"'{spec}' is neither a folder nor a built-in dataset; give a folder path or one of the built-ins: {names}."
+        )
+    return _FOLDER_READERS[kind](spec, _existing_folder(spec))
+
+
+def describe(spec: str, kind: DataKind) -> DatasetInfo:
+    """Check a spec and say what it holds: folders are fully checked (every file), built-ins are not loaded."""
+    resolved = _resolve(spec, kind)
+    return resolved.info if isinstance(resolved, _Folder) else _builtin_info(*resolved)
+
+
+def open_dataset(spec: str, kind: DataKind, image_size: int, *, flip: bool = False, seed: int = 0) -> GanDataset:
+    """The dataset a GAN trains on: ``kind`` decides how a folder is read and which built-ins fit.
+
+    ``flip`` mirrors images at random (the same mirror for both sides of a pair); ``seed`` fixes the
+    unpaired B draws, so two runs with one seed see the same data.
+    """
+    size = _check_image_size(image_size)
+    resolved = _resolve(spec, kind)
+    if isinstance(resolved, _Folder):
+        dataset = _build_folder(resolved, size, flip, seed)
+    else:
+        dataset = _build_builtin(_builtin_info(*resolved), *resolved, size, flip, seed)
+    logger.info("opened %r", dataset)
+    return dataset

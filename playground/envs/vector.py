@@ -1,0 +1,77 @@
+"""The vector envs agents learn from and are scored on, by id and backend.
+
+Atari ids get the fast backend (ale-py's C++ vector env, ``playground.envs.ale``) and fall back to
+the stable-baselines3 one (``playground.envs.sb3``) when it cannot start; other ids get SB3's
+vector envs. Every backend reports raw whole-game scores in ``info["episode"]``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from stable_baselines3.common.vec_env import VecEnv
+
+from playground.envs import sb3
+from playground.envs.specs import EnvSpec, check_env_args, resolve
+from playground.errors import MissingDependency
+
+logger = logging.getLogger(__name__)
+
+
+def _make_atari(spec: EnvSpec, n_envs: int, seed: int, backend: str, *, train: bool) -> VecEnv:
+    if backend in ("auto", "fast"):
+        # Looked up on the package, where a caller (or a test) may put another fast env.
+        from playground import envs
+
+        try:
+            venv: VecEnv = envs.AleVecEnv(spec, n_envs, terminal_on_life_loss=train, clip_rewards=train)
+        except Exception as exc:
+            if backend == "fast":
+                raise MissingDependency(
+                    f"the fast Atari backend could not start for {spec.env_id} ({exc}); "
+                    "reinstall ale-py or choose backend 'sb3'."
+                ) from exc
+            logger.warning(
+                "fast Atari backend unavailable for %s (%s); falling back to the sb3 backend",
+                spec.env_id,
+                exc,
+            )
+        else:
+            venv.seed(seed)
+            return venv
+    return sb3.make_atari(spec, n_envs, seed, train=train)
+
+
+def make_train_env(spec: EnvSpec, n_envs: int, seed: int, backend: str = "auto") -> VecEnv:
+    """Vector env that agents learn from.
+
+    Atari: clipped rewards and a terminal on every life loss (the Zoo's AtariWrapper signal);
+    ``info["episode"]`` still reports raw whole-game scores. Classic envs: raw rewards.
+    """
+    check_env_args(n_envs, backend)
+    if spec.is_atari:
+        return _make_atari(spec, n_envs, seed, backend, train=True)
+    return sb3.make_classic(spec, n_envs, seed)
+
+
+def make_eval_env(spec: EnvSpec, n_envs: int, seed: int, backend: str = "auto") -> VecEnv:
+    """Vector env that scores agents: whole games, raw rewards, done only when the game ends.
+
+    Observations are preprocessed exactly as in training so the policy sees what it learned on.
+    """
+    check_env_args(n_envs, backend)
+    if spec.is_atari:
+        return _make_atari(spec, n_envs, seed, backend, train=False)
+    return sb3.make_classic(spec, n_envs, seed)
+
+
+@dataclass(frozen=True)
+class TrainEnvFactory:
+    """``make_env(n_envs, seed)`` for an agent, by id and backend, so it pickles into worker processes."""
+
+    env_id: str
+    backend: str = "auto"
+
+    def __call__(self, n_envs: int, seed: int) -> VecEnv:
+        return make_train_env(resolve(self.env_id), n_envs, seed, backend=self.backend)
