@@ -78,6 +78,8 @@ def checkpoint_archive(path: Path, required: Iterable[str], what: str) -> Iterat
             yield archive
     except CheckpointError:
         raise
+    except PermissionError as exc:
+        raise CheckpointError(f"{path.name} cannot be read ({exc.strerror}); check its permissions.") from None
     except _READ_ERRORS as exc:
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"{path.name} is corrupt or truncated ({first}); pick another checkpoint.") from None

@@ -334,8 +334,13 @@ class SB3Agent(Agent):
     ) -> BaseAlgorithm:
         kwargs = sb3_kwargs(self.hyperparameters)
         n_envs = n_envs or (self.n_envs if for_training else 1)
-        if not for_training and "buffer_size" in kwargs:
+        playing = not for_training and n_envs == 1
+        if playing and "buffer_size" in kwargs:
             kwargs["buffer_size"] = 1  # playing needs no replay memory
+        if playing and "batch_size" in kwargs and "n_steps" in kwargs:
+            # One env fills no rollout of the run's size; without this PPO warns of truncated mini-batches
+            # on every `watch` and `rl eval`, though playing never takes a mini-batch.
+            kwargs["batch_size"] = min(kwargs["batch_size"], kwargs["n_steps"])
         env = self.make_env(n_envs, self.seed)
         self._tensorboard_dir = tensorboard_dir
         model = self.algo_class(self._policy(), env, seed=self.seed, device=self.device, verbose=0, **kwargs)

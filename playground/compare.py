@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from playground import events
 from playground.atomic import atomic_write_bytes
 from playground.errors import PlaygroundError
 from playground.store import Run, Store, get_store
@@ -75,7 +76,7 @@ def record_comparison(runs: Sequence[Run], metric: str, store: Store | None = No
         player: str | None = active_player()
     except PlaygroundError:
         player = None
-    (store or get_store()).add_event("runs_compared", {"runs": [r.id for r in runs], "metric": metric, "player": player})
+    events.record(store or get_store(), events.RunsCompared(runs=[r.id for r in runs], metric=metric, player=player))
 
 
 def write(runs: Sequence[Run], out: Path, metric: str | None = None, store: Store | None = None) -> Path:

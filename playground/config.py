@@ -7,6 +7,7 @@ anything is written to the store.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal, TypeVar
 
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 import agents
 from agents import presets
 from playground import envs
+from playground.checks import MAX_ENVS, MAX_EPISODES, MAX_ITERS, MAX_STEPS, check_hyperparameter_values, check_limit
 from playground.errors import BadConfig
 
 ConfigT = TypeVar("ConfigT", bound=BaseModel)
@@ -43,6 +45,7 @@ class RLConfig(BaseModel):
     tensorboard: bool = False
     save_replay_buffer: bool = False
     env_backend: EnvBackend = "auto"
+    keep_checkpoints: int = Field(default=1, gt=0)  # the newest N; every evaluated one is kept as well
 
 
 def _read_value(raw: str) -> Any:
@@ -71,21 +74,25 @@ def parse_sets(pairs: Iterable[str]) -> dict[str, Any]:
     return out
 
 
-def _describe_validation_error(algo: str, exc: ValidationError) -> str:
+def _describe_validation_error(algo: str, exc: ValidationError, known: list[str]) -> str:
+    """One sentence: a value that does not fit names its key; an unknown key names the closest known ones."""
     err = exc.errors()[0]
     key = ".".join(str(p) for p in err["loc"]) or "value"
     if err["type"] == "extra_forbidden":
-        return f"unknown hyperparameter '{key}' for {algo}"
+        close = difflib.get_close_matches(key, known, n=3, cutoff=0.6)
+        hint = f"did you mean {' or '.join(close)}?" if close else f"known keys: {', '.join(known)}"
+        return f"unknown hyperparameter '{key}' for {algo}; {hint}"
     return f"hyperparameter '{key}' for {algo} is invalid ({err['msg'].lower()}, got {err.get('input')!r})"
 
 
 def validate_hyperparameters(algo: str, values: Mapping[str, Any]) -> dict[str, Any]:
     model = agents.get(algo).Hyperparameters
+    check_hyperparameter_values(algo, values)
     try:
         checked = model.model_validate(dict(values))
     except ValidationError as exc:
-        known = ", ".join(sorted(model.model_fields))
-        raise BadConfig(f"{_describe_validation_error(algo, exc)}; known keys: {known}.") from None
+        sentence = _describe_validation_error(algo, exc, sorted(model.model_fields))
+        raise BadConfig(sentence if sentence.endswith("?") else sentence + ".") from None
     return checked.model_dump(exclude_unset=True)
 
 
@@ -105,6 +112,7 @@ def build_rl_config(
     tensorboard: bool = False,
     save_replay_buffer: bool = False,
     env_backend: EnvBackend = "auto",
+    keep_checkpoints: int = 1,
 ) -> RLConfig:
     """Check every choice and fill the gaps from the preset; raises before anything is created."""
     agent_cls = agents.get(algo)
@@ -114,11 +122,15 @@ def build_rl_config(
     chosen = presets.pick(algo, spec, preset)
     hyper = validate_hyperparameters(algo, {**chosen.hyperparameters, **parse_sets(sets)})
     for flag, value in (("--steps", steps), ("--envs", n_envs), ("--eval-every", eval_every),
-                        ("--checkpoint-every", checkpoint_every), ("--eval-episodes", eval_episodes)):
+                        ("--checkpoint-every", checkpoint_every), ("--eval-episodes", eval_episodes),
+                        ("--keep", keep_checkpoints)):
         if value is not None and value <= 0:
             raise BadConfig(f"{flag} must be a positive whole number, got {value}.")
     if seed < 0:
         raise BadConfig(f"--seed must be zero or a positive whole number, got {seed}.")
+    for flag, value, maximum in (("--steps", steps, MAX_STEPS), ("--envs", n_envs, MAX_ENVS),
+                                 ("--eval-episodes", eval_episodes, MAX_EPISODES)):
+        check_limit(flag, value, maximum)
     total = steps or chosen.steps
     # About ten evaluations per run, but none closer than 1,000 steps (tiny runs: one at the end).
     every = eval_every or max(total // 10, min(total, 1000))
@@ -137,6 +149,7 @@ def build_rl_config(
         tensorboard=tensorboard,
         save_replay_buffer=save_replay_buffer,
         env_backend=env_backend,
+        keep_checkpoints=keep_checkpoints,
     )
 
 
@@ -160,6 +173,7 @@ class GanConfig(BaseModel):
     checkpoint_every: int = Field(gt=0)
     n_samples: int = Field(default=64, gt=0, le=256)
     flip: bool = False
+    keep_checkpoints: int = Field(default=2, gt=0)  # the newest N; every measured one is kept as well
 
 
 def build_gan_config(
@@ -176,6 +190,7 @@ def build_gan_config(
     sets: Iterable[str] = (),
     sample_every: int | None = None,
     checkpoint_every: int | None = None,
+    keep_checkpoints: int = 2,
 ) -> GanConfig:
     """Check the model, the data and every setting; raises one sentence before anything is created."""
     import gans
@@ -188,23 +203,31 @@ def build_gan_config(
         raise BadConfig("give --epochs or --iters, not both.")
     for flag, value in (("--epochs", epochs), ("--iters", iters), ("--batch-size", batch_size),
                         ("--image-size", image_size), ("--sample-every", sample_every),
-                        ("--checkpoint-every", checkpoint_every)):
+                        ("--checkpoint-every", checkpoint_every), ("--keep", keep_checkpoints)):
         if value is not None and value <= 0:
             raise BadConfig(f"{flag} must be a positive whole number, got {value}.")
     if seed < 0:
         raise BadConfig(f"--seed must be zero or a positive whole number, got {seed}.")
     size = image_size or chosen.image_size
     model_cls.check_image_size(size)
-    hyper = model_cls.check_hyperparameters({**chosen.hyperparameters, **parse_sets(sets)})
+    check_limit("--iters", iters, MAX_ITERS)
+    values = {**chosen.hyperparameters, **parse_sets(sets)}
+    check_hyperparameter_values(model_cls.name, values)
+    hyper = model_cls.check_hyperparameters(values)
     info = gan_data.describe(data, model_cls.data_kind)
     if model_cls.needs_labels and not info.classes:
         raise BadConfig(
             f"{model_cls.name} learns one class per label, but {info.name} has no labels; use a labelled set "
             "(digits, mnist-5k, or a folder with one subfolder per class) or train dcgan instead."
         )
+    largest = max(info.size, info.size_b or 0)
+    if batch_size is not None and batch_size > largest:
+        raise BadConfig(f"--batch-size {batch_size:,} is more than the {largest:,} images of {info.name}; "
+                        f"use at most {largest:,}.")
     batch = batch_size or chosen.batch_size
-    per_epoch = max(1, max(info.size, info.size_b or 0) // batch)
+    per_epoch = max(1, largest // batch)
     total = iters or (epochs or chosen.epochs) * per_epoch
+    check_limit("--epochs × the iterations per epoch", total, MAX_ITERS)
     return GanConfig(
         model=model_cls.name,
         data=data,
@@ -218,7 +241,56 @@ def build_gan_config(
         sample_every=sample_every or max(1, total // 40),  # about 40 grids: a smooth time-lapse
         checkpoint_every=checkpoint_every or max(1, total // 10),
         flip=model_cls.data_kind != "images",  # pix2pix and CycleGAN flip at random, as their code does
+        keep_checkpoints=keep_checkpoints,
     )
+
+
+def _plain(value: Any) -> Any:
+    """A value as JSON can hold it (numbers, text, lists, mappings); anything else as its text."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return str(value)
+
+
+def _defaults(model: type[BaseModel]) -> dict[str, Any]:
+    """Each setting's default (None when it has none): what a form shows before anyone types."""
+    return {name: None if info.is_required() else _plain(info.get_default(call_default_factory=True))
+            for name, info in model.model_fields.items()}
+
+
+def form_choices() -> dict[str, Any]:
+    """What the training forms offer and prefill, as plain data: each algorithm's hyperparameters with
+    their defaults; each GAN model with its data kind, labels and presets; the built-in datasets; the games.
+
+    It needs the engine (the registries import torch), so the web app asks a child process for it
+    (``playground _ui form``) once and keeps the answer.
+    """
+    import gans
+    from gans import data as gan_data
+    from gans import presets as gan_presets
+
+    models = {}
+    for name in gans.names():
+        cls = gans.get(name)
+        models[name] = {
+            "title": cls.title,
+            "data_kind": cls.data_kind,
+            "needs_labels": bool(cls.needs_labels),
+            "presets": {p.name: _plain({"description": p.description, "source": p.source,
+                                        "image_size": p.image_size, "batch_size": p.batch_size, "epochs": p.epochs})
+                        for p in gan_presets.presets_for(name).values()},
+        }
+    return {
+        "rl": {name: {"hyperparameters": _defaults(agents.get(name).Hyperparameters)} for name in agents.names()},
+        "gan": models,
+        "datasets": [{"name": info.name, "kind": info.kind, "labelled": bool(info.classes)}
+                     for info in gan_data.builtin_datasets()],
+        "ale_games": list(gan_data.ale_games()),
+    }
 
 
 def saved(model: type[ConfigT], run_id: str, stored: Mapping[str, Any]) -> ConfigT:
@@ -232,3 +304,14 @@ def saved(model: type[ConfigT], run_id: str, stored: Mapping[str, Any]) -> Confi
         raise BadConfig(
             f"run {run_id}'s saved settings no longer fit ({where}: {first['msg']}); start a new run instead."
         ) from None
+
+
+def of_run(run: Any) -> RLConfig | GanConfig:
+    """A run's saved config parsed by its kind into its model: the one way every door reads it, so a
+    config that no longer fits is the same sentence everywhere."""
+    models: dict[str, type[RLConfig] | type[GanConfig]] = {"rl": RLConfig, "gan": GanConfig}
+    model = models.get(run.kind)
+    if model is None:
+        raise BadConfig(f"run {run.id} is of a kind this playground does not know ('{run.kind}').")
+    return saved(model, run.id, run.config)
+

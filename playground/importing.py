@@ -7,7 +7,7 @@ from pathlib import Path
 
 import agents
 from agents.sb3 import SB3Agent, read_checkpoint
-from playground import envs, runs
+from playground import envs, events, runs
 from playground.atomic import atomic_output
 from playground.config import RLConfig, validate_hyperparameters
 from playground.errors import CheckpointError, PlaygroundError
@@ -15,7 +15,8 @@ from playground.store import Run, Store, get_store
 from playground.training import create_run, make_agent
 
 
-def import_sb3_zip(path: Path, env: str, algo: str, label: str | None = None, store: Store | None = None) -> Run:
+def import_sb3_zip(path: Path, env: str, algo: str, label: str | None = None, store: Store | None = None,
+                   player: str | None = None) -> Run:
     """Check the zip fits ``algo`` on ``env`` (by loading it) before anything is written."""
     store = store or get_store()
     path = Path(path).expanduser()
@@ -45,10 +46,10 @@ def import_sb3_zip(path: Path, env: str, algo: str, label: str | None = None, st
         probe.load(path, for_training=False)
     finally:
         probe.close()
-    run = create_run(config, label=label, store=store)
+    run = create_run(config, label=label, store=store, player=player)
     target = runs.checkpoint_path(run, step)
     atomic_output(target, lambda tmp: shutil.copyfile(path, tmp))
     store.add_artifact(run.id, "checkpoint", str(target), step=step, meta={"imported_from": str(path.resolve())})
-    store.add_event("run_imported", {"source": str(path.resolve()), "step": step}, run.id)
+    events.record(store, events.RunImported(source=str(path.resolve()), step=step), run.id)
     runs.end(run.id, "finished", step, store=store)
     return store.get_run(run.id)

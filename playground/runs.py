@@ -19,9 +19,10 @@ from typing import Any
 
 import yaml
 
-from playground import settings
+from playground import events, settings
 from playground.atomic import atomic_write_text
-from playground.errors import CheckpointError, PlaygroundError, RunNotFound, RunStateError
+from playground.checks import check_name
+from playground.errors import CheckpointError, PlaygroundError, RunNotFound, RunStateError, StoreError
 from playground.store import Run, Store, get_store
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,8 @@ log = logging.getLogger(__name__)
 # A run on another host whose heartbeat is older than this is taken for dead.
 STALE_AFTER_S = 300.0
 DIED_MESSAGE = "the training process ended without reporting (killed or crashed); resume it with `playground {kind} resume`."
-NEVER_BEGAN_MESSAGE = "the background job ended before it began training; its output is in logs/job.log of the run folder."
+NEVER_BEGAN_MESSAGE = ("the process meant to train this run ended before training began (killed or crashed); "
+                       "start a new run, or look in logs/job.log of the run folder for a background job's output.")
 
 
 def folder_for(run_id: str) -> Path:
@@ -47,8 +49,11 @@ def create(
     seed: int | None = None,
     total_steps: int | None = None,
     store: Store | None = None,
+    player: str | None = None,
 ) -> Run:
-    """Allocate the id, make the folder and write ``config.yaml``; nothing runs yet."""
+    """Allocate the id, make the folder and write ``config.yaml``; nothing runs yet. ``player`` is who
+    starts it, as the door that creates it knows (the run lifecycle never asks the game)."""
+    label = check_name(label)
     store = store or get_store()
     run = store.create_run(
         kind=kind,
@@ -60,12 +65,16 @@ def create(
         label=label,
         seed=seed,
         total_steps=total_steps,
+        player=player,
     )
     folder = Path(run.folder)
     for sub in ("checkpoints", "logs"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     write_config(run.id, config, store=store)
-    return run
+    # Until a trainer claims the run, this process answers for it: killed before it begins (right after the
+    # CLI printed the id), the run is noticed and failed instead of staying `created` for ever.
+    note_job(run, os.getpid(), store)
+    return store.get_run(run.id)
 
 
 def write_config(run_id: str, config: dict[str, Any], store: Store | None = None) -> None:
@@ -132,7 +141,7 @@ def refresh(run: Run, store: Store | None = None) -> Run:
         store = store or get_store()
         if store.update_run_if(run.id, {"status": "created", "pid": run.pid}, status="failed",
                                error=NEVER_BEGAN_MESSAGE, ended_at=time.time(), pid=None):
-            store.add_event("run_failed", {"error": NEVER_BEGAN_MESSAGE}, run_id=run.id)
+            events.record(store, events.RunEnded("failed", error=NEVER_BEGAN_MESSAGE), run.id)
         return store.get_run(run.id)
     if run.status == "running" and not is_alive(run):
         store = store or get_store()
@@ -140,7 +149,7 @@ def refresh(run: Run, store: Store | None = None) -> Run:
         expect = {"status": "running", "pid": run.pid, "heartbeat_at": run.heartbeat_at}
         message = DIED_MESSAGE.format(kind=run.kind)
         if store.update_run_if(run.id, expect, status="failed", error=message, ended_at=time.time(), pid=None):
-            store.add_event("run_failed", {"error": message}, run_id=run.id)
+            events.record(store, events.RunEnded("failed", error=message), run.id)
         return store.get_run(run.id)
     return run
 
@@ -170,17 +179,8 @@ def list_runs(store: Store | None = None, **filters: Any) -> list[Run]:
     return [refresh(r, store) for r in store.find_runs(**filters)]
 
 
-def _active_player() -> str | None:
-    """Who is playing (the game's active profile), for the run's owner; never stops a run from starting."""
-    from playground.game.profiles import active_player
-
-    try:
-        return active_player()
-    except PlaygroundError:
-        return None
-
-
-def mark_running(run_id: str, store: Store | None = None, *, device: str | None = None) -> None:
+def mark_running(run_id: str, store: Store | None = None, *, device: str | None = None,
+                 player: str | None = None) -> None:
     """Claim the run for this process; exactly one of two processes racing for it wins.
 
     The ``run_started`` event says who started it (the game's owner of the run) and on which device.
@@ -200,14 +200,20 @@ def mark_running(run_id: str, store: Store | None = None, *, device: str | None 
         ended_at=None,
         error=None,
         stop_requested=False,
+        steps_per_s=None,
+        eta_s=None,
     )
     if not claimed:
         raise RunStateError(f"run {run_id} is already being trained by another process.")
-    store.add_event("run_started", {"pid": pid, "player": _active_player(), "device": device}, run_id=run_id)
+    player = player if player is not None else store.get_run(run_id).player
+    events.record(store, events.RunStarted(pid=pid, player=player, device=device), run_id)
 
 
-def heartbeat(run_id: str, step: int, store: Store | None = None) -> None:
-    (store or get_store()).update_run(run_id, step=int(step), heartbeat_at=time.time())
+def heartbeat(run_id: str, step: int, store: Store | None = None, *, steps_per_s: float | None = None,
+              eta_s: float | None = None) -> None:
+    """The trainer is alive at ``step``, going at ``steps_per_s`` with ``eta_s`` seconds to go (its own figures)."""
+    (store or get_store()).update_run(run_id, step=int(step), heartbeat_at=time.time(), steps_per_s=steps_per_s,
+                                      eta_s=eta_s)
 
 
 def end(run_id: str, status: str, step: int, error: str | None = None, store: Store | None = None) -> None:
@@ -215,9 +221,10 @@ def end(run_id: str, status: str, step: int, error: str | None = None, store: St
         raise ValueError(f"not an end status: {status}")
     store = store or get_store()
     store.update_run(
-        run_id, status=status, step=int(step), ended_at=time.time(), heartbeat_at=time.time(), error=error, pid=None
+        run_id, status=status, step=int(step), ended_at=time.time(), heartbeat_at=time.time(), error=error, pid=None,
+        eta_s=None,
     )
-    store.add_event(f"run_{status}", {"step": int(step), "error": error}, run_id=run_id)
+    events.record(store, events.RunEnded(status, step=int(step), error=error), run_id)
 
 
 def end_interrupted(run_id: str, step: int, *, save: Callable[[], None] | None = None,
@@ -254,20 +261,31 @@ def request_stop(ref: str, store: Store | None = None) -> Run:
     if run.status != "running":
         raise RunStateError(f"run {run.id} is {run.status}, not running; there is nothing to stop.")
     store.update_run(run.id, stop_requested=True)
-    store.add_event("stop_requested", {}, run_id=run.id)
+    events.record(store, events.StopRequested(), run.id)
     return store.get_run(run.id)
 
 
 def delete(ref: str, store: Store | None = None) -> str:
     store = store or get_store()
-    run = get(ref, store)
+    try:
+        run = get(ref, store)
+    except StoreError:
+        if not store.has_run(ref):
+            raise
+        store.delete_run(ref)  # a damaged record: its id is all we can trust
+        _remove_folder(folder_for(ref))
+        return ref
     if run.status == "running":
         raise RunStateError(f"run {run.id} is still running; stop it first with `playground runs stop {run.id}`.")
     store.delete_run(run.id)
-    folder = Path(run.folder)
+    _remove_folder(Path(run.folder))
+    return run.id
+
+
+def _remove_folder(folder: Path) -> None:
+    """A run's folder, only ever one directly under the runs folder."""
     if folder.is_dir() and folder.resolve().parent == settings.runs_dir().resolve():
         shutil.rmtree(folder, ignore_errors=True)
-    return run.id
 
 
 # -- checkpoints ---------------------------------------------------------------------------------
@@ -288,6 +306,43 @@ def checkpoints(run: Run, store: Store | None = None) -> list[tuple[int, Path]]:
     return sorted(set(out))
 
 
+def measured_checkpoints(run: Run, store: Store | None = None) -> set[str]:
+    """Paths of the run's checkpoints that an evaluation measured (games played, or a GAN's quality):
+    the evidence behind results and leaderboards, never pruned."""
+    store = store or get_store()
+    kept = {e.checkpoint for e in store.evaluations(run.id) if e.checkpoint}
+    kept |= {e["payload"].get("checkpoint") for e in store.events("gan_evaluation", run_id=run.id)}
+    return {path for path in kept if path}
+
+
+def forget_checkpoints_after(run: Run, step: int, store: Store | None = None) -> None:
+    """A run resumed from an older checkpoint drops the newer ones: they belong to a future it will not have
+    (and ``latest`` must not pick one of them again)."""
+    store = store or get_store()
+    for later, path in checkpoints(run, store):
+        if later > step:
+            path.unlink(missing_ok=True)
+            store.remove_artifact(run.id, str(path))
+            log.info("dropped checkpoint %s: the run continues from step %d", path.name, step)
+
+
+def remove_partial_writes(run: Run) -> list[Path]:
+    """Temporary files a killed process left while writing a checkpoint (``.NAME.*.tmp``); never a checkpoint."""
+    removed = []
+    for tmp in (Path(run.folder) / "checkpoints").glob(".*.tmp"):
+        tmp.unlink(missing_ok=True)
+        removed.append(tmp)
+    if removed:
+        log.info("removed %d unfinished checkpoint file(s) a killed session left", len(removed))
+    return removed
+
+
+def best_first(evaluation: Any) -> tuple[float, int]:
+    """The order that makes the best evaluation the largest: the highest mean, and among equal means the
+    earliest step (CartPole's 500 again and again: the first to reach it, inside the challenges' budgets)."""
+    return evaluation.mean, -evaluation.step
+
+
 def pick_checkpoint(run: Run, which: str = "latest", store: Store | None = None) -> tuple[int, Path]:
     """``latest``, ``best`` (highest evaluation mean) or a step number → (step, path)."""
     store = store or get_store()
@@ -301,7 +356,7 @@ def pick_checkpoint(run: Run, which: str = "latest", store: Store | None = None)
         evaluated = [e for e in store.evaluations(run.id) if e.checkpoint in by_path]
         if not evaluated:
             return available[-1]
-        best = max(evaluated, key=lambda e: (e.mean, e.step))
+        best = max(evaluated, key=best_first)
         return by_path[best.checkpoint]  # type: ignore[index]
     try:
         step = int(which)
@@ -363,7 +418,7 @@ def _ev(e: Any) -> dict[str, Any] | None:
 
 def _summary(run: Run, evals: list[Any], quality: list[dict[str, Any]]) -> dict[str, Any]:
     """The fields of ``record`` without ``detail``, from evaluations (by step) and GAN results already read."""
-    best = max(evals, key=lambda e: (e.mean, e.step)) if evals else None
+    best = max(evals, key=best_first) if evals else None
     out: dict[str, Any] = {
         "id": run.id,
         "kind": run.kind,
@@ -385,4 +440,5 @@ def _summary(run: Run, evals: list[Any], quality: list[dict[str, Any]]) -> dict[
     }
     if run.kind == "gan":  # GAN quality: `gan eval` results (lower distances are better)
         out["last_quality"] = quality[-1] if quality else None
+        out["model"], out["data"] = run.algo, run.env  # a GAN run's own words for its algo and env
     return out

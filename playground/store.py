@@ -41,7 +41,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
 
 from playground import settings
-from playground.errors import RunNotFound, StoreError
+from playground.checks import shown
+from playground.errors import CheckpointError, RunNotFound, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,10 @@ runs_table = Table(
     Column("host", String(200)),
     Column("error", Text),
     Column("stop_requested", Boolean, nullable=False, default=False),
+    # The trainer's own speed and ETA at its last heartbeat, so every door shows the same figures (added later).
+    Column("steps_per_s", Float),
+    Column("eta_s", Float),
+    Column("player", String(100)),  # who started it, as the door that created it said (added later)
     Index("ix_runs_algo_game", "algo", "game"),
 )
 
@@ -156,6 +161,9 @@ class Run:
     host: str | None
     error: str | None
     stop_requested: bool
+    steps_per_s: float | None = None
+    eta_s: float | None = None
+    player: str | None = None
 
 
 @dataclass
@@ -192,12 +200,19 @@ def file_sha256(path: str | Path) -> str | None:
                 digest.update(block)
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         return None
+    except OSError as exc:  # there, but not ours to read (permissions, a broken disk)
+        raise CheckpointError(f"{path} cannot be read ({exc.strerror or exc}); check its permissions.") from None
     return digest.hexdigest()
 
 
 # Columns added after the first release: (table, column, SQL type). A database made before them
 # gets them on open, empty, so old rows read as "not recorded".
-_ADDED_COLUMNS = (("evaluations", "checkpoint_sha256", "VARCHAR(64)"),)
+_ADDED_COLUMNS = (
+    ("evaluations", "checkpoint_sha256", "VARCHAR(64)"),
+    ("runs", "steps_per_s", "FLOAT"),
+    ("runs", "eta_s", "FLOAT"),
+    ("runs", "player", "VARCHAR(100)"),
+)
 
 
 def _migrate(conn: Any) -> None:
@@ -211,8 +226,17 @@ def _migrate(conn: Any) -> None:
 def _run_from_row(row: Any) -> Run:
     data = dict(row._mapping)
     data["config"] = json.loads(data["config"])
+    if not isinstance(data["config"], dict):
+        raise TypeError("its config is not a mapping")
     data["stop_requested"] = bool(data["stop_requested"])
+    data["step"] = int(data["step"])
+    if data["status"] not in RUN_STATUSES:
+        raise ValueError(f"unknown status {data['status']!r}")
     return Run(**data)
+
+
+def _damage(exc: Exception) -> str:
+    return "its config is not valid JSON" if isinstance(exc, json.JSONDecodeError) else str(exc) or type(exc).__name__
 
 
 _WRITE = "playground_write"
@@ -241,6 +265,7 @@ class Store:
 
     def __init__(self, url: str | None = None) -> None:
         self.url = url or settings.database_url()
+        self.damaged: list[tuple[str, str]] = []  # (run id, what is wrong) of rows the last find_runs left out
         is_sqlite = self.url.startswith("sqlite")
         kwargs: dict[str, Any] = {}
         if is_sqlite:
@@ -297,6 +322,7 @@ class Store:
         label: str | None = None,
         seed: int | None = None,
         total_steps: int | None = None,
+        player: str | None = None,
     ) -> Run:
         """Insert a run with the next free number for its algorithm and game (``ppo-Pong-3``)."""
 
@@ -323,6 +349,7 @@ class Store:
                     config=json.dumps(config),
                     created_at=time.time(),
                     stop_requested=False,
+                    player=player,
                 )
             )
             return run_id
@@ -337,8 +364,12 @@ class Store:
     def get_run(self, run_id: str) -> Run:
         row = self._read(lambda c: c.execute(select(runs_table).where(runs_table.c.id == run_id)).first())
         if row is None:
-            raise RunNotFound(f"there is no run '{run_id}'; `playground runs list` shows the runs there are.")
-        return _run_from_row(row)
+            raise RunNotFound(f"there is no run '{shown(run_id)}'; `playground runs list` shows the runs there are.")
+        try:
+            return _run_from_row(row)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise StoreError(f"run {run_id}'s record in the store is damaged ({_damage(exc)}); delete it with "
+                             f"`playground runs delete {run_id}` or repair the database.") from None
 
     def find_runs(
         self,
@@ -353,13 +384,25 @@ class Store:
         for column, value in (("kind", kind), ("env", env), ("algo", algo), ("status", status), ("label", label)):
             if value is not None:
                 query = query.where(runs_table.c[column] == value)
-        return [_run_from_row(r) for r in self._read(lambda c: c.execute(query).all())]
+        found, self.damaged = [], []
+        for row in self._read(lambda c: c.execute(query).all()):
+            try:
+                found.append(_run_from_row(row))
+            except (ValueError, TypeError, KeyError) as exc:  # one bad row must not hide the others
+                self.damaged.append((str(row._mapping["id"]), _damage(exc)))
+                log.debug("run %s has a damaged record (%s); it is left out", row._mapping["id"], _damage(exc))
+        return found
 
     def latest_run(self) -> Run | None:
-        row = self._read(
-            lambda c: c.execute(select(runs_table).order_by(runs_table.c.created_at.desc()).limit(1)).first()
+        run_id = self._read(
+            lambda c: c.execute(select(runs_table.c.id).order_by(runs_table.c.created_at.desc()).limit(1)).scalar()
         )
-        return _run_from_row(row) if row is not None else None
+        return self.get_run(run_id) if run_id is not None else None
+
+    def has_run(self, run_id: str) -> bool:
+        """Whether a row with this id exists, readable or not."""
+        return self._read(lambda c: c.execute(select(runs_table.c.id).where(runs_table.c.id == run_id)).first()) \
+            is not None
 
     def update_run(self, run_id: str, **fields: Any) -> None:
         if "config" in fields:
@@ -383,6 +426,11 @@ class Store:
                 ).rowcount
             )
         )
+
+    def delete_metric(self, run_id: str, step: int, key: str) -> None:
+        """One curve's value at one step, before a newer value for the same step is written."""
+        self._write(lambda c: c.execute(delete(metrics_table).where(
+            metrics_table.c.run_id == run_id, metrics_table.c.step == int(step), metrics_table.c.key == key)))
 
     def stop_requested(self, run_id: str) -> bool:
         value = self._read(

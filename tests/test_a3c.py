@@ -211,6 +211,8 @@ def test_a_killed_worker_fails_the_run_cleanly_and_leaves_no_process(cli) -> Non
     failed = runs.get(run_id)
     assert "A3C worker 1 died" in (failed.error or "") and "SIGKILL" in (failed.error or ""), failed.error
     assert not _alive(workers[0]), "the other worker was ended too"
+    kept = runs.checkpoints(failed)
+    assert kept and kept[-1][0] == failed.step >= 2000, "the parent kept the shared model when its worker died"
 
 
 def test_bad_settings_are_refused_before_any_worker_starts(cli) -> None:  # type: ignore[no-untyped-def]

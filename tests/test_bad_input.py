@@ -135,6 +135,18 @@ def created_run(home: Path) -> str:
         (("rl", "train", "dqn", "CartPole-v1", "--set", "optimize_memory_usage=true"),
          ["stable-baselines3 refuses", "optimize_memory_usage"]),
         (("rl", "train", "ppo", "CartPole-v1", "--device", "cuda"), ["cuda"]),
+        # infinite and NaN numbers, absurd sizes, names that would paint the terminal
+        (("rl", "train", "ppo", "CartPole-v1", "--set", "ent_coef=inf"), ["'ent_coef'", "finite"]),
+        (("rl", "train", "ppo", "CartPole-v1", "--set", "gamma=nan"), ["'gamma'", "finite"]),
+        (("rl", "train", "ppo", "CartPole-v1", "--set", "net_arch=[0]"), ["'net_arch'", "layer sizes"]),
+        (("rl", "train", "ppo", "CartPole-v1", "--set", "net_arch=[64, -1]"), ["'net_arch'", "-1"]),
+        (("rl", "train", "ppo", "CartPole-v1", "--envs", "100000"), ["--envs", "at most 256"]),
+        (("rl", "train", "ppo", "CartPole-v1", "--eval-episodes", "100000000000000000000"), ["--eval-episodes"]),
+        (("rl", "train", "ppo", "CartPole-v1", "--name", "bad\x1b[31mname"), ["control characters", "\\x1b"]),
+        (("rl", "train", "ppo", "CartPole-v1", "--set", "n_step=5"), ["did you mean n_steps?"]),
+        (("gan", "train", "dcgan", "digits", "--set", "lr_g=inf"), ["'lr_g'", "finite"]),
+        (("gan", "train", "dcgan", "digits", "--batch-size", str(10**30)), ["--batch-size", "1,797 images"]),
+        (("gan", "train", "dcgan", "digits", "--iters", "1e20"), ["--iters"]),
     ],
     ids=lambda v: " ".join(v) if isinstance(v, tuple) else None,
 )
@@ -408,3 +420,80 @@ def test_settings_that_need_more_memory_than_the_machine_has_are_one_sentence(cl
     result = cli("rl", "train", "ppo", "CartPole-v1", "--set", "n_steps=1000000000000", "--steps", "1000")
     assert result.code == 2, result.err
     assert "more memory than this machine has" in result.err and "Traceback" not in result.err
+
+
+def test_a_value_error_names_its_key_without_listing_every_other(cli: Any, home: Path) -> None:
+    result = cli("rl", "train", "ppo", "CartPole-v1", "--set", "n_steps=-5")
+    assert_one_sentence(result)
+    assert "'n_steps'" in result.err and "known keys" not in result.err and "ent_coef" not in result.err
+
+
+def test_eval_of_an_absurd_number_of_games_or_an_unreadable_checkpoint(cli: Any, home: Path) -> None:
+    run_id = train_tiny(cli)
+    before = snapshot(home)
+    result = cli("rl", "eval", run_id, "--episodes", str(10**20))
+    assert_one_sentence(result)
+    assert "--episodes" in result.err and "10,000" in result.err
+    path = only_checkpoint(cli, run_id)
+    if os.geteuid() == 0:  # root reads any file: refuse this one as the kernel would refuse an ordinary user
+        import builtins
+        import errno
+
+        real_open = builtins.open
+
+        def guarded(file: Any, *args: Any, **kwargs: Any) -> Any:
+            if str(file) == str(path):
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(file))
+            return real_open(file, *args, **kwargs)
+
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(builtins, "open", guarded)
+            result = cli("rl", "eval", run_id)
+    else:
+        path.chmod(0)
+        try:
+            result = cli("rl", "eval", run_id)
+        finally:
+            path.chmod(0o644)
+    assert_one_sentence(result)
+    assert "cannot be read" in result.err and "permission" in result.err.lower()
+    assert snapshot(home) == before
+
+
+def test_compare_needs_two_runs(cli: Any, home: Path, created_run: str) -> None:
+    before = snapshot(home)
+    result = cli("runs", "compare", created_run, "--out", str(home / "one.png"))
+    assert_one_sentence(result)
+    assert "two or more runs" in result.err and not (home / "one.png").exists()
+    assert snapshot(home) == before
+
+
+def test_runs_list_leaves_out_a_damaged_row_names_it_and_lists_the_rest(cli: Any, home: Path,
+                                                                        created_run: str) -> None:
+    from playground import config, training
+    from playground.store import get_store
+
+    other = training.create_run(config.build_rl_config("ppo", "CartPole-v1", steps=256, n_envs=1)).id
+    with get_store().engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE runs SET config = '{not json' WHERE id = ?", (created_run,))
+    result = cli("runs", "list", "--json")
+    assert result.code == 0, result.err
+    assert [r["id"] for r in json.loads(result.out)] == [other]
+    assert f"run {created_run} is left out" in result.err and "not valid JSON" in result.err
+    shown_run = cli("runs", "show", created_run)
+    assert_one_sentence(shown_run)
+    assert "damaged" in shown_run.err
+    assert cli("runs", "delete", created_run, "--yes").code == 0
+    assert cli("runs", "list", "--json").err == ""
+
+
+def test_runs_list_never_cuts_an_id_in_a_narrow_terminal(cli: Any, home: Path, created_run: str,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from playground import cli as cli_module
+    from rich.console import Console
+
+    monkeypatch.setattr(cli_module, "out", Console(width=80, markup=False, highlight=False, force_terminal=False))
+    result = cli("runs", "list")
+    assert result.code == 0
+    assert created_run in result.out, result.out
+

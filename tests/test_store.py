@@ -293,7 +293,7 @@ def test_a_job_that_dies_before_it_claims_its_run_fails_the_run(home: Path) -> N
         runs.note_job(store.get_run(died.id), gone.pid, store)
         runs.note_job(store.get_run(waiting.id), alive.pid, store)
         failed = runs.refresh(store.get_run(died.id), store)
-        assert failed.status == "failed" and "before it began training" in (failed.error or "")
+        assert failed.status == "failed" and "before training began" in (failed.error or "")
         assert [e["kind"] for e in store.events(run_id=died.id)] == ["run_failed"]
         assert runs.refresh(store.get_run(waiting.id), store).status == "created"  # its job is still starting
         runs.mark_running(waiting.id, store)  # the job claims its run: refresh now judges it as running
@@ -301,3 +301,33 @@ def test_a_job_that_dies_before_it_claims_its_run_fails_the_run(home: Path) -> N
     finally:
         alive.kill()
         alive.wait()
+
+
+# -- older databases ------------------------------------------------------------------------------
+def test_a_database_from_before_the_later_columns_opens_and_is_migrated_in_place(home: Path) -> None:
+    """A home made by an earlier playground (no checkpoint hashes, stored speed, ETA or player) opens
+    as it is: the columns are added, empty, and its runs read and train on."""
+    import sqlite3
+
+    from playground import runs
+    from playground.store import _ADDED_COLUMNS, Store
+
+    store = Store()
+    old = _new_run(store)
+    store.add_evaluation(old.id, step=10, scores=[1.0], mean=1.0, std=0.0, checkpoint=None, seed=0)
+    store.engine.dispose()
+    with sqlite3.connect(home / "playground.db") as conn:  # take the database back to its first release
+        for table, column, _type in _ADDED_COLUMNS:
+            conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+    assert not {"steps_per_s", "eta_s", "player"} & columns
+
+    reopened = Store()
+    run = reopened.get_run(old.id)
+    assert (run.steps_per_s, run.eta_s, run.player) == (None, None, None)
+    assert reopened.evaluations(old.id)[0].checkpoint_sha256 is None
+    runs.mark_running(old.id, reopened, player="ada")
+    runs.heartbeat(old.id, 50, reopened, steps_per_s=25.0, eta_s=4.0)
+    again = reopened.get_run(old.id)
+    assert (again.step, again.steps_per_s, again.eta_s) == (50, 25.0, 4.0)
+    assert reopened.events("run_started", run_id=old.id)[-1]["payload"]["player"] == "ada"

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from playground import settings
+from playground import events, settings
 from playground.atomic import atomic_write_text
 from playground.errors import PlaygroundError
 from playground.game.results import check_player, default_player
@@ -22,7 +22,7 @@ from playground.store import Store, get_store
 
 log = logging.getLogger(__name__)
 
-PROFILE_EVENT = "profile"
+PROFILE_EVENT = events.ProfileCreated.KIND
 PROFILE_FILE = "profile.json"
 # Events whose payload names a player: everyone who ever did something is a profile.
 _PLAYER_EVENTS = ("profile", "run_started", "human_game", "duel", "award", "achievement", "runs_compared")
@@ -66,7 +66,7 @@ def use(name: str, store: Store | None = None) -> str:
     name = check_player(name)
     store = store or get_store()
     atomic_write_text(_file(), json.dumps({"active": name}) + "\n")
-    store.add_event_once(PROFILE_EVENT, {"player": name}, key=("player",))
+    events.record_once(store, events.ProfileCreated(player=name), key=("player",))
     return name
 
 

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from playground.checks import shown
 from playground.errors import PlaygroundError
 from playground.store import Store, get_store
 
@@ -42,7 +43,7 @@ def check_player(name: str) -> str:
     name = name.strip()
     if not _NAME.match(name):
         raise PlaygroundError(
-            f"a player name is 1 to 40 letters, digits, spaces, dots, dashes or underscores, not '{name}'."
+            f"a player name is 1 to 40 letters, digits, spaces, dots, dashes or underscores, not '{shown(name)}'."
         )
     return name
 

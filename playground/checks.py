@@ -1,0 +1,73 @@
+"""Checks every door applies to what a person types, before anything is created: numbers that must be
+finite, sizes that must be positive and sane, names that must print safely. Each failure is one
+sentence (``BadConfig``); nothing here needs the engine.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections.abc import Mapping
+from typing import Any
+
+from playground.errors import BadConfig
+
+# Upper bounds far above any real use, so a typo (an extra zero, 10**20) is a sentence and not a hang,
+# an overflow or a machine out of memory.
+MAX_STEPS = 10**10  # environment steps of one RL run (Atari's 200M frames are 5 * 10**7 steps)
+MAX_ITERS = 10**9  # iterations of one GAN run
+MAX_ENVS = 256  # parallel environments (or A3C workers) of one run
+MAX_EPISODES = 10_000  # whole games of one evaluation
+MAX_LAYER = 65_536  # units of one hidden layer
+MAX_NAME = 100  # characters of a run's name
+
+
+def shown(text: str) -> str:
+    """``text`` as it may be printed to a terminal or a page: control characters and escapes as ``\\x1b``."""
+    return "".join(ch if ch.isprintable() or ch == " " else ascii(ch)[1:-1] for ch in str(text))
+
+
+def has_control(text: str) -> bool:
+    """Whether ``text`` holds a control character (terminal escapes, newlines, tabs, bidi overrides)."""
+    return any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text)
+
+
+def check_name(name: str | None, what: str = "run name") -> str | None:
+    """A name a person gave: printable, not blank, at most ``MAX_NAME`` characters."""
+    if name is None:
+        return None
+    if has_control(name):
+        raise BadConfig(f"a {what} cannot hold control characters or terminal escapes ('{shown(name)}'); "
+                        "use letters, digits, spaces and punctuation.")
+    name = name.strip()
+    if not name or len(name) > MAX_NAME:
+        raise BadConfig(f"a {what} is 1 to {MAX_NAME} characters, not {len(name)}.")
+    return name
+
+
+def check_limit(flag: str, value: int | None, maximum: int) -> None:
+    """A whole number a person typed, within the sane range (``flag`` names it in the sentence)."""
+    if value is not None and value > maximum:
+        raise BadConfig(f"{flag} {value:,} is far more than anyone needs; use at most {maximum:,}.")
+
+
+def _leaves(value: Any, key: str) -> list[tuple[str, Any]]:
+    if isinstance(value, Mapping):
+        return [leaf for k, v in value.items() for leaf in _leaves(v, f"{key}.{k}")]
+    if isinstance(value, (list, tuple)):
+        return [leaf for v in value for leaf in _leaves(v, key)]
+    return [(key, value)]
+
+
+def check_hyperparameter_values(owner: str, values: Mapping[str, Any]) -> None:
+    """What no algorithm or model can use, whatever its own checks say: an infinite or NaN number
+    (``--set ent_coef=inf``), and layer sizes that are not positive (``--set net_arch=[0]``)."""
+    for key, raw in values.items():
+        for where, leaf in _leaves(raw, key):
+            if isinstance(leaf, float) and not math.isfinite(leaf):
+                raise BadConfig(f"hyperparameter '{where}' for {owner} must be a finite number, not {leaf}.")
+        if key == "net_arch" and raw is not None:
+            for where, leaf in _leaves(raw, key):
+                if isinstance(leaf, bool) or not isinstance(leaf, int) or not 0 < leaf <= MAX_LAYER:
+                    raise BadConfig(f"hyperparameter '{where}' for {owner} lists layer sizes, each a whole number "
+                                    f"from 1 to {MAX_LAYER:,} (e.g. [64, 64]), not {leaf!r}.")
