@@ -14,24 +14,111 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
+from rich.progress import (BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
 from rich.table import Table
 from rich.text import Text
+from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 from playground.errors import PlaygroundError
 from playground.numbers import parse_steps
 
-app = typer.Typer(help="Train, watch and compare RL agents and GANs.", no_args_is_help=True, add_completion=False)
-rl_app = typer.Typer(help="Train, resume, evaluate and import RL agents.", no_args_is_help=True)
-runs_app = typer.Typer(help="List, inspect, compare, stop and delete runs.", no_args_is_help=True)
-gan_app = typer.Typer(help="Train, resume, sample, translate and evaluate GANs.", no_args_is_help=True)
+# -- help: what a newcomer reads first ----------------------------------------------------------
+# Typer's help prints each option's Python type (`--json <bool>`, `--set <list[str]>`) and wraps a
+# required argument in braces (`{run}`, which reads like a set of choices). Here a flag shows no value
+# (it takes none), an option shows a word for what to type, and an argument its name in capitals.
+_VALUE_NAMES = {"--steps": "N", "--iters": "N", "--eval-every": "N", "--checkpoint-every": "N", "--set": "KEY=VALUE",
+                "--checkpoint": "WHICH", "--record": "FILE", "--out": "FILE", "--inception": "FILE",
+                "--env-backend": "BACKEND", "--metric": "KEY"}
+
+
+class _Argument(TyperArgument):
+    """An argument as click always showed it: ``RUN`` (``[NAME]`` when optional), with no Python type."""
+
+    def get_usage_pieces(self, ctx: Any) -> list[str]:
+        return [self.display_name_raw if self.required else f"[{self.display_name_raw}]"]
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None
+
+
+def _no_value(option: Any) -> Any:
+    if option is not None:  # typer's own --help is a flag too
+        option.metavar = ""
+    return option
+
+
+class _Command(TyperCommand):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            _plain_param(param)
+
+    def get_help_option(self, ctx: Any) -> Any:
+        return _no_value(super().get_help_option(ctx))
+
+
+class _Group(TyperGroup):
+    def get_help_option(self, ctx: Any) -> Any:
+        return _no_value(super().get_help_option(ctx))
+
+
+class _Typer(typer.Typer):
+    """A Typer whose groups and commands print the plain help above."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cls=_Group, **kwargs)
+
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("cls", _Command)
+        return super().command(*args, **kwargs)
+
+
+def _plain_param(param: Any) -> None:
+    if isinstance(param, TyperArgument):
+        param.__class__ = _Argument  # a subclass that only changes how it is shown
+        param.metavar = param.metavar or param.name.upper()
+        return
+    if param.metavar is not None:
+        return
+    long = next((o for o in param.opts if o.startswith("--")), param.opts[0])
+    annotation = param.type_descriptor.annotation
+    if getattr(param, "is_flag", False) or getattr(param, "count", False):
+        param.metavar = ""
+    elif long in _VALUE_NAMES:
+        param.metavar = _VALUE_NAMES[long]
+    elif annotation is int:
+        param.metavar = "N"
+    elif annotation is Path:
+        param.metavar = "PATH"
+    else:
+        param.metavar = long.lstrip("-").replace("-", "_").upper()
+
+
+app = _Typer(help="Train, watch and compare RL agents and GANs.", no_args_is_help=True, add_completion=False)
+rl_app = _Typer(help="Train, resume, evaluate and import RL agents.", no_args_is_help=True)
+runs_app = _Typer(help="List, inspect, compare, stop and delete runs.", no_args_is_help=True)
+gan_app = _Typer(help="Train, resume, sample, translate and evaluate GANs.", no_args_is_help=True)
 app.add_typer(rl_app, name="rl")
 app.add_typer(gan_app, name="gan")
 app.add_typer(runs_app, name="runs")
+# What the web app asks of the engine, which its own process never loads (JSON on stdout).
+ui_app = _Typer(help="Answers for the web app, from the engine.", no_args_is_help=True)
+app.add_typer(ui_app, name="_ui", hidden=True)
 
 # Names, paths and errors come from users: never read them as rich markup.
 out = Console(markup=False, highlight=False)
 err = Console(stderr=True, markup=False, highlight=False)
+
+def _player() -> str | None:
+    """Who is at this door: the game's active profile (the run lifecycle never asks the game itself)."""
+    from playground.game.profiles import active_player
+
+    try:
+        return active_player()
+    except PlaygroundError:
+        return None
+
 
 def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
@@ -49,6 +136,8 @@ class _ScoreColumn(ProgressColumn):
     def render(self, task: Task) -> Text:
         if task.fields.get("detail"):
             return Text(task.fields["detail"], style="green")
+        if task.fields.get("unit") == "iters":  # GANs play no games: their numbers are the losses
+            return Text("losses after the first iterations", style="green")
         score = task.fields.get("score")
         evaluation = task.fields.get("eval")
         parts = []
@@ -104,7 +193,56 @@ class _ProgressView:
             self.bar.__exit__(*exc)
 
 
-def _run_in_foreground(run_id: str, resume: bool, as_json: bool, kind: str = "rl") -> None:
+# How long the one-off training of each feature network took here (the first `gan eval` waits for it): 7-9 s on
+# 2 idle cores, 60 s while other training kept them busy.
+_FEATURE_NET_TIME = {"mnist": "about 10 s on 2 idle CPU cores, a minute or more when they are busy"}
+
+
+class _FeatureNetView:
+    """The first ``gan eval`` trains the network it measures with: a line saying so, and a bar on stderr
+    (``--json``: the line only), fed by ``gans.metrics.NetworkProgress`` reports."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.announced = False
+        self.bar: Progress | None = None
+        self.task: Any = None
+
+    def __enter__(self) -> _FeatureNetView:
+        return self
+
+    def __call__(self, report: Any) -> None:
+        if not self.announced:
+            self.announced = True
+            usual = _FEATURE_NET_TIME.get(report.network)
+            err.print(f"training the {report.network} feature network that `gan eval` measures with; this happens "
+                      f"once, later evaluations reuse it" + (f" ({usual})" if usual else "") + ".", soft_wrap=True)
+            if self.quiet:
+                return
+            self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                                TextColumn("{task.completed:,.0f}/{task.total:,.0f} steps"),
+                                TextColumn("epoch {task.fields[epoch]}"), TimeElapsedColumn(), TextColumn("ETA"),
+                                TimeRemainingColumn(), console=err)
+            self.bar.__enter__()
+        if self.bar is None or not report.total:  # no bar while the labelled images are being prepared
+            return
+        if self.task is None:
+            self.task = self.bar.add_task(f"{report.network} network", total=report.total, epoch="")
+        self.bar.update(self.task, completed=report.step, epoch=f"{report.epoch}/{report.epochs}")
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+def _print_detached(run: Any, pid: int) -> None:
+    """``--detach --json``: the run as ``runs show`` lists it, with its background job's pid."""
+    from playground import runs
+
+    _print_json({**runs.record(run), "pid": pid})
+
+
+def _run_in_foreground(run_id: str, resume: bool, as_json: bool, kind: str = "rl", checkpoint: str = "latest") -> None:
     from playground import runs
 
     if kind == "gan":
@@ -112,7 +250,7 @@ def _run_in_foreground(run_id: str, resume: bool, as_json: bool, kind: str = "rl
     else:
         from playground.training import execute
     with _ProgressView(quiet=as_json) as view:
-        run = execute(run_id, resume=resume, progress=view)
+        run = execute(run_id, resume=resume, progress=view, checkpoint=checkpoint)
     if as_json:
         _print_json(runs.record(run, detail=True))
         _announce_awards()
@@ -123,10 +261,50 @@ def _run_in_foreground(run_id: str, resume: bool, as_json: bool, kind: str = "rl
         line += f"; last evaluation {last['mean']:.2f} ± {last['std']:.2f} over {last['n_episodes']} games"
     if kind == "gan":
         line = f"{run.id} {run.status} at iteration {run.step:,}; sample grids and checkpoints in {run.folder}"
-    out.print(line)
+    out.print(line, soft_wrap=True)  # a folder cut in two cannot be copied
     if run.status == "stopped":
         out.print(f"resume with: playground {kind} resume {run.id}")
     _announce_awards()
+    if run.status == "finished":
+        _print_next_steps(run.id, kind)
+
+
+def _print_next_steps(run_id: str, kind: str) -> None:
+    """What to do with a finished run, and the challenge ``playground profile`` would suggest next: a
+    newcomer should not have to find these commands in the README."""
+    if kind == "gan":
+        steps = [("watch it", f"playground gan watch {run_id}"),
+                 ("measure it", f"playground gan eval {run_id}"),
+                 ("sample", f"playground gan sample {run_id} --n 64 --out grid.png")]
+    else:
+        steps = [("watch it", f"playground watch {run_id}"), ("evaluate it", f"playground rl eval {run_id}")]
+    out.print("next:")
+    for what, command in steps:
+        out.print(f"  {what + ':':<16}{command}", soft_wrap=True)
+    challenge = _next_challenge()
+    if challenge is not None:
+        title, xp, command = challenge
+        out.print(f"  {'next challenge:':<16}{title} (+{xp} XP)", soft_wrap=True)
+        out.print(f"  {'':<16}{command}", soft_wrap=True)
+
+
+def _next_challenge() -> tuple[str, int, str] | None:
+    """The active player's next challenge as ``profile`` picks it: its title, XP and first command (None
+    when every challenge is met, or when the game cannot be read: a finished run must not fail here)."""
+    from playground.game import profiles
+    from playground.game.core import Game
+
+    try:
+        challenge = Game(sync=False).next_challenge(profiles.active_player())  # announce() synced just now
+    except PlaygroundError as exc:
+        logging.getLogger(__name__).warning("could not pick the next challenge: %s", exc)
+        return None
+    except Exception:  # a bug in the game must not turn a finished training into a failure
+        logging.getLogger(__name__).exception("could not pick the next challenge")
+        return None
+    if challenge is None or not challenge.commands:
+        return None
+    return challenge.title["en"], challenge.xp, challenge.commands[0]
 
 
 # -- rl ----------------------------------------------------------------------------------------
@@ -139,11 +317,12 @@ def rl_train(
     envs: Annotated[Optional[int], typer.Option("--envs", "--workers", help="parallel environments (A3C: worker processes); default from the preset (A3C: one per core)")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
     preset: Annotated[Optional[str], typer.Option(help="hyperparameter preset; default: the one made for ENV")] = None,
-    set_: Annotated[list[str], typer.Option("--set", help="override one hyperparameter: KEY=VALUE (repeatable)")] = [],  # noqa: B006
+    set_: Annotated[list[str], typer.Option("--set", help="override one hyperparameter (repeatable)")] = [],  # noqa: B006
     name: Annotated[Optional[str], typer.Option(help="a name of your own for this run")] = None,
     eval_every: Annotated[Optional[str], typer.Option(help="evaluate every N steps (default: 10 times per run)")] = None,
     eval_episodes: Annotated[int, typer.Option(help="whole games per evaluation")] = 10,
     checkpoint_every: Annotated[Optional[str], typer.Option(help="checkpoint every N steps (default: at each evaluation)")] = None,
+    keep: Annotated[int, typer.Option("--keep", help="keep the newest N checkpoints (every evaluated one is kept too)")] = 1,
     tensorboard: Annotated[bool, typer.Option("--tensorboard", help="also write TensorBoard event files")] = False,
     save_replay_buffer: Annotated[bool, typer.Option("--save-replay-buffer", help="DQN: keep the replay buffer for resume")] = False,
     env_backend: Annotated[str, typer.Option(help="Atari envs: auto, fast (ale-py C++ vector env) or sb3 (SB3's wrappers)")] = "auto",
@@ -171,12 +350,16 @@ def rl_train(
         tensorboard=tensorboard,
         save_replay_buffer=save_replay_buffer,
         env_backend=env_backend,  # type: ignore[arg-type]
+        keep_checkpoints=keep,
     )
-    run = jobs.create(cfg, label=name)
+    run = jobs.create(cfg, label=name, player=_player())
     sys.stdout.write(run.id + "\n")
     sys.stdout.flush()
     if detach:
-        pid = jobs.start(run)
+        pid = jobs.start(run, reap=False)  # this process exits at once: init collects the job
+        if as_json:
+            _print_detached(run, pid)
+            return
         err.print(f"training in the background (pid {pid}); follow with `playground runs show {run.id}`, "
                   f"stop with `playground runs stop {run.id}`.")
         return
@@ -187,29 +370,34 @@ def rl_train(
 def rl_resume(
     run: Annotated[str, typer.Argument(help="run id, name or 'latest'")],
     steps: Annotated[Optional[str], typer.Option(help="new total steps (must exceed the checkpoint's step)")] = None,
+    checkpoint: Annotated[str, typer.Option(help="latest, or the step of an older checkpoint (when the newest is damaged)")] = "latest",
     detach: Annotated[bool, typer.Option("--detach", help="resume in the background")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="no progress bar; print the finished run as JSON")] = False,
 ) -> None:
     """Continue a stopped or failed run from its last checkpoint."""
     from playground import jobs, training
 
-    prepared = training.prepare_resume(run, parse_steps(steps))
+    prepared = training.prepare_resume(run, parse_steps(steps), checkpoint=checkpoint)
     sys.stdout.write(prepared.id + "\n")
     sys.stdout.flush()
     if detach:
-        pid = jobs.start(prepared, resume=True)
+        pid = jobs.start(prepared, resume=True, checkpoint=checkpoint, reap=False)
+        if as_json:
+            _print_detached(prepared, pid)
+            return
         err.print(f"resumed in the background (pid {pid}).")
         return
-    _run_in_foreground(prepared.id, resume=True, as_json=as_json)
+    _run_in_foreground(prepared.id, resume=True, as_json=as_json, checkpoint=checkpoint)
 
 
 @rl_app.command("_run", hidden=True)
-def rl_run_job(run_id: str, resume: bool = typer.Option(False, "--resume")) -> None:
+def rl_run_job(run_id: str, resume: bool = typer.Option(False, "--resume"),
+               checkpoint: str = typer.Option("latest", "--checkpoint")) -> None:
     """Train an already created run (what background jobs execute)."""
     from playground import training
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    training.execute(run_id, resume=resume)
+    training.execute(run_id, resume=resume, checkpoint=checkpoint)
 
 
 @rl_app.command("eval")
@@ -257,7 +445,7 @@ def rl_import(
     """Import a model trained elsewhere (e.g. with RL Baselines3 Zoo) as a run."""
     from playground.importing import import_sb3_zip
 
-    run = import_sb3_zip(file, env, algo, label=name)
+    run = import_sb3_zip(file, env, algo, label=name, player=_player())
     sys.stdout.write(run.id + "\n")
     err.print(f"imported at step {run.step:,}; evaluate it with `playground rl eval {run.id}`.")
 
@@ -289,9 +477,10 @@ def gan_train(
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
     preset: Annotated[Optional[str], typer.Option(help="published settings to start from (see `gan presets`)")] = None,
-    set_: Annotated[list[str], typer.Option("--set", help="override one hyperparameter: KEY=VALUE (repeatable)")] = [],  # noqa: B006
+    set_: Annotated[list[str], typer.Option("--set", help="override one hyperparameter (repeatable)")] = [],  # noqa: B006
     sample_every: Annotated[Optional[int], typer.Option(help="save a sample grid every N iterations")] = None,
     checkpoint_every: Annotated[Optional[int], typer.Option(help="checkpoint every N iterations")] = None,
+    keep: Annotated[int, typer.Option("--keep", help="keep the newest N checkpoints (every measured one is kept too)")] = 2,
     name: Annotated[Optional[str], typer.Option(help="a name of your own for this run")] = None,
     detach: Annotated[bool, typer.Option("--detach", help="train in the background; print the run id and return")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="no progress bar; print the finished run as JSON")] = False,
@@ -303,13 +492,16 @@ def gan_train(
     cfg = config_mod.build_gan_config(
         model, data, epochs=epochs, iters=parse_steps(iters, "--iters"), batch_size=batch_size, image_size=image_size,
         seed=seed, device=device, preset=preset, sets=set_, sample_every=sample_every,
-        checkpoint_every=checkpoint_every,
+        checkpoint_every=checkpoint_every, keep_checkpoints=keep,
     )
-    run = jobs.create(cfg, label=name)
+    run = jobs.create(cfg, label=name, player=_player())
     sys.stdout.write(run.id + "\n")
     sys.stdout.flush()
     if detach:
-        pid = jobs.start(run)
+        pid = jobs.start(run, reap=False)  # this process exits at once: init collects the job
+        if as_json:
+            _print_detached(run, pid)
+            return
         err.print(f"training in the background (pid {pid}); sample grids appear in {run.folder}/samples; "
                   f"stop with `playground runs stop {run.id}`.")
         return
@@ -320,29 +512,34 @@ def gan_train(
 def gan_resume(
     run: Annotated[str, typer.Argument(help="run id, name or 'latest'")],
     iters: Annotated[Optional[str], typer.Option(help="new total iterations (must exceed the checkpoint's)")] = None,
+    checkpoint: Annotated[str, typer.Option(help="latest, or the iteration of an older checkpoint (when the newest is damaged)")] = "latest",
     detach: Annotated[bool, typer.Option("--detach", help="resume in the background")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="no progress bar; print the finished run as JSON")] = False,
 ) -> None:
     """Continue a stopped or failed GAN run from its last checkpoint, on the same curves."""
     from playground import gan_training, jobs
 
-    prepared = gan_training.prepare_resume(run, parse_steps(iters, "--iters"))
+    prepared = gan_training.prepare_resume(run, parse_steps(iters, "--iters"), checkpoint=checkpoint)
     sys.stdout.write(prepared.id + "\n")
     sys.stdout.flush()
     if detach:
-        pid = jobs.start(prepared, resume=True)
+        pid = jobs.start(prepared, resume=True, checkpoint=checkpoint, reap=False)
+        if as_json:
+            _print_detached(prepared, pid)
+            return
         err.print(f"resumed in the background (pid {pid}).")
         return
-    _run_in_foreground(prepared.id, resume=True, as_json=as_json, kind="gan")
+    _run_in_foreground(prepared.id, resume=True, as_json=as_json, kind="gan", checkpoint=checkpoint)
 
 
 @gan_app.command("_run", hidden=True)
-def gan_run_job(run_id: str, resume: bool = typer.Option(False, "--resume")) -> None:
+def gan_run_job(run_id: str, resume: bool = typer.Option(False, "--resume"),
+                checkpoint: str = typer.Option("latest", "--checkpoint")) -> None:
     """Train an already created GAN run (what background jobs execute)."""
     from playground import gan_training
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    gan_training.execute(run_id, resume=resume)
+    gan_training.execute(run_id, resume=resume, checkpoint=checkpoint)
 
 
 @gan_app.command("sample")
@@ -391,7 +588,9 @@ def gan_eval(
     """Fréchet distance and KID against real images, on a network named in the result; stored."""
     from playground import gan_inference
 
-    result = gan_inference.evaluate(run, n=n, which=checkpoint, seed=seed, inception_weights=inception, device=device)
+    with _FeatureNetView(quiet=as_json) as view:
+        result = gan_inference.evaluate(run, n=n, which=checkpoint, seed=seed, inception_weights=inception,
+                                        device=device, progress=view)
     if as_json:
         _print_json(result)
         _announce_awards()
@@ -468,7 +667,7 @@ def runs_list(
     env: Annotated[Optional[str], typer.Option(help="environment id")] = None,
     algo: Annotated[Optional[str], typer.Option(help="algorithm")] = None,
     status: Annotated[Optional[str], typer.Option(help="created, running, stopped, finished or failed")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print it as JSON (docs/cli-json.md)")] = False,
 ) -> None:
     """Every run in the store, oldest first."""
     from playground import runs
@@ -476,19 +675,33 @@ def runs_list(
 
     if status is not None and status not in RUN_STATUSES:
         raise PlaygroundError(f"--status must be one of {', '.join(RUN_STATUSES)}, not '{status}'.")
+    from playground.checks import shown
+    from playground.store import get_store
+
     records = [runs.record(r) for r in runs.list_runs(kind=kind, env=env, algo=algo, status=status)]
+    for run_id, damage in get_store().damaged:
+        err.print(f"warning: run {shown(run_id)} is left out: its record in the store is damaged ({damage}); "
+                  f"`playground runs delete {shown(run_id)}` removes it.", soft_wrap=True)
     if as_json:
         _print_json(records)
         return
     if not records:
         out.print("no runs yet; start one with: playground rl train ppo CartPole-v1")
         return
-    table = Table("id", "name", "env", "status", "step", "best eval", "created")
+    # Ids are what every other command takes: never cut them; the other columns give way.
+    table = Table(show_lines=False)
+    table.add_column("id", no_wrap=True, min_width=max(len(r["id"]) for r in records))
+    table.add_column("name", overflow="fold")
+    table.add_column("env / data set", overflow="fold")
+    table.add_column("status", no_wrap=True)
+    table.add_column("step", no_wrap=True)
+    table.add_column("best eval")
+    table.add_column("created", no_wrap=True)
     for r in records:
         best = r["best_eval"]
         table.add_row(
-            r["id"], r["name"] or "", r["env"], r["status"], f"{r['step']:,}/{r['total_steps'] or 0:,}",
-            f"{best['mean']:.1f}±{best['std']:.1f}" if best else "", (r["created_at"] or "")[:16],
+            r["id"], shown(r["name"] or ""), shown(r["env"]), r["status"], f"{r['step']:,}/{r['total_steps'] or 0:,}",
+            f"{best['mean']:.1f}±{best['std']:.1f}" if best else "", (r["created_at"] or "")[:16].replace("T", " "),
         )
     out.print(table)
 
@@ -496,7 +709,7 @@ def runs_list(
 @runs_app.command("show")
 def runs_show(
     run: Annotated[str, typer.Argument(help="run id, name or 'latest'")],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print it as JSON (docs/cli-json.md)")] = False,
 ) -> None:
     """One run: status, config, evaluations and checkpoints."""
     from playground import runs
@@ -505,8 +718,12 @@ def runs_show(
     if as_json:
         _print_json(record)
         return
-    out.print(f"{record['id']} {record['status']}  {record['algo']} on {record['env']}  "
-              f"step {record['step']:,}/{record['total_steps'] or 0:,}")
+    if record["kind"] == "gan":  # a GAN run speaks of its model, its data set and iterations
+        out.print(f"{record['id']} {record['status']}  {record['model']} on the data set {record['data']}  "
+                  f"iteration {record['step']:,}/{record['total_steps'] or 0:,}")
+    else:
+        out.print(f"{record['id']} {record['status']}  {record['algo']} on {record['env']}  "
+                  f"step {record['step']:,}/{record['total_steps'] or 0:,}")
     if record["error"]:
         out.print(Text("error: ", style="red") + Text(record["error"]))
     out.print(f"folder: {record['folder']}")
@@ -536,6 +753,9 @@ def runs_compare(
     """Curves of several runs in one picture."""
     from playground import compare, runs
 
+    if len(run_refs) < 2:
+        raise PlaygroundError("runs compare needs two or more runs; for one run's curves and numbers use "
+                              "`playground runs show RUN`.")
     chosen = [runs.get(r) for r in run_refs]
     path = compare.write(chosen, out_file, metric)
     out.print(f"wrote {path}")
@@ -557,12 +777,19 @@ def runs_delete(
 ) -> None:
     """Delete a run: its rows in the store and its folder."""
     from playground import runs
+    from playground.errors import StoreError
+    from playground.store import get_store
 
-    target = runs.get(run)
-    if not yes and not typer.confirm(f"delete {target.id} and its folder {target.folder}?"):
+    try:
+        target_id, folder = (lambda r: (r.id, r.folder))(runs.get(run))
+    except StoreError:  # a damaged record can still be deleted, by its id
+        if not get_store().has_run(run):
+            raise
+        target_id, folder = run, str(runs.folder_for(run))
+    if not yes and not typer.confirm(f"delete {target_id} and its folder {folder}?"):
         raise typer.Exit(1)
-    runs.delete(target.id)
-    out.print(f"deleted {target.id}")
+    runs.delete(target_id)
+    out.print(f"deleted {target_id}")
 
 
 # -- the game: profiles, challenges, leaderboards, badges (playground/game) ---------------------------
@@ -575,7 +802,7 @@ def profile_cmd(
     name_opt: Annotated[Optional[str], typer.Option("--name", help="the same as NAME")] = None,
     use: Annotated[bool, typer.Option("--use", help="play as NAME from now on on this machine")] = False,
     list_all: Annotated[bool, typer.Option("--list", help="every player on this store")] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print it as JSON (docs/cli-json.md)")] = False,
     lang: Annotated[str, _LANG] = "en",
 ) -> None:
     """Your tier, XP, progress to the next tier, and the one challenge to try next (with its command)."""
@@ -588,7 +815,7 @@ def profile_cmd(
 def challenges_cmd(
     tier: Annotated[Optional[str], typer.Option(help="only this tier: 1-4, getting-started, 入门, …")] = None,
     player: Annotated[Optional[str], typer.Option(help="whose progress; default: the active player")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print it as JSON (docs/cli-json.md)")] = False,
     lang: Annotated[str, _LANG] = "en",
 ) -> None:
     """Every challenge as a card: status, progress and goal, tier by tier."""
@@ -601,7 +828,7 @@ def challenges_cmd(
 def challenge_cmd(
     challenge_id: Annotated[str, typer.Argument(metavar="CHALLENGE_ID", help="an id from `playground challenges`")],
     player: Annotated[Optional[str], typer.Option(help="whose tries; default: the active player")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print it as JSON (docs/cli-json.md)")] = False,
     lang: Annotated[str, _LANG] = "en",
 ) -> None:
     """One challenge: what it asks, your best attempt, why other tries do not count, the exact command."""
@@ -614,7 +841,7 @@ def challenge_cmd(
 def leaderboard_cmd(
     game: Annotated[str, typer.Argument(metavar="GAME", help="a game (Pong, CartPole), a dataset or a challenge id")],
     limit: Annotated[int, typer.Option(help="entries per board")] = 20,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print it as JSON (docs/cli-json.md)")] = False,
 ) -> None:
     """Agents and people, best first (ties: fewer steps); each entry names the run and evaluation that earned it."""
     from playground.game import commands
@@ -625,7 +852,7 @@ def leaderboard_cmd(
 @app.command("achievements")
 def achievements_cmd(
     player: Annotated[Optional[str], typer.Option(help="whose badges; default: the active player")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print it as JSON (docs/cli-json.md)")] = False,
     lang: Annotated[str, _LANG] = "en",
 ) -> None:
     """Badges for milestones: earned ones with their date, the rest to aim for."""
@@ -750,6 +977,39 @@ def envs_list(atari: Annotated[bool, typer.Option("--atari", help="only Atari ga
 
     for env_id in envs.list_ids(atari_only=atari):
         sys.stdout.write(env_id + "\n")
+
+
+# -- the web app's questions (hidden) ---------------------------------------------------------
+@ui_app.command("form")
+def ui_form() -> None:
+    """What the training forms offer and prefill: algorithms, GAN models, presets, built-in data, games."""
+    from playground.config import form_choices
+
+    _print_json(form_choices())
+
+
+@ui_app.command("thumbnail")
+def ui_thumbnail(env: Annotated[str, typer.Argument(help="an environment id")]) -> None:
+    """Render ``env``'s first screen into the thumbnail cache; prints its path (nothing when it has none)."""
+    from playground.ui import thumbnails
+
+    path = thumbnails.render(env)
+    sys.stdout.write(f"{path or ''}\n")
+
+
+@ui_app.command("dataset")
+def ui_dataset(
+    data: Annotated[str, typer.Argument(help="a built-in set or a folder")],
+    kind: Annotated[str, typer.Argument(help="images, paired or unpaired")],
+) -> None:
+    """Check a dataset as a GAN of this data kind would read it; prints what it holds."""
+    import dataclasses
+
+    from gans import data as gan_data
+
+    if kind not in ("images", "paired", "unpaired"):
+        raise PlaygroundError(f"the data kind must be images, paired or unpaired, not '{kind}'.")
+    _print_json(dataclasses.asdict(gan_data.describe(data, kind)))  # type: ignore[arg-type]
 
 
 def main() -> None:

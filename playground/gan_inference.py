@@ -18,7 +18,7 @@ from gans import data as gan_data
 from gans import grid, metrics
 from gans.base import GanModel
 from playground import gan_training, runs
-from playground.config import GanConfig
+from playground.config import GanConfig, of_run
 from playground.errors import DataError, PlaygroundError, RunStateError
 from playground.settings import resolve_device
 from playground.store import Run, Store, file_sha256, get_store
@@ -42,7 +42,7 @@ def load(ref: str, which: str = "latest", device: str = "auto", store: Store | N
     if run.kind != "gan":
         raise RunStateError(f"run {run.id} is an {run.kind} run; the `gan` commands work on GAN runs.")
     _step, path = runs.pick_checkpoint(run, which, store)
-    config = GanConfig.model_validate(run.config)
+    config = of_run(run)
     device = resolve_device(device)
     state = gan_training.read_checkpoint(path, device)
     model = gan_training.build_model(config, state["data"], device)
@@ -131,10 +131,12 @@ def _in_chunks(fn: Any, images: torch.Tensor, *args: Any) -> torch.Tensor:
 
 
 def evaluate(ref: str, *, n: int | None = None, which: str = "latest", seed: int = 0,
-             inception_weights: Path | None = None, device: str = "auto", store: Store | None = None) -> dict[str, Any]:
+             inception_weights: Path | None = None, device: str = "auto", store: Store | None = None,
+             progress: metrics.ProgressFn | None = None) -> dict[str, Any]:
     """Fréchet distance and KID of generated (or translated) images against real ones, on a named
     network; pix2pix adds L1 and PSNR to its targets, CycleGAN the cycle L1. Stored as an event
-    (with the checkpoint's hash) and as ``eval/…`` metrics."""
+    (with the checkpoint's hash) and as ``eval/…`` metrics. ``progress`` hears how the one-off training
+    of the playground's feature network goes (the first evaluation waits for it)."""
     store = store or get_store()
     if n is not None and n < 2:
         raise PlaygroundError(f"--n must be at least 2 images, got {n}.")
@@ -161,7 +163,8 @@ def evaluate(ref: str, *, n: int | None = None, which: str = "latest", seed: int
         fake = _in_chunks(model.translate, real_a, "AtoB")
         back = _in_chunks(model.translate, fake, "BtoA")
         extra = {"cycle_l1": torch.mean(torch.abs(back - real_a)).item()}
-    quality = metrics.measure(real, fake, inception_weights=inception_weights, device=str(model.device))
+    quality = metrics.measure(real, fake, inception_weights=inception_weights, device=str(model.device),
+                              progress=progress)
     payload = {
         "metric": quality.metric,
         "fd": quality.fd,

@@ -177,7 +177,7 @@ def test_a_job_that_dies_before_it_begins_shows_as_failed(home: Path) -> None:
     app = open_page(AGENT_PAGE)
     assert not app.exception
     assert metric(app, "Status") == "failed"
-    assert "before it began training" in app.error[0].value
+    assert "before training began" in app.error[0].value
 
 
 def test_a_failed_run_shows_its_error_and_log(home: Path) -> None:

@@ -118,7 +118,11 @@ def test_the_window_button_needs_a_display(in_lab: Lab, monkeypatch: pytest.Monk
     button.click().run()
     assert not app.exception
     [(args, kw)] = started
-    assert args == [sys.executable, "-m", "playground", "watch", in_lab.rl, "--checkpoint", "best"]
+    # "best" goes to the viewer as the step the page names best, so the window plays what the picker says
+    from playground.ui.live import best_checkpoint
+
+    step, _ = best_checkpoint(runs.get(in_lab.rl))
+    assert args == [sys.executable, "-m", "playground", "watch", in_lab.rl, "--checkpoint", str(step)]
     assert kw["start_new_session"] is True
 
 

@@ -16,6 +16,7 @@ import math
 import selectors
 import shutil
 import signal
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -382,6 +383,7 @@ def test_follow_switches_to_newer_checkpoints_between_games_then_plays_the_best(
 def test_follow_waits_for_a_checkpoint_and_ctrl_c_stops_cleanly(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PLAYGROUND_HOME", str(lab.home))
     run = training.create_run(RLConfig.model_validate(runs.get(lab.trained).config), label="waiting")
+    monkeypatch.setenv("PYTHONFAULTHANDLER", "1")  # a hang below ends with every thread's stack in stderr
     proc = playground_process("watch", run.id, "--follow", "--headless", home=lab.home)
     try:
         selector = selectors.DefaultSelector()
@@ -393,7 +395,12 @@ def test_follow_waits_for_a_checkpoint_and_ctrl_c_stops_cleanly(lab: Lab, monkey
                 line = proc.stderr.readline()  # type: ignore[union-attr]
         assert f"waiting for the first checkpoint of {run.id}" in line, line
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        try:
+            out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)  # faulthandler prints where it hung
+            _out, err = proc.communicate(timeout=30)
+            pytest.fail(f"watch --follow did not stop 30 s after Ctrl-C; where it was:\n{err[-4000:]}")
     finally:
         if proc.poll() is None:
             proc.kill()

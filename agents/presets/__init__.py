@@ -1,7 +1,8 @@
 """Tuned hyperparameters per algorithm and environment family, kept in YAML beside this file.
 
-Each ``<algo>.yaml`` maps a preset name to: description, source (where the numbers come from),
-envs (``atari``, ``any`` or a list of ids), steps, n_envs and hyperparameters.
+Each ``<algo>.yaml`` maps a preset name to: description (and ``description_zh``, its Simplified Chinese
+for the web UI), source (where the numbers come from), envs (``atari``, ``any`` or a list of ids), steps,
+n_envs and hyperparameters.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ class Preset:
     steps: int
     n_envs: int
     hyperparameters: dict[str, Any] = field(default_factory=dict)
+    description_zh: str = ""
+
+    def text(self, lang: str) -> str:
+        """The one-line description in ``lang`` (``en`` or ``zh``); English where no translation is given."""
+        return self.description_zh if lang == "zh" and self.description_zh else self.description
 
     def fits(self, spec: EnvSpec) -> bool:
         if self.envs == "atari":
@@ -56,6 +62,7 @@ def presets_for(algo: str) -> dict[str, Preset]:
             steps=int(body.get("steps", 100_000)),
             n_envs=int(body.get("n_envs", 1)),
             hyperparameters=dict(body.get("hyperparameters") or {}),
+            description_zh=str(body.get("description_zh", "")),
         )
         for name, body in raw.items()
     }

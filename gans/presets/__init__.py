@@ -1,7 +1,8 @@
 """Published settings per GAN model, kept in YAML beside this file, each citing its source.
 
-Each ``<model>.yaml`` maps a preset name to: description, source, image_size, batch_size,
-epochs and hyperparameters (on top of the model's own defaults, which are the paper's).
+Each ``<model>.yaml`` maps a preset name to: description (and ``description_zh``, its Simplified
+Chinese for the web UI), source, image_size, batch_size, epochs and hyperparameters (on top of the
+model's own defaults, which are the paper's).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class GanPreset:
     batch_size: int
     epochs: int
     hyperparameters: dict[str, Any] = field(default_factory=dict)
+    description_zh: str = ""
 
 
 @lru_cache(maxsize=None)
@@ -44,6 +46,7 @@ def presets_for(model: str) -> dict[str, GanPreset]:
             batch_size=int(body["batch_size"]),
             epochs=int(body["epochs"]),
             hyperparameters=dict(body.get("hyperparameters") or {}),
+            description_zh=str(body.get("description_zh", "")),
         )
         for name, body in (raw or {}).items()
     }

@@ -27,7 +27,7 @@ from playground.game import achievements as badges
 from playground.game import catalogue as catalogue_mod
 from playground.game import reference
 from playground.game.catalogue import HIGHER, Catalogue, Challenge, Tier, UnknownChallenge
-from playground.game.evidence import COUNT_METRICS, Attempt, Evidence, Outcome, better, outcome
+from playground.game.evidence import COUNT_METRICS, Attempt, Evidence, Outcome, better, outcome, tries
 from playground.game.profiles import active_player
 from playground.game.results import check_player
 from playground.store import Store, get_store
@@ -288,7 +288,8 @@ class Game:
         result = self.outcome(challenge, player)
         award = self.award_events.get((challenge.id, player))
         met = award is not None
-        status = "met" if met else "attempted" if (result.counted or result.rejected) else "open"
+        tried = bool(result.counted) or any(tries(challenge, a) for a, _ in result.rejected)
+        status = "met" if met else "attempted" if tried else "open"
         tier = self.catalogue.tier(challenge.tier)
         required = self.catalogue.required_for(challenge.id)
         return _clean({

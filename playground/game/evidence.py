@@ -390,6 +390,16 @@ def relevant(challenge: Challenge, attempt: Attempt) -> bool:
     return attempt.kind == "human" and (attempt.env in challenge.envs or attempt.game in challenge.games)
 
 
+def tries(challenge: Challenge, attempt: Attempt) -> bool:
+    """Whether a relevant attempt was a try at this very challenge: its algorithm or model and its
+    environment. A PPO run on CartPole shows on the DQN card (why it does not count), but it is no try
+    at it, so that card stays "not tried yet" instead of "attempted, not met"."""
+    c = challenge.constraints
+    if c.algos and attempt.algo not in c.algos:
+        return False
+    return not (challenge.kind == "rl" and attempt.env not in challenge.envs)
+
+
 def reasons(challenge: Challenge, attempt: Attempt, evidence: Evidence | None = None) -> list[str]:
     """Why a relevant attempt does not count for this challenge (threshold aside); empty: it counts."""
     out = list(attempt.problems)

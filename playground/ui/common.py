@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import streamlit as st
 
@@ -56,10 +56,46 @@ def page(title_key: str) -> None:
     st.title(t(title_key))
 
 
+def error_text(exc: BaseException) -> str:
+    """A user's mistake as one sentence in the session's language: the UI's own errors carry their
+    translations (``translated(lang)``); sentences from the library or a child CLI stay as written."""
+    translated = getattr(exc, "translated", None)
+    return translated(lang()) if callable(translated) else str(exc)
+
+
 @contextmanager
 def shown_errors() -> Iterator[None]:
     """Show a user's mistake (a PlaygroundError) as one sentence in the page instead of a traceback."""
     try:
         yield
     except PlaygroundError as exc:
-        st.error(str(exc))
+        st.error(error_text(exc))
+
+
+T = TypeVar("T")
+
+
+class Prefill:
+    """A training form set to a run's settings (the run a one-click start landed on).
+
+    ``apply`` puts the values in the session's widget state: all of them when the run is new to the form,
+    otherwise only those the person has not touched. ``start`` is a widget's starting value, or None for a
+    widget ``apply`` has just set (the widget shows the session's value either way, and Streamlit logs a
+    warning with a stack when it is given both). One per page run: page scripts run anew each time.
+    """
+
+    def __init__(self, form: str) -> None:
+        self.marker = f"{form}.prefilled_for"  # the run whose settings the form was last set to
+        self.keys: set[str] = set()
+
+    def apply(self, run_id: str, values: dict[str, Any]) -> None:
+        fresh = st.session_state.get(self.marker) != run_id  # a newly landed run: its settings replace the form's
+        st.session_state[self.marker] = run_id
+        for key, value in values.items():
+            if fresh or key not in st.session_state:
+                st.session_state[key] = value
+                self.keys.add(key)
+
+    def start(self, key: str, value: T) -> T | None:
+        return None if key in self.keys else value
+

@@ -2,7 +2,8 @@
 leaderboards, and starting the training a challenge names.
 
 The game answers in plain data (``playground.game.Game``); this module only draws it. Starting a
-training goes through ``playground.jobs`` like every other door.
+training runs the command itself, ``playground … train --detach``, in a child process
+(``playground.jobs.launch_detached``): the CLI's checks, and no torch in this process.
 """
 
 from __future__ import annotations
@@ -21,13 +22,16 @@ from playground.game import Game
 from playground.game.achievements import BY_ID
 from playground.numbers import parse_steps
 from playground.store import get_store
-from playground.ui.common import lang, t
+from playground.ui.common import lang, shown_errors, t
 
 # Where the training pages read the run they show live (their session-state keys and files).
 TRAIN_PAGES = {
     "rl": ("train_agent.run", "playground/ui/pages/train_agent.py"),
     "gan": ("train_gan.run", "playground/ui/pages/train_gan.py"),
 }
+# Session state: kind -> the run a one-click start opened its training page on (that page shows it on top).
+LANDED = "landed_runs"
+MAX_TOASTS = 2  # news shown one by one; the rest is one line that points to the Challenges page
 STATUS_ICONS = {"met": "✅", "attempted": "🟡", "open": "⬜"}
 RUN_STATUS_ICONS = {"created": "🆕", "running": "🏃", "stopped": "⏸️", "finished": "🏁", "failed": "❌"}
 BADGE_NAMES = {badge_id: badge.name for badge_id, badge in BY_ID.items()}
@@ -51,19 +55,27 @@ def load_game() -> Game:
 
 
 def announce(game: Game, player: str) -> None:
-    """Say what this read of the store newly earned for ``player`` (awards, badges, promotions), once.
+    """Say what this read of the store newly earned for ``player`` (promotions, awards, badges), once.
 
-    Other players' news is recorded all the same, without a word on this screen."""
+    At most ``MAX_TOASTS`` toasts, the biggest news first (a promotion, then awards by XP), and one more
+    that counts the rest: six toasts at once cover the page and nobody reads them. Other players' news
+    is recorded all the same, without a word on this screen."""
     report = game.report
     titles = {c.id: c.title for c in game.catalogue.challenges}
-    for award in [a for a in report.awards if a.get("player") == player]:
+    news: list[tuple[str, str]] = []
+    for promo in [p for p in report.promotions if p.get("player") == player]:
+        news.append((t("challenges.new_tier", tier=text(promo.get("name"))), "⬆️"))
+    awards = [a for a in report.awards if a.get("player") == player]
+    for award in sorted(awards, key=lambda a: -(a.get("xp") or 0)):
         title = text(titles.get(award["challenge"])) or award["challenge"]
-        st.toast(t("challenges.new_award", title=title, xp=award.get("xp", 0)), icon="🏆")
+        news.append((t("challenges.new_award", title=title, xp=award.get("xp", 0)), "🏆"))
     for badge in [b for b in report.achievements if b.get("player") == player]:
         name = text(BADGE_NAMES.get(badge["achievement"])) or badge["achievement"]
-        st.toast(t("challenges.new_badge", name=name), icon=badge.get("icon") or "🎖️")
-    for promo in [p for p in report.promotions if p.get("player") == player]:
-        st.toast(t("challenges.new_tier", tier=text(promo.get("name"))), icon="⬆️")
+        news.append((t("challenges.new_badge", name=name), badge.get("icon") or "🎖️"))
+    for line, icon in news[:MAX_TOASTS]:
+        st.toast(line, icon=icon)
+    if len(news) > MAX_TOASTS:
+        st.toast(t("challenges.more_news", n=len(news) - MAX_TOASTS), icon="➕")
 
 
 # -- starting what a challenge names -------------------------------------------------------------------
@@ -76,8 +88,14 @@ class TrainCommand:
     target: str  # environment or dataset
     options: tuple[tuple[str, str], ...] = ()
 
+    def cli_options(self) -> list[str]:
+        """The command's options as ``--flag=value`` words, for ``playground.jobs.launch_detached``."""
+        return [f"{flag}={value}" for flag, value in self.options]
+
     def build(self) -> Any:
-        """The validated config (raises a PlaygroundError with one sentence when it cannot be built)."""
+        """The validated config (raises a PlaygroundError with one sentence when it cannot be built).
+
+        Needs the engine: the CLI's process and tests call it; the app starts ``cli_options`` instead."""
         from playground.config import build_gan_config, build_rl_config
 
         opts = dict(self.options)
@@ -133,21 +151,24 @@ def parse_train_command(command: str) -> TrainCommand | None:
     return TrainCommand(kind, name, target, options)
 
 
-def start_training(kind: str, config: Any) -> None:
-    """Start a real background job for ``config`` and open its training page with the live panel.
+def start_training(command: TrainCommand) -> None:
+    """Start a real background job for ``command`` and open its training page on it: the run's live panel
+    on top, the form (set to the run's settings) folded below.
 
     Run alone (outside the app's navigation) a page cannot switch: the run still starts, and the
     page says where to watch it."""
     from playground import jobs
 
-    run, _pid = jobs.launch(config)
-    state_key, page_path = TRAIN_PAGES[kind]
-    st.session_state[state_key] = run.id
+    with st.spinner(t("train_agent.starting")):
+        run_id, _pid = jobs.launch_detached(command.kind, command.name, command.target, command.cli_options())
+    state_key, page_path = TRAIN_PAGES[command.kind]
+    st.session_state[state_key] = run_id
+    st.session_state.setdefault(LANDED, {})[command.kind] = run_id
     try:
         st.switch_page(page_path)
     except StreamlitAPIException:
-        page_title = t("nav.train_agent") if kind == "rl" else t("nav.train_gan")
-        st.success(t("challenges.started_elsewhere", run=run.id, page=page_title))
+        page_title = t("nav.train_agent") if command.kind == "rl" else t("nav.train_gan")
+        st.success(t("challenges.started_elsewhere", run=run_id, page=page_title))
 
 
 # -- drawing ---------------------------------------------------------------------------------------
@@ -224,7 +245,8 @@ def challenge_card(card: Mapping[str, Any], *, key: str, tiers: Mapping[str, Any
             kind = "secondary" if card["status"] == "met" else "primary"
             if parsed is not None and st.button(t("challenges.start", what=f"{parsed.name} · {parsed.target}"),
                                                 key=f"start-{key}", type=kind):
-                start_training(parsed.kind, parsed.build())
+                with shown_errors():
+                    start_training(parsed)
 
 
 def rows_for(entries: list[Mapping[str, Any]], columns: list[str]) -> list[dict[str, Any]]:

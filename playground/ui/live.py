@@ -1,33 +1,45 @@
 """The live panel of a training run, shared by the agent and GAN pages.
 
-It reads only the store and the run folder: status, progress, speed and ETA, the curve (episode
-returns for agents, D/G losses for GANs), the latest evaluation or sample grid, and Stop / Resume.
+It reads only the store and the run folder: status, progress, the trainer's own speed and ETA (its
+session stores them with each heartbeat), the curve (episode returns for agents, D/G losses for GANs),
+the latest evaluation or sample grid, and Stop / Resume. A finished run offers its next steps: watch
+it, evaluate it (``playground rl|gan eval`` in a child process) and the challenge to try next.
 A job is a separate process, so the panel finds it again after a browser refresh: with no run in
 this session it shows the newest running run of its kind (else the newest one).
 
-The panel is a fragment that reruns every ``REFRESH_S`` seconds while its run is alive; once the
-run has ended it reruns the page once and then stops polling.
+The panel is a fragment that reruns every ``REFRESH_S`` seconds while its run is alive (or being
+evaluated); when the run's status changes it reruns the page, so the run picker above it says the
+new status, and once the run has ended it stops polling.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from playground import runs
 from playground.errors import PlaygroundError
-from playground.store import Run, get_store
+from playground.game import profiles
+from playground.store import Evaluation, Run, Store, get_store
+from playground.ui import engine
 from playground.ui.common import shown_errors, t
+from playground.ui.game_views import LANDED, announce, challenge_card, load_game
 from playground.ui.i18n import table
 
 REFRESH_S = 2.0
 LOG_TAIL_LINES = 30
-SPEED_WINDOW_S = 30.0
 ALIVE = ("created", "running")
+WATCH_PAGE = "playground/ui/pages/watch.py"
+EVALS = "live.evals"  # session state: run id -> the `rl|gan eval` child this session started for it
 RESUME_GRACE_S = 60.0  # a resumed run stays "stopped" until its new job claims it; keep polling that long
 # What each kind draws as its curve: metric key -> translation key of its legend.
 CURVES = {
@@ -64,9 +76,48 @@ def pick_run(kind: str, session_key: str) -> Run | None:
         format_func=lambda rid: f"{rid} · {t('live.status.' + by_id[rid].status)}"
         + (f" · {by_id[rid].label}" if by_id[rid].label else ""),
     )
-    if chosen != st.session_state.get(session_key):
+    before = st.session_state.get(session_key)
+    st.session_state[_drawn_key(chosen)] = by_id[chosen].status  # what the picker says; the panel compares
+    if chosen != before:
         st.session_state[session_key] = chosen
+        if before is not None:
+            st.rerun()  # the page's layout above (a run just started on top) follows the run now chosen
     return by_id[chosen]
+
+
+def _drawn_key(run_id: str) -> str:
+    return f"live.drawn.{run_id}"
+
+
+# -- landing on a run that a one-click start began -----------------------------------------------------
+def landed_run(kind: str, session_key: str) -> Run | None:
+    """The run a one-click start (Home's first steps, a challenge's start button) opened this page on,
+    while it is still the run the panel follows: the page then shows it on top and folds its form."""
+    run_id = st.session_state.get(LANDED, {}).get(kind)
+    if not run_id or st.session_state.get(session_key) != run_id:
+        return None
+    try:
+        return runs.get(run_id)
+    except PlaygroundError:
+        return None
+
+
+def leave_landing(kind: str) -> None:
+    """The form started another run: the page goes back to the form first, the panel below it."""
+    st.session_state.get(LANDED, {}).pop(kind, None)
+
+
+def landed_banner(run: Run) -> None:
+    """The line at the top of a page a one-click start opened: which run started, and where it stands."""
+    if run.kind == "gan":  # the GAN page has asked for its choices already: no second child
+        name = engine.gan_models().get(run.algo, {}).get("title", run.algo)
+    else:
+        name = run.algo.upper()
+    what = t("live.landed.what", algo=name, env=run.env)
+    if run.status in ALIVE or resuming(run):
+        st.success(t("live.landed.started", run=run.id, what=what), icon="▶️")
+    elif run.status == "finished":
+        st.success(t("live.landed.finished", run=run.id, what=what), icon="🏁")
 
 
 def _resumed_key(run_id: str) -> str:
@@ -87,26 +138,35 @@ def _alive(run: Run) -> bool:
     return run.status in ALIVE or resuming(run)
 
 
-def _speed(run: Run, rows: list[tuple[int, float, str, float]]) -> float | None:
-    """Steps per second: from what this browser session saw move, else from the store's last metrics."""
-    samples = st.session_state.setdefault(f"live.samples.{run.id}", [])
-    now = time.time()
-    if run.status == "running":
-        if not samples or samples[-1][1] != run.step:
-            samples.append((now, run.step))
-        samples[:] = [s for s in samples if now - s[0] <= SPEED_WINDOW_S and s[1] <= run.step]
-        if len(samples) >= 2 and samples[-1][0] - samples[0][0] >= 1.0 and samples[-1][1] > samples[0][1]:
-            return (samples[-1][1] - samples[0][1]) / (samples[-1][0] - samples[0][0])
-    recent = [(step, wall) for step, wall, _, _ in rows if wall >= (rows[-1][1] - SPEED_WINDOW_S)] if rows else []
-    if len(recent) >= 2 and recent[-1][1] > recent[0][1] and recent[-1][0] > recent[0][0]:
-        return (recent[-1][0] - recent[0][0]) / (recent[-1][1] - recent[0][1])
-    return None
+def _polling(run: Run) -> bool:
+    """Whether the panel has something to follow: the run trains, or this session evaluates it."""
+    return _alive(run) or evaluating(run.id)
 
 
-def _eta(seconds: float | None) -> str:
-    if seconds is None:
+def best_checkpoint(run: Run, store: Store | None = None) -> tuple[int, Evaluation] | None:
+    """The run's best checkpoint still on disk and the evaluation that makes it best: the highest mean, and
+    of equal means the one with the fewest steps (the game ranks equal results so, and a later one may be
+    past a challenge's step budget, such as CartPole's final 100,352 against 100,000). None before any
+    evaluation. Watch's "best", its recordings and the panel's "Evaluate it" all use this one checkpoint."""
+    store = store or get_store()
+    on_disk = {str(path): step for step, path in runs.checkpoints(run, store)}
+    measured = [e for e in store.evaluations(run.id) if e.checkpoint in on_disk]
+    if not measured:
+        return None
+    best = max(measured, key=runs.best_first)  # the one rule `rl eval` and `watch` use for "best"
+    return on_disk[best.checkpoint], best  # type: ignore[index]
+
+
+def speed_text(run: Run) -> str:
+    """The trainer's own speed, as its session stored it with the last heartbeat (steps or iterations per second)."""
+    return f"{run.steps_per_s:,.1f}" if run.steps_per_s else "—"
+
+
+def eta_text(run: Run) -> str:
+    """The trainer's own estimate of the time left, while it runs."""
+    if run.status != "running" or run.eta_s is None:
         return "—"
-    return str(timedelta(seconds=int(round(seconds))))
+    return str(timedelta(seconds=int(round(run.eta_s))))
 
 
 def _log_tail(run: Run) -> str:
@@ -118,26 +178,22 @@ def _log_tail(run: Run) -> str:
     return "\n".join(lines[-LOG_TAIL_LINES:])
 
 
-def _curve(kind: str, run: Run) -> tuple[pd.DataFrame | None, list[tuple[int, float, str, float]]]:
+def _curve(kind: str, run: Run) -> pd.DataFrame | None:
     store = get_store()
-    keys = CURVES[kind]
-    rows: list[tuple[int, float, str, float]] = []
     frames = []
-    for key, label_key in keys.items():
+    for key, label_key in CURVES[kind].items():
         found = store.metrics(run.id, key)
-        rows.extend(found)
         if found:
             series = pd.Series([v for _, _, _, v in found], index=[s for s, _, _, _ in found], name=t(label_key))
             frames.append(series.groupby(level=0).mean())
-    rows.sort(key=lambda r: r[1])
     if not frames:
-        return None, rows
+        return None
     chart = pd.concat(frames, axis=1).sort_index()
     if kind == "rl" and len(chart) >= 5:
         column = chart.columns[0]
         chart[t("live.curve.mean")] = chart[column].rolling(min(20, len(chart)), min_periods=1).mean()
     chart.index.name = t("live.step")
-    return chart, rows
+    return chart
 
 
 def newest_sample(run: Run) -> Path | None:
@@ -182,13 +238,13 @@ def _buttons(run: Run, session_key: str) -> None:
     elif run.status in ("stopped", "failed"):
         if st.button(t("live.resume"), key=f"live.resume.{run.id}"):
             resumed = None
-            with shown_errors():
+            with shown_errors(), st.spinner(t("train_agent.starting")):
                 from playground import jobs
 
-                resumed, _pid = jobs.resume(run.id)
+                resumed, _pid = jobs.resume_detached(run.kind, run.id)  # a child: no torch in this process
             if resumed is not None:
-                st.session_state[session_key] = resumed.id
-                st.session_state[_resumed_key(resumed.id)] = time.time()
+                st.session_state[session_key] = resumed
+                st.session_state[_resumed_key(resumed)] = time.time()
                 st.rerun()
 
 
@@ -199,17 +255,17 @@ def render_run(run: Run, session_key: str) -> None:
     except PlaygroundError:  # deleted meanwhile: show the runs that are left
         st.session_state.pop(session_key, None)
         st.rerun()
+    if st.session_state.get(_drawn_key(run.id), run.status) != run.status:
+        st.rerun()  # the page: the run picker above names the status it had when it was drawn
     unit = t("live.unit." + run.kind)
     st.subheader(run.id + (f" · {run.label}" if run.label else ""))
     st.caption(f"{run.algo} · {run.env}")
-    chart, rows = _curve(run.kind, run)
-    speed = _speed(run, rows)
+    chart = _curve(run.kind, run)
     total = run.total_steps or 0
     cols = st.columns(3)
     cols[0].metric(t("live.status"), t("live.status." + run.status))
-    cols[1].metric(t("live.speed", unit=unit), f"{speed:,.1f}" if speed else "—")
-    remaining = (total - run.step) / speed if speed and total and run.status == "running" else None
-    cols[2].metric(t("live.eta"), _eta(remaining) if run.status == "running" else "—")
+    cols[1].metric(t("live.speed", unit=unit), speed_text(run), help=t("live.speed_help"))
+    cols[2].metric(t("live.eta"), eta_text(run))
     fraction = min(max(run.step / total, 0.0), 1.0) if total else 0.0
     shown_total = f"{total:,}" if total else "?"
     st.progress(fraction, text=t("live.progress", step=f"{run.step:,}", total=shown_total, unit=unit))
@@ -219,6 +275,8 @@ def render_run(run: Run, session_key: str) -> None:
         if tail:
             st.code(tail, language=None)
     _buttons(run, session_key)
+    if run.status == "finished":
+        next_steps(run)
     left, right = st.columns([3, 2])
     with left:
         st.markdown("**" + t("live.curve." + run.kind) + "**")
@@ -230,9 +288,9 @@ def render_run(run: Run, session_key: str) -> None:
         _evaluation(run)
     seen_key = f"live.status_seen.{run.id}"
     before = st.session_state.get(seen_key)
-    st.session_state[seen_key] = _alive(run)
-    if before and not _alive(run):
-        st.rerun()  # the whole page: the panel stops polling a run that has ended
+    st.session_state[seen_key] = _polling(run)
+    if before and not _polling(run):
+        st.rerun()  # the whole page: the panel stops polling a run that has ended (or its evaluation)
 
 
 def live_panel(kind: str, session_key: str) -> None:
@@ -242,10 +300,128 @@ def live_panel(kind: str, session_key: str) -> None:
     if run is None:
         st.info(t("live.none_" + kind))
         return
-    every = REFRESH_S if _alive(run) else None
+    every = REFRESH_S if _polling(run) else None
 
     @st.fragment(run_every=every)
     def panel() -> None:
         render_run(run, session_key)
 
     panel()
+
+
+# -- a finished run's next steps ---------------------------------------------------------------------
+def next_steps(run: Run) -> None:
+    """What a finished run leads to: watch it, evaluate it, and the challenge `playground profile` suggests."""
+    st.markdown("**" + t("live.next.title") + "**")
+    watch_col, eval_col = st.columns(2)
+    if watch_col.button(t("live.next.watch." + run.kind), key=f"live.watch.{run.id}", type="primary",
+                        width="stretch"):
+        open_watch(run.id)
+    busy = evaluating(run.id)
+    if eval_col.button(t("live.next.evaluate"), key=f"live.evaluate.{run.id}", disabled=busy, width="stretch",
+                       help=t("live.next.evaluate_help." + run.kind)):
+        started = False
+        with shown_errors():
+            start_evaluation(run)
+            started = True
+        if started:
+            st.rerun()  # the page: the panel polls while the evaluation runs
+    evaluation_status(run)
+    next_challenge()
+
+
+def open_watch(run_id: str) -> None:
+    """The Watch page on ``run_id``; run alone (outside the app's navigation) the page says where to go."""
+    try:
+        st.switch_page(WATCH_PAGE, query_params={"run": run_id})
+    except StreamlitAPIException:
+        st.info(t("live.next.watch_elsewhere", run=run_id, page=t("nav.watch")))
+
+
+def start_evaluation(run: Run) -> None:
+    """``playground rl|gan eval RUN`` in a child process of its own, like the pages' other children (the engine
+    stays out of this process); its output goes to the run's ``logs/ui-eval.log`` and its result to the store."""
+    logs = Path(run.folder) / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log_path = logs / "ui-eval.log"
+    which = []
+    if run.kind == "rl" and (best := best_checkpoint(run)) is not None:
+        which = ["--checkpoint", str(best[0])]  # the checkpoint Watch calls best
+    with log_path.open("w", encoding="utf-8") as log:
+        proc = subprocess.Popen(  # noqa: S603 - an argument list, never a shell string
+            [sys.executable, "-m", "playground", run.kind, "eval", *which, "--", run.id], stdin=subprocess.DEVNULL,
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    st.session_state.setdefault(EVALS, {})[run.id] = {"proc": proc, "since": time.time(), "log": str(log_path)}
+
+
+def _evaluation_job(run_id: str) -> dict[str, Any] | None:
+    return st.session_state.get(EVALS, {}).get(run_id)
+
+
+def evaluating(run_id: str) -> bool:
+    """Whether this session's evaluation of ``run_id`` is still going."""
+    job = _evaluation_job(run_id)
+    return job is not None and job["proc"].poll() is None
+
+
+def evaluation_result(run: Run, since: float) -> str | None:
+    """The result an evaluation stored after ``since``, as one line; None while there is none."""
+    store = get_store()
+    if run.kind == "rl":
+        found = [e for e in store.evaluations(run.id) if e.created_at >= since]
+        if not found:
+            return None
+        e = max(found, key=lambda e: e.created_at)
+        return t("live.next.eval_rl", mean=f"{e.mean:.1f}", std=f"{e.std:.1f}", n=e.n_episodes, step=f"{e.step:,}")
+    events = [e for e in store.events("gan_evaluation", run_id=run.id) if e["created_at"] >= since]
+    if not events:
+        return None
+    p = events[-1]["payload"]
+    return t("live.next.eval_gan", metric=p.get("metric", "FD"), fd=f"{p.get('fd', float('nan')):.2f}",
+             kid=f"{p.get('kid', float('nan')):.4f}", n=p.get("n", "?"), step=f"{p.get('step', 0):,}")
+
+
+def _failure(log_path: str) -> str:
+    """The CLI's one sentence (``error: …``) from the child's log, or the end of what it said."""
+    try:
+        lines = [ln for ln in Path(log_path).read_text(encoding="utf-8", errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        lines = []
+    for line in reversed(lines):
+        if line.startswith("error:"):
+            return line.removeprefix("error:").strip()
+    return " ".join(lines[-2:]) or t("live.no_error")
+
+
+def evaluation_status(run: Run) -> None:
+    """Where this session's evaluation of ``run`` stands: going, its stored result, or why it failed."""
+    job = _evaluation_job(run.id)
+    if job is None:
+        return
+    code = job["proc"].poll()
+    result = evaluation_result(run, job["since"])
+    if result is not None:
+        st.success(result)
+    elif code is None:
+        st.info(t("live.next.evaluating", command=f"playground {run.kind} eval {run.id}"))
+    elif code != 0:
+        st.error(t("live.next.eval_failed", error=_failure(job["log"])))
+    else:
+        st.warning(t("live.next.eval_missing", log=job["log"]))
+
+
+def next_challenge() -> None:
+    """The one challenge to try next (as `playground profile` suggests it), with its start button when it is a
+    plain training; reading the game here also records and announces what the finished run earned."""
+    with shown_errors():
+        game = load_game()
+        player = profiles.active_player()
+        announce(game, player)
+        nxt = game.profile(player).get("next_challenge")
+        st.markdown("**" + t("live.next.challenge") + "**")
+        if nxt is None:
+            st.success(t("home.all_done"))
+            return
+        tiers = {tier.id: tier.name for tier in game.catalogue.tiers}
+        challenge_card(nxt, key="live-next", tiers=tiers, start_button=True)

@@ -6,13 +6,17 @@ symlinks), for zip bombs (too many members, too many uncompressed bytes) and for
 not images. Only then is it unpacked into a temporary folder beside the target and renamed into
 place, so ``<home>/datasets/<name>`` is either complete or absent. Finally ``gans.data.describe``
 checks the layout (plain images or class subfolders, aligned A|B, unaligned trainA/trainB), so a
-wrong layout is one sentence too. Pure functions: no Streamlit here.
+wrong layout is one sentence too; it reads the images with the engine (torch), so it runs in a
+short child process (``playground _ui dataset``). Pure functions: no Streamlit here. The refusals
+are the UI's own sentences, kept in strings.yaml (``upload.*``), so the page says them in the
+language the session chose; ``str()`` of one is its English.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import re
 import shutil
@@ -22,10 +26,11 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, Any
 
 from playground import settings
-from playground.errors import DataError
+from playground.errors import DataError, PlaygroundError
+from playground.ui.i18n import translate
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"})
 MAX_MEMBERS = 50_000
@@ -35,6 +40,43 @@ _CHUNK = 1 << 20
 
 class UploadError(DataError):
     """An uploaded archive that we refuse to unpack (one sentence: what is wrong with it)."""
+
+    def __init__(self, key: str, **values: Any) -> None:
+        self.key, self.values = key, values
+        super().__init__(translate(f"upload.{key}", "en", **values))
+
+    def translated(self, lang: str) -> str:
+        """The sentence in ``lang`` (the web page's language switch)."""
+        return translate(f"upload.{self.key}", lang, **self.values)
+
+
+@dataclass(frozen=True)
+class DatasetSummary:
+    """What ``gans.data.describe`` said of a dataset (its ``DatasetInfo``), as read back from the child."""
+
+    name: str
+    kind: str
+    description: str
+    size: int
+    channels: int
+    size_b: int | None = None
+    channels_b: int | None = None
+    classes: tuple[str, ...] | None = None
+
+
+def describe(data: str, kind: str) -> DatasetSummary:
+    """Check a dataset's layout as a GAN of ``kind`` reads it, in a child process; ``DataError`` with
+    the one sentence when it does not fit."""
+    from playground import jobs
+
+    try:
+        raw = json.loads(jobs.run_cli(["_ui", "dataset", "--", data, kind]))
+    except PlaygroundError as exc:
+        raise DataError(str(exc)) from None
+    fields = {name: raw.get(name) for name in DatasetSummary.__dataclass_fields__}
+    if fields["classes"] is not None:
+        fields["classes"] = tuple(fields["classes"])
+    return DatasetSummary(**fields)
 
 
 @dataclass(frozen=True)
@@ -88,48 +130,34 @@ def check_zip(
     """
     infos = archive.infolist()
     if len(infos) > max_members:
-        raise UploadError(
-            f"the zip holds {len(infos):,} entries, more than the {max_members:,} allowed; upload a smaller set."
-        )
+        raise UploadError("too_many", n=f"{len(infos):,}", limit=f"{max_members:,}")
     total = 0
     kept: list[zipfile.ZipInfo] = []
     for info in infos:
         if _escapes(info.filename):
-            raise UploadError(
-                f"the zip member '{info.filename}' points outside its folder (an absolute path or '..'); "
-                "the archive was refused, make one with relative paths only."
-            )
+            raise UploadError("escapes", name=info.filename)
         if _is_symlink(info):
-            raise UploadError(
-                f"the zip member '{info.filename}' is a symbolic link, which is not allowed; "
-                "zip the image files themselves."
-            )
+            raise UploadError("symlink", name=info.filename)
         parts = PurePosixPath(info.filename.replace("\\", "/")).parts
         if info.is_dir() or not parts or _ignored(parts):
             continue
         if info.flag_bits & 0x1:
-            raise UploadError(f"the zip member '{info.filename}' is encrypted; upload a zip without a password.")
+            raise UploadError("encrypted", name=info.filename)
         if PurePosixPath(parts[-1]).suffix.lower() not in IMAGE_SUFFIXES:
             allowed = ", ".join(sorted(s.lstrip(".") for s in IMAGE_SUFFIXES))
-            raise UploadError(
-                f"the zip member '{info.filename}' is not an image; the zip may hold only {allowed} files."
-            )
+            raise UploadError("not_image", name=info.filename, allowed=allowed)
         total += info.file_size
         if total > max_bytes:
-            raise UploadError(
-                f"the zip unpacks to more than the {_human(max_bytes)} allowed; upload a smaller set."
-            )
+            raise UploadError("too_big", limit=_human(max_bytes))
         kept.append(info)
     if not kept:
-        raise UploadError("the zip holds no images; put png, jpg, bmp, gif or webp files in it.")
+        raise UploadError("no_images")
     paths = [PurePosixPath(*PurePosixPath(i.filename.replace("\\", "/")).parts) for i in kept]
     files = set(paths)
     for path in paths:
         clash = next((parent for parent in path.parents if parent in files), None)
         if clash is not None:
-            raise UploadError(
-                f"the zip holds '{clash}' both as a file and as the folder of '{path}'; zip the images again."
-            )
+            raise UploadError("clash", clash=str(clash), path=str(path))
     tops = {p.parts[0] for p in paths}
     strip = 1 if len(tops) == 1 and all(len(p.parts) > 1 for p in paths) else 0
     return [Member(info, PurePosixPath(*path.parts[strip:])) for info, path in zip(kept, paths)]
@@ -142,17 +170,13 @@ def _extract(archive: zipfile.ZipFile, members: list[Member], folder: Path, max_
     for member in members:
         dest = folder.joinpath(*member.target.parts)
         if root not in dest.resolve().parents:  # belt and braces after check_zip
-            raise UploadError(
-                f"the zip member '{member.info.filename}' points outside its folder; the archive was refused."
-            )
+            raise UploadError("outside", name=member.info.filename)
         dest.parent.mkdir(parents=True, exist_ok=True)
         with archive.open(member.info) as src, dest.open("wb") as out:
             while chunk := src.read(_CHUNK):
                 written += len(chunk)
                 if written > max_bytes:
-                    raise UploadError(
-                        f"the zip unpacks to more than the {_human(max_bytes)} allowed; upload a smaller set."
-                    )
+                    raise UploadError("too_big", limit=_human(max_bytes))
                 out.write(chunk)
 
 
@@ -168,20 +192,18 @@ def extract_zip(
     root: Path | None = None,
     max_members: int = MAX_MEMBERS,
     max_bytes: int = MAX_TOTAL_BYTES,
-) -> tuple[Path, object]:
+) -> tuple[Path, DatasetSummary]:
     """Check, unpack into ``<home>/datasets/<safe name>-<kind>-<hash>`` and describe an uploaded zip.
 
-    Returns the folder and its ``gans.data.DatasetInfo``. The same bytes uploaded twice land in
+    Returns the folder and what ``describe`` says of it. The same bytes uploaded twice land in
     the same folder (it is reused, not unpacked again). Raises ``UploadError``/``DataError``.
     """
-    from gans import data as gan_data
-
     raw = data.read_bytes() if isinstance(data, Path) else data if isinstance(data, bytes) else data.read()
     digest = hashlib.sha256(raw).hexdigest()[:10]
     try:
         archive = zipfile.ZipFile(io.BytesIO(raw))
     except zipfile.BadZipFile:
-        raise UploadError(f"'{name}' is not a zip archive; upload a .zip file.") from None
+        raise UploadError("not_zip", name=name) from None
     root = root or datasets_dir()
     # The data kind is part of the name: the same zip checked as another kind never touches a folder in use.
     target = root / f"{safe_name(name)}-{kind}-{digest}"
@@ -198,17 +220,15 @@ def extract_zip(
                     if not target.is_dir():  # another upload of the same bytes won the race otherwise
                         raise
             except (zipfile.BadZipFile, zlib.error, EOFError):
-                raise UploadError(f"'{name}' is a damaged zip archive; zip the images again and upload that.") from None
+                raise UploadError("damaged", name=name) from None
             except NotImplementedError:  # e.g. Deflate64 or another method Python cannot unpack
-                raise UploadError(
-                    f"'{name}' is compressed with a method we cannot unpack; zip it again with plain deflate."
-                ) from None
+                raise UploadError("method", name=name) from None
             except OSError as exc:  # a full disk, or a name this file system cannot hold
-                raise UploadError(f"could not unpack '{name}' into {root}: {exc.strerror or exc}.") from None
+                raise UploadError("unpack_failed", name=name, root=str(root), reason=str(exc.strerror or exc)) from None
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
     try:
-        info = gan_data.describe(str(target), kind)  # type: ignore[arg-type]
+        info = describe(str(target), kind)
     except DataError:
         shutil.rmtree(target, ignore_errors=True)
         raise

@@ -16,6 +16,7 @@ import pygame
 
 from playground.atomic import atomic_write
 from playground.errors import PlaygroundError
+from playground.session import StopFlag
 from playground.store import Store
 from playground.viewer.controls import WatchControls
 from playground.viewer.display import Screen, canvas_array
@@ -52,8 +53,10 @@ def one_torch_thread() -> Iterator[None]:
         yield
 
 
-def checkpoint_waiter(screen: Screen, notify: Notify | None) -> Callable[[str], bool]:
-    """Follow mode before the first checkpoint: say so (on screen, and once to the CLI), poll, stay responsive."""
+def checkpoint_waiter(screen: Screen, notify: Notify | None,
+                      interrupted: Callable[[], bool] = lambda: False) -> Callable[[str], bool]:
+    """Follow mode before the first checkpoint: say so (on screen, and once to the CLI), poll, stay responsive;
+    stop waiting when the person quits or ``interrupted()`` (Ctrl-C) says so."""
     told: set[str] = set()
     quit_asked = False
 
@@ -62,7 +65,7 @@ def checkpoint_waiter(screen: Screen, notify: Notify | None) -> Callable[[str], 
         controls = WatchControls()
         for event in screen.events():
             controls.handle(event)
-        quit_asked = quit_asked or controls.quit
+        quit_asked = quit_asked or controls.quit or interrupted()
         return not quit_asked
 
     def wait(message: str) -> bool:
@@ -233,7 +236,11 @@ def first_choice(follower: Follower) -> tuple[int, Path] | None:
 def wait_for_first(follower: Follower | None, screen: Screen, notify: Notify | None) -> tuple[int, Path] | None:
     """Follow mode with no checkpoint yet: wait for the first one; None when the user stopped waiting."""
     assert follower is not None
-    waited = follower.first(checkpoint_waiter(screen, notify))
+    # Ctrl-C as a flag while waiting, not an exception: a KeyboardInterrupt that lands in a finalizer (the
+    # store's connections are closed by one) is printed and lost, and the viewer then waited for ever.
+    ctrl_c = StopFlag()
+    with ctrl_c.installed():
+        waited = follower.first(checkpoint_waiter(screen, notify, lambda: ctrl_c.is_set))
     return None if waited is None else (waited[0], waited[1])
 
 

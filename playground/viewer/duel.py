@@ -18,7 +18,7 @@ from typing import Any
 import pygame
 
 from playground import envs, runs
-from playground.config import RLConfig
+from playground.config import of_run
 from playground.errors import RunStateError
 from playground.game.profiles import active_player
 from playground.game.results import check_player, record_duel
@@ -43,7 +43,7 @@ from playground.viewer.hud import (
 )
 from playground.viewer.keyboard import KeyboardInput, KeyMap, KeySource, check_playable, keyboard_problem
 from playground.viewer.play import QUIT, PlaySession
-from playground.viewer.session import WatchSession
+from playground.viewer.session import WatchSession, load_for_play
 
 GAP = 24
 HEADER = 2 * LINE + 2 * PAD
@@ -127,7 +127,7 @@ def duel(
     run = runs.get(ref, store)
     if run.kind != "rl":
         raise RunStateError(f"run {run.id} is a {run.kind} run; only RL agents can duel.")
-    config = RLConfig.model_validate(run.config)
+    config = of_run(run)
     spec = envs.resolve(config.env)
     step, path = runs.pick_checkpoint(run, checkpoint or "best", store)
     human_env = envs.make_play_env(spec, max_frames=max_frames_per_game)
@@ -153,7 +153,7 @@ def duel(
             agent = make_agent(config, device="cpu")
             agent_env = envs.make_watch_env(spec, config.env_backend, max_frames=max_frames_per_game)
             try:
-                agent.load(Path(path), for_training=False)
+                load_for_play(agent, path)
             except BaseException:
                 agent.close()
                 agent_env.close()

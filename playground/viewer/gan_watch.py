@@ -39,7 +39,7 @@ from gans import grid
 from gans.base import GanModel
 from gans.metrics import kid_name
 from playground import gan_inference, gan_training, runs
-from playground.config import GanConfig
+from playground.config import GanConfig, of_run
 from playground.errors import CheckpointError, PlaygroundError, RunStateError
 from playground.settings import resolve_device
 from playground.store import Run, Store, get_store
@@ -615,7 +615,7 @@ def gan_watch(
     run = runs.get(ref, store)
     if run.kind != "gan":
         raise RunStateError(f"run {run.id} is an RL run; watch its agent with `playground watch {run.id}`.")
-    config = GanConfig.model_validate(run.config)
+    config = of_run(run)
     if walk and gans.get(config.model).data_kind != "images":
         raise PlaygroundError(f"--walk needs a DCGAN or cDCGAN; {run.id} is {config.model}, "
                               "which translates images and has no noise to walk through.")

@@ -18,6 +18,11 @@ from playground.envs import WatchEnv
 from playground.viewer.hud import HudState
 
 
+def load_for_play(agent: Agent, path: Path) -> int:
+    """Load ``path`` into ``agent`` for playing (the network only); returns the checkpoint's step."""
+    return agent.load(Path(path), for_training=False)
+
+
 @dataclass
 class GameResult:
     score: float  # raw score of the whole game
@@ -76,7 +81,7 @@ class WatchSession:
 
     def load(self, step: int, path: Path) -> None:
         """Play on with another checkpoint (follow mode does this between games)."""
-        self.agent.load(Path(path), for_training=False)
+        load_for_play(self.agent, path)
         self.hud.checkpoint_step = step
 
     # -- frames ------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from playground import envs, runs
-from playground.config import RLConfig
+from playground.config import of_run
 from playground.errors import PlaygroundError, RunStateError
 from playground.store import Store, get_store
 from playground.training import make_agent
@@ -39,7 +39,7 @@ from playground.viewer.display import Screen, go_headless, require_display
 from playground.viewer.follow import Follower
 from playground.viewer.hud import HudState, draw_watch, watch_size
 from playground.viewer.record import Recorder, check_record_path, default_video_path
-from playground.viewer.session import GameResult, WatchSession
+from playground.viewer.session import GameResult, WatchSession, load_for_play
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +180,7 @@ def watch(
         raise RunStateError(f"run {run.id} is a GAN run; watch it with `playground gan watch {run.id}`.")
     if run.kind != "rl":
         raise RunStateError(f"run {run.id} is a {run.kind} run; `playground watch` shows RL agents.")
-    config = RLConfig.model_validate(run.config)
+    config = of_run(run)
     follower = Follower(run.id, store) if follow else None
     chosen: tuple[int, Path] | None = None
     if follower is None:
@@ -215,7 +215,7 @@ def watch(
                 step, path = chosen
                 agent = make_agent(config, device="cpu")
                 try:
-                    agent.load(path, for_training=False)
+                    load_for_play(agent, path)
                 except BaseException:
                     agent.close()
                     raise

@@ -19,6 +19,7 @@ from playground.ui.game_views import (
     fmt,
     load_game,
     rows_for,
+    TrainCommand,
     start_training,
     text,
 )
@@ -69,16 +70,12 @@ def first_steps() -> None:
     with left:
         if st.button(t("home.train_ppo"), key="home.train_ppo", type="primary", width="stretch"):
             with shown_errors():
-                from playground.config import build_rl_config
-
-                start_training("rl", build_rl_config("ppo", "CartPole-v1"))
+                start_training(TrainCommand("rl", "ppo", "CartPole-v1"))
         st.caption(t("home.train_ppo_hint"))
     with right:
         if st.button(t("home.train_dcgan"), key="home.train_dcgan", type="primary", width="stretch"):
             with shown_errors():
-                from playground.config import build_gan_config
-
-                start_training("gan", build_gan_config("dcgan", "mnist-5k"))
+                start_training(TrainCommand("gan", "dcgan", "mnist-5k"))
         st.caption(t("home.train_dcgan_hint"))
 
 

@@ -17,6 +17,7 @@ from playground.errors import PlaygroundError
 from playground.store import Run, Store, get_store
 from playground.ui import charts
 from playground.ui.common import page, shown_errors, t
+from playground.ui.live import eta_text
 
 NOTICE = "runs_notice"
 SELECTED = "compare_runs"
@@ -32,7 +33,8 @@ def _mean_std(ev: dict[str, Any] | None) -> str:
     return "" if ev is None else f"{ev['mean']:.2f} ± {ev['std']:.2f}"
 
 
-def _table(records: list[dict[str, Any]]) -> None:
+def _table(records: list[dict[str, Any]], by_id: dict[str, Run]) -> None:
+    """The runs, one row each; speed and time left are the trainer's own (stored with its heartbeat)."""
     rows = [
         {
             "id": r["id"],
@@ -46,6 +48,8 @@ def _table(records: list[dict[str, Any]]) -> None:
             "last_eval": r["last_eval"]["mean"] if r["last_eval"] else None,
             "best_eval": r["best_eval"]["mean"] if r["best_eval"] else None,
             "fd": (r.get("last_quality") or {}).get("fd"),
+            "speed": by_id[r["id"]].steps_per_s,
+            "eta": eta_text(by_id[r["id"]]) if r["status"] == "running" else None,
             "created": r["created_at"],
         }
         for r in records
@@ -55,6 +59,7 @@ def _table(records: list[dict[str, Any]]) -> None:
     config["last_eval"] = st.column_config.NumberColumn(labels["last_eval"], format="%.2f")
     config["best_eval"] = st.column_config.NumberColumn(labels["best_eval"], format="%.2f")
     config["fd"] = st.column_config.NumberColumn(labels["fd"], format="%.2f")
+    config["speed"] = st.column_config.NumberColumn(labels["speed"], format="%.1f", help=t("live.speed_help"))
     st.dataframe(rows, hide_index=True, width="stretch", column_config=config)
 
 
@@ -218,7 +223,7 @@ def render() -> None:
         by_record = {r["id"]: r for r in records}
         filtered = _filtered(records)
         if filtered:
-            _table(filtered)
+            _table(filtered, by_id)
         else:
             st.info(t("runs.none_match"))
         st.caption(t("runs.count", shown=len(filtered), total=len(records)))

@@ -26,6 +26,7 @@ from playground.errors import PlaygroundError
 from playground.store import Run, Store, get_store
 from playground.ui.charts import label
 from playground.ui.common import page, shown_errors, t
+from playground.ui.live import best_checkpoint
 
 RECORD_TIMEOUT_S = 300  # a recording that takes longer is stopped and reported
 GAME_FPS = 60  # frames per second of game time, for the frame cap (Atari runs at 60; CartPole at 50)
@@ -134,10 +135,20 @@ def _videos(run: Run, store: Store) -> list[tuple[Path, dict[str, Any], int | No
 
 # -- agents ----------------------------------------------------------------------------------------
 def _which_label(which: str, run: Run, store: Store) -> str:
-    if which in ("best", "latest"):
-        step, _ = runs.pick_checkpoint(run, which, store)
+    if which == "best" and (best := best_checkpoint(run, store)) is not None:
+        return t("watch.checkpoint_best_eval", step=f"{best[0]:,}", mean=f"{best[1].mean:g}")
+    if which in ("best", "latest"):  # best with no evaluation yet: the newest checkpoint
+        step, _ = runs.pick_checkpoint(run, "latest", store)
         return t(f"watch.checkpoint_{which}", step=f"{step:,}")
     return t("watch.checkpoint_step", step=f"{int(which):,}")
+
+
+def _resolved(which: str, run: Run, store: Store) -> str:
+    """The step the viewer is asked for: "best" as this page names it (``best_checkpoint``), so the label,
+    the recording and the evaluation line in the video all speak of the same checkpoint."""
+    if which == "best" and (best := best_checkpoint(run, store)) is not None:
+        return str(best[0])
+    return which
 
 
 def _record_tab(run: Run, which: str) -> None:
@@ -241,7 +252,8 @@ def _agent(run: Run, store: Store) -> None:
             _follow(run.id, _follow_agent)
         return
     choices = ["best", "latest", *(str(s) for s, _ in reversed(available))]
-    which = st.selectbox(t("watch.checkpoint"), choices, format_func=lambda w: _which_label(w, run, store))
+    which = _resolved(st.selectbox(t("watch.checkpoint"), choices, format_func=lambda w: _which_label(w, run, store)),
+                      run, store)
     record_tab, earlier_tab, follow_tab, window_tab = st.tabs(
         [t("watch.tab_record"), t("watch.tab_earlier"), t("watch.tab_follow"), t("watch.tab_window")])
     with record_tab:
