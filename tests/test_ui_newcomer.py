@@ -19,6 +19,7 @@ from playground.errors import RunStateError
 from playground.store import file_sha256, get_store
 from playground.ui.game_views import LANDED
 from playground.ui.i18n import translate
+from tests.test_ui_home import ok, texts
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
@@ -44,19 +45,6 @@ def open_page(name: str, lang: str = "en", **state: Any) -> AppTest:
     for key, value in state.items():
         app.session_state[key] = value
     return app.run()
-
-
-def ok(app: AppTest) -> AppTest:
-    assert not app.exception, [e.value for e in app.exception]
-    assert not app.error, [e.value for e in app.error]
-    return app
-
-
-def texts(app: AppTest) -> str:
-    parts = [e.value for kind in ("markdown", "caption", "title", "header", "subheader", "info", "success",
-                                  "warning") for e in getattr(app, kind)]
-    parts += [f"{m.label} {m.value}" for m in app.metric]
-    return "\n".join(str(p) for p in parts)
 
 
 def metric(app: AppTest, label: str) -> str:
