@@ -107,6 +107,43 @@ def leave_landing(kind: str) -> None:
     st.session_state.get(LANDED, {}).pop(kind, None)
 
 
+def start_from_form(kind: str, form: str, landed: Run | None, target: tuple[str, str], options: list[str]) -> None:
+    """Start a run from a training form through the CLI child (``kind`` rl or gan, ``target`` its name and
+    environment or data); when the page had landed on another run, draw the page anew around the new one."""
+    from playground import jobs
+
+    run_id = None
+    with shown_errors(), st.spinner(t("train_agent.starting")):
+        run_id, pid = jobs.launch_detached(kind, target[0], target[1], options)
+        st.session_state[f"{form}.run"] = run_id
+        st.success(t(f"{form}.started", run=run_id, pid=pid))
+    if run_id is not None and landed is not None:  # the panel on top shows the old run: draw anew
+        leave_landing(kind)
+        st.session_state[f"{form}.notice"] = t(f"{form}.started", run=run_id, pid=pid)
+        st.rerun()
+
+
+def training_page(kind: str, form: str, draw_form: Any, prefill: Any) -> None:
+    """A training page: after a one-click start its run on top and the form folded below it (set to that run);
+    otherwise the form, then the live panel."""
+    run_key = f"{form}.run"
+    landed = landed_run(kind, run_key)
+    if landed is not None:
+        landed_banner(landed)
+        prefill(landed)
+        live_panel(kind, run_key)
+        with st.expander(t(f"{form}.folded"), expanded=False):
+            draw_form(landed)
+        return
+    st.caption(t(f"{form}.intro"))
+    notice = st.session_state.pop(f"{form}.notice", None)
+    if notice:
+        st.success(notice)
+    draw_form(None)
+    st.divider()
+    live_panel(kind, run_key)
+
+
 def landed_banner(run: Run) -> None:
     """The line at the top of a page a one-click start opened: which run started, and where it stands."""
     if run.kind == "gan":  # the GAN page has asked for its choices already: no second child

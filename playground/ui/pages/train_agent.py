@@ -10,15 +10,13 @@ from __future__ import annotations
 import streamlit as st
 
 from agents import presets
-from playground import envs, jobs
+from playground import envs
 from playground.store import Run
 from playground.ui import engine, live, thumbnails
-from playground.ui.common import Prefill, lang, page, shown_errors, t
+from playground.ui.common import Prefill, lang, page, t
 from playground.ui.i18n import table
-from playground.ui.live import learn_more, live_panel
+from playground.ui.live import learn_more
 
-RUN_KEY = "train_agent.run"
-NOTICE = "train_agent.notice"  # a start from the folded form, said again after the page is drawn anew
 # The small tasks we offer beside every ALE game (those not installed are left out).
 CLASSIC = ("CartPole-v1", "Acrobot-v1", "MountainCar-v0", "LunarLander-v3", "Pendulum-v1", "MountainCarContinuous-v0")
 # The knobs shown per algorithm, each with a one-line explanation (train_agent.hp.<name>).
@@ -150,30 +148,8 @@ def agent_form(landed: Run | None) -> None:
             options += [f"--set={k}={v.strip()}" for k, v in entered.items() if v.strip() != prefill[k]]
             if label.strip():
                 options.append(f"--name={label.strip()}")
-            run_id = None
-            with shown_errors(), st.spinner(t("train_agent.starting")):
-                run_id, pid = jobs.launch_detached("rl", algo, env_id, options)
-                st.session_state[RUN_KEY] = run_id
-                st.success(t("train_agent.started", run=run_id, pid=pid))
-            if run_id is not None and landed is not None:  # the panel on top shows the old run: draw anew
-                live.leave_landing("rl")
-                st.session_state[NOTICE] = t("train_agent.started", run=run_id, pid=pid)
-                st.rerun()
+            live.start_from_form("rl", "train_agent", landed, (algo, env_id), options)
 
 
 page("nav.train_agent")
-landed = live.landed_run("rl", RUN_KEY)
-if landed is not None:  # a one-click start opened this page: its run on top, the form folded below it
-    live.landed_banner(landed)
-    prefill_from(landed)
-    live_panel("rl", RUN_KEY)
-    with st.expander(t("train_agent.folded"), expanded=False):
-        agent_form(landed)
-else:
-    st.caption(t("train_agent.intro"))
-    notice = st.session_state.pop(NOTICE, None)
-    if notice:
-        st.success(notice)
-    agent_form(None)
-    st.divider()
-    live_panel("rl", RUN_KEY)
+live.training_page("rl", "train_agent", agent_form, prefill_from)

@@ -12,15 +12,12 @@ from typing import Any
 
 import streamlit as st
 
-from playground import jobs
 from playground.errors import PlaygroundError
 from playground.store import Run
 from playground.ui import engine, live, uploads
-from playground.ui.common import Prefill, error_text, lang, page, shown_errors, t
-from playground.ui.live import learn_more, live_panel
+from playground.ui.common import Prefill, error_text, lang, page, t
+from playground.ui.live import learn_more
 
-RUN_KEY = "train_gan.run"
-NOTICE = "train_gan.notice"  # a start from the folded form, said again after the page is drawn anew
 UPLOADED_KEY = "train_gan.uploaded"  # (upload id, kind) -> extracted folder, so reruns do not unpack again
 DEVICES = ("auto", "cpu", "cuda")
 PREFILL = Prefill("train_gan")  # the form set to the run a one-click start landed on
@@ -180,30 +177,8 @@ def gan_form(landed: Run | None) -> None:
                        f"--seed={int(seed)}", f"--device={device}", f"--preset={preset_name}"]
             if label.strip():
                 options.append(f"--name={label.strip()}")
-            run_id = None
-            with shown_errors(), st.spinner(t("train_agent.starting")):
-                run_id, pid = jobs.launch_detached("gan", model_name, data_spec, options)
-                st.session_state[RUN_KEY] = run_id
-                st.success(t("train_gan.started", run=run_id, pid=pid))
-            if run_id is not None and landed is not None:  # the panel on top shows the old run: draw anew
-                live.leave_landing("gan")
-                st.session_state[NOTICE] = t("train_gan.started", run=run_id, pid=pid)
-                st.rerun()
+            live.start_from_form("gan", "train_gan", landed, (model_name, data_spec), options)
 
 
 page("nav.train_gan")
-landed = live.landed_run("gan", RUN_KEY)
-if landed is not None:  # a one-click start opened this page: its run on top, the form folded below it
-    live.landed_banner(landed)
-    prefill_from(landed)
-    live_panel("gan", RUN_KEY)
-    with st.expander(t("train_gan.folded"), expanded=False):
-        gan_form(landed)
-else:
-    st.caption(t("train_gan.intro"))
-    notice = st.session_state.pop(NOTICE, None)
-    if notice:
-        st.success(notice)
-    gan_form(None)
-    st.divider()
-    live_panel("gan", RUN_KEY)
+live.training_page("gan", "train_gan", gan_form, prefill_from)
