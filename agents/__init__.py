@@ -9,6 +9,7 @@ import difflib
 
 from agents.base import Agent
 from playground.errors import UnknownAlgorithm
+from playground.i18n import Words
 
 
 def _registry() -> dict[str, type[Agent]]:
@@ -27,6 +28,6 @@ def get(name: str) -> type[Agent]:
     key = (name or "").lower()
     if key not in registry:
         close = difflib.get_close_matches(key, registry, n=1)
-        hint = f"did you mean {close[0]}? " if close else ""
-        raise UnknownAlgorithm(f"unknown algorithm '{name}'; {hint}choose one of: {', '.join(registry)}.")
+        hint = Words("agents.did_you_mean", name=close[0]) if close else ""
+        raise UnknownAlgorithm("agents.unknown_algorithm", name=name, hint=hint, choices=", ".join(registry))
     return registry[key]

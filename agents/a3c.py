@@ -64,6 +64,7 @@ from torch.distributions import Categorical
 from agents.base import Agent, Thought, TrainingHooks, check_schedule, checkpoint_archive
 from agents.worker_pool import LossAverager, WorkerPool
 from playground.errors import BadConfig, CheckpointError, IncompatibleEnvironment
+from playground.i18n import Words
 
 log = logging.getLogger(__name__)
 
@@ -560,10 +561,8 @@ class A3CAgent(Agent):
         from gymnasium import spaces
 
         if not isinstance(spec.action_space, spaces.Discrete):
-            raise IncompatibleEnvironment(
-                f"our A3C plays discrete actions only and {spec.env_id} has {type(spec.action_space).__name__} "
-                "actions; use ppo or a2c."
-            )
+            raise IncompatibleEnvironment("agents.a3c_needs_discrete", env=spec.env_id,
+                                          space=type(spec.action_space).__name__)
 
     # building and loading
     def _model_kwargs(self) -> dict[str, Any]:
@@ -592,17 +591,16 @@ class A3CAgent(Agent):
         try:
             ActorCritic(**self._model_kwargs())
         except (ValueError, RuntimeError) as exc:
-            raise BadConfig(f"these a3c settings do not make a network: {str(exc).splitlines()[0]}") from None
+            raise BadConfig("agents.a3c_no_network", reason=str(exc).splitlines()[0]) from None
 
     def load(self, path: Path, *, for_training: bool = False, tensorboard_dir: Path | None = None) -> int:
         path = Path(path)
         meta, model_state, optimizer_state = read_a3c_checkpoint(path)
         if meta.get("env") != self.spec.env_id:
-            raise CheckpointError(f"{path.name} was trained on {meta.get('env')}, not {self.spec.env_id}.")
+            raise CheckpointError("agents.a3c_other_env", name=path.name, trained=meta.get("env"), env=self.spec.env_id)
         if for_training and meta.get("optimizer") != self.hp.optimizer:
-            raise CheckpointError(
-                f"{path.name} holds {meta.get('optimizer')} statistics but this run uses {self.hp.optimizer}."
-            )
+            raise CheckpointError("agents.a3c_other_optimizer", name=path.name, saved=meta.get("optimizer"),
+                                  optimizer=self.hp.optimizer)
         self.build(tensorboard_dir)
         assert self.model is not None and self.optimizer is not None
         try:
@@ -612,7 +610,8 @@ class A3CAgent(Agent):
                 self._check_optimizer_state()
         except (RuntimeError, ValueError, KeyError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise CheckpointError(f"{path.name} does not fit a3c on {self.spec.env_id} ({first[:200]}).") from None
+            raise CheckpointError("agents.a3c_does_not_fit", name=path.name, env=self.spec.env_id,
+                                  reason=first[:200]) from None
         self.optimizer.share_memory()  # load_state_dict made private copies; share them again
         self.model.share_memory()
         self._counter.value = int(meta["step"])
@@ -762,12 +761,13 @@ class A3CAgent(Agent):
 
 def read_a3c_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """(metadata, model state, optimizer state) from our zip, tensors read with ``weights_only=True``."""
-    with checkpoint_archive(path, [META_MEMBER, MODEL_MEMBER, OPTIMIZER_MEMBER], "an a3c checkpoint") as archive:
+    members = [META_MEMBER, MODEL_MEMBER, OPTIMIZER_MEMBER]
+    with checkpoint_archive(path, members, Words("agents.what_a3c_checkpoint")) as archive:
         meta = json.loads(archive.read(META_MEMBER).decode())
         model_state = torch.load(io.BytesIO(archive.read(MODEL_MEMBER)), weights_only=True, map_location="cpu")
         optimizer_state = torch.load(io.BytesIO(archive.read(OPTIMIZER_MEMBER)), weights_only=True, map_location="cpu")
     if not isinstance(meta, dict) or meta.get("algo") != "a3c" or not isinstance(meta.get("step"), int):
-        raise CheckpointError(f"{path.name} is not an a3c checkpoint (its metadata names {meta.get('algo')!r}).")
+        raise CheckpointError("agents.a3c_not_a3c", name=path.name, algo=repr(meta.get("algo")))
     if meta.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path.name} has checkpoint format {meta.get('format')}; this version reads format 1.")
+        raise CheckpointError("agents.a3c_bad_format", name=path.name, format=meta.get("format"))
     return meta, model_state, optimizer_state

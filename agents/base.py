@@ -21,6 +21,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from playground.errors import CheckpointError
+from playground.i18n import Words
 
 if TYPE_CHECKING:
     from stable_baselines3.common.vec_env import VecEnv
@@ -54,7 +55,7 @@ _READ_ERRORS = (zipfile.BadZipFile, EOFError, OSError, json.JSONDecodeError, Uni
 
 
 @contextmanager
-def checkpoint_archive(path: Path, required: Iterable[str], what: str) -> Iterator[zipfile.ZipFile]:
+def checkpoint_archive(path: Path, required: Iterable[str], what: Words) -> Iterator[zipfile.ZipFile]:
     """A checkpoint zip that is safe to read: whole, holding ``required``, naming no file outside itself.
 
     What goes wrong while the caller reads inside the block (truncation, bad JSON, tensors that
@@ -62,27 +63,27 @@ def checkpoint_archive(path: Path, required: Iterable[str], what: str) -> Iterat
     """
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist.")
+        raise CheckpointError("agents.checkpoint_missing", path=path)
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.namelist()
             for name in members:
                 if name.startswith("/") or ".." in Path(name).parts:
-                    raise CheckpointError(f"{path.name} holds a file outside its folder ({name}); refusing to load it.")
+                    raise CheckpointError("agents.checkpoint_escapes", name=path.name, member=name)
             missing = [name for name in required if name not in members]
             if missing:
-                raise CheckpointError(f"{path.name} is not {what} (it has no {missing[0]}).")
+                raise CheckpointError("agents.checkpoint_not_what", name=path.name, what=what, member=missing[0])
             bad = archive.testzip()
             if bad is not None:
-                raise CheckpointError(f"{path.name} is corrupt (member {bad} fails its checksum); pick another checkpoint.")
+                raise CheckpointError("agents.checkpoint_bad_checksum", name=path.name, member=bad)
             yield archive
     except CheckpointError:
         raise
     except PermissionError as exc:
-        raise CheckpointError(f"{path.name} cannot be read ({exc.strerror}); check its permissions.") from None
+        raise CheckpointError("agents.checkpoint_no_permission", name=path.name, reason=exc.strerror) from None
     except _READ_ERRORS as exc:
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path.name} is corrupt or truncated ({first}); pick another checkpoint.") from None
+        raise CheckpointError("agents.checkpoint_corrupt", name=path.name, reason=first) from None
 
 
 class Policy(Protocol):

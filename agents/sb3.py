@@ -37,6 +37,7 @@ from agents.base import Agent, Thought, TrainingHooks, check_schedule, checkpoin
 from playground import threads
 from playground.atomic import atomic_write
 from playground.errors import BadConfig, CheckpointError, IncompatibleEnvironment
+from playground.i18n import Words
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +171,7 @@ class CheckpointInfo:
 
 def read_checkpoint(path: Path) -> CheckpointInfo:
     """Check that ``path`` is a whole SB3 zip and read what can be read without pickle."""
-    with checkpoint_archive(path, ["policy.pth"], "a stable-baselines3 model") as archive:
+    with checkpoint_archive(path, ["policy.pth"], Words("agents.what_sb3_model")) as archive:
         members = archive.namelist()
         data = json.loads(archive.read("data").decode()) if "data" in members else {}
         meta = json.loads(archive.read(META_MEMBER).decode()) if META_MEMBER in members else {}
@@ -210,9 +211,9 @@ def _restricted_loads(serialized: str) -> dict[str, Any]:
     try:
         value = _RestrictedUnpickler(io.BytesIO(base64.b64decode(serialized))).load()
     except Exception as exc:  # noqa: BLE001 - any failure here means: we will not load it
-        raise CheckpointError(f"the model's policy settings name something we do not load ({exc}).") from None
+        raise CheckpointError("agents.policy_settings_refused", reason=str(exc)) from None
     if not isinstance(value, dict):
-        raise CheckpointError("the model's policy settings are not a dictionary.")
+        raise CheckpointError("agents.policy_settings_not_dict")
     return value
 
 
@@ -235,7 +236,7 @@ def _policy_kwargs_to_keys(policy_kwargs: Mapping[str, Any]) -> dict[str, Any]:
         elif key in ("features_extractor_class", "normalize_images") or value is None:
             continue
         else:
-            raise CheckpointError(f"the model uses the policy setting {key}={value!r}, which we cannot rebuild.")
+            raise CheckpointError("agents.policy_setting_unknown", key=key, value=repr(value))
     return out
 
 
@@ -362,12 +363,9 @@ class SB3Agent(Agent):
             self.model = self._construct(for_training=False, tensorboard_dir=None, n_envs=self.n_envs)
         except (ValueError, TypeError, AssertionError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise BadConfig(f"stable-baselines3 refuses these {self.name} settings: {first}") from None
+            raise BadConfig("agents.sb3_refuses", algo=self.name, reason=first) from None
         except MemoryError:
-            raise BadConfig(
-                f"these {self.name} settings need more memory than this machine has (the rollout holds n_steps "
-                "× environments observations); choose a smaller n_steps or fewer environments."
-            ) from None
+            raise BadConfig("agents.settings_need_memory", algo=self.name) from None
 
     def load(self, path: Path, *, for_training: bool = False, tensorboard_dir: Path | None = None) -> int:
         info = read_checkpoint(path)
@@ -382,13 +380,13 @@ class SB3Agent(Agent):
         except CheckpointError:
             raise
         except Exception as exc:  # noqa: BLE001 - torch/zip errors all mean the same to a user
+            reason: str | Words
             if isinstance(exc, pickle.UnpicklingError):
-                first = "its weights are damaged or hold objects we do not load"
+                reason = Words("agents.weights_damaged")
             else:
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise CheckpointError(
-                f"{Path(path).name} does not fit {self.name} on {self.spec.env_id} or is damaged ({first[:200]})."
-            ) from None
+                reason = (str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)[:200]
+            raise CheckpointError("agents.checkpoint_does_not_fit", name=Path(path).name, algo=self.name,
+                                  env=self.spec.env_id, reason=reason) from None
         self.model.num_timesteps = info.step
         self._restore_counters(info.data)
         return info.step
@@ -511,9 +509,7 @@ class DQNAgent(SB3Agent):
         from gymnasium import spaces
 
         if not isinstance(spec.action_space, spaces.Discrete):
-            raise IncompatibleEnvironment(
-                f"DQN needs a discrete action space and {spec.env_id} has continuous actions; use ppo or a2c."
-            )
+            raise IncompatibleEnvironment("agents.dqn_needs_discrete", env=spec.env_id)
 
     def _log_interval(self) -> int:
         return 4  # episodes, SB3's default for off-policy algorithms

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from playground.errors import WorkerLost
+from playground.i18n import Words
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +90,8 @@ class WorkerPool:
                 self.finished.add(index)
             elif kind == "error":
                 log.error("%s %d failed:\n%s", self.label, index, payload)
-                last_line = payload.strip().splitlines()[-1] if payload.strip() else "no message"
-                raise WorkerLost(f"{self.label} {index} died: {last_line}")
+                last_line = payload.strip().splitlines()[-1] if payload.strip() else Words("agents.no_message")
+                raise WorkerLost("agents.worker_died", label=self.label, index=index, error=last_line)
             elif kind != "alive":
                 self.handle(kind, index, payload)
 
@@ -104,16 +105,13 @@ class WorkerPool:
                 if index in self.finished:
                     continue
                 code = process.exitcode
-                how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
-                raise WorkerLost(
-                    f"{self.label} {index} died ({how}) without reporting an error; see the run log."
-                )
+                how = (Words("agents.killed_by", signal=signal.Signals(-code).name) if code < 0
+                       else Words("agents.exit_status", code=code))
+                raise WorkerLost("agents.worker_died_silently", label=self.label, index=index, how=how)
             silent = time.time() - self.last_seen[index]
             if silent > self.timeout_s:
-                raise WorkerLost(
-                    f"{self.label} {index} sent nothing for {silent:.0f} s and counts as hung; "
-                    f"raise {self.timeout_name} if its environment is that slow."
-                )
+                raise WorkerLost("agents.worker_hung", label=self.label, index=index, seconds=silent,
+                                 setting=self.timeout_name)
 
     def finish(self, grace_s: float) -> None:
         """Ask every worker to stop, and read what they send while they finish (up to ``grace_s``)."""

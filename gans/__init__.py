@@ -9,6 +9,7 @@ import difflib
 
 from gans.base import GanModel
 from playground.errors import BadConfig
+from playground.i18n import Words
 
 
 def _registry() -> dict[str, type[GanModel]]:
@@ -28,6 +29,6 @@ def get(name: str) -> type[GanModel]:
     key = (name or "").lower()
     if key not in registry:
         close = difflib.get_close_matches(key, registry, n=1)
-        hint = f"did you mean {close[0]}? " if close else ""
-        raise BadConfig(f"unknown GAN model '{name}'; {hint}choose one of: {', '.join(registry)}.")
+        hint = Words("gans.did_you_mean", name=close[0]) if close else ""
+        raise BadConfig("gans.unknown_model", name=name, hint=hint, choices=", ".join(registry))
     return registry[key]

@@ -140,10 +140,9 @@ class GanModel(ABC):
             key = ".".join(str(p) for p in err["loc"]) or "value"
             known = ", ".join(sorted(cls.Hyperparameters.model_fields))
             if err["type"] == "extra_forbidden":
-                raise BadConfig(f"unknown hyperparameter '{key}' for {cls.name}; known keys: {known}.") from None
-            raise BadConfig(
-                f"hyperparameter '{key}' for {cls.name} is invalid ({err['msg'].lower()}, got {err.get('input')!r})."
-            ) from None
+                raise BadConfig("gans.unknown_hyperparameter", key=key, model=cls.name, known=known) from None
+            raise BadConfig("gans.bad_hyperparameter", key=key, model=cls.name, reason=err["msg"].lower(),
+                            value=repr(err.get("input"))) from None
 
     # -- training ---------------------------------------------------------------------------------
     @abstractmethod

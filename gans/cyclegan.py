@@ -73,10 +73,7 @@ class CycleGAN(GanModel):
     @classmethod
     def check_image_size(cls, size: int) -> None:
         if size % 4 or not 32 <= size <= 1024:
-            raise BadConfig(
-                f"CycleGAN's generator halves the image twice and its discriminator needs room for patches, "
-                f"so --image-size must be a multiple of 4 from 32 to 1024 (256 in the paper), not {size}."
-            )
+            raise BadConfig("gans.cyclegan_image_size", size=size)
 
     def train_step(self, batch: tuple[torch.Tensor, torch.Tensor]) -> dict[str, float]:
         hp, p = self.hp, self.precision

@@ -68,7 +68,7 @@ class DCGAN(GanModel):
     @classmethod
     def check_image_size(cls, size: int) -> None:
         if size not in (32, 64):
-            raise BadConfig(f"{cls.name} makes 32x32 or 64x64 images (the DCGAN layout); --image-size {size} is neither.")
+            raise BadConfig("gans.dcgan_image_size", model=cls.name, size=size)
 
     def _labels(self, labels: torch.Tensor) -> torch.Tensor | None:
         return labels.to(self.device) if self.classes else None

@@ -69,10 +69,7 @@ class Pix2Pix(GanModel):
     @classmethod
     def check_image_size(cls, size: int) -> None:
         if not (networks.power_of_two(size) and 32 <= size <= 1024):
-            raise BadConfig(
-                f"pix2pix's U-Net halves the image down to 1x1, so --image-size must be a power of two from 32 to 1024 "
-                f"(256 in the paper), not {size}."
-            )
+            raise BadConfig("gans.pix2pix_image_size", size=size)
 
     def _pair(self, batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         a, b = (self.precision.images(t) for t in batch)
@@ -114,10 +111,7 @@ class Pix2Pix(GanModel):
     def translate(self, images: torch.Tensor, direction: str | None = None) -> torch.Tensor:
         """The generator's output for a batch of inputs (eval mode: BatchNorm statistics, no dropout)."""
         if direction is not None and direction != self.hp.direction:
-            raise PlaygroundError(
-                f"this pix2pix model was trained {self.hp.direction}; it cannot translate {direction} "
-                f"(pix2pix learns one direction; CycleGAN learns both)."
-            )
+            raise PlaygroundError("gans.pix2pix_one_direction", trained=self.hp.direction, direction=direction)
         if images.size(1) != self.in_ch:
             images = images.mean(1, keepdim=True) if self.in_ch == 1 else images.expand(-1, self.in_ch, -1, -1)
         with self.evaluating():

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from playground.errors import BadConfig
+from playground.i18n import Words
 
 # Upper bounds far above any real use, so a typo (an extra zero, 10**20) is a sentence and not a hang,
 # an overflow or a machine out of memory.
@@ -32,23 +33,24 @@ def has_control(text: str) -> bool:
     return any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text)
 
 
-def check_name(name: str | None, what: str = "run name") -> str | None:
-    """A name a person gave: printable, not blank, at most ``MAX_NAME`` characters."""
+def check_name(name: str | None, what: Words | str | None = None) -> str | None:
+    """A name a person gave: printable, not blank, at most ``MAX_NAME`` characters (``what`` names it in the
+    sentence; default: a run name)."""
     if name is None:
         return None
+    what = Words("checks.run_name") if what is None else what
     if has_control(name):
-        raise BadConfig(f"a {what} cannot hold control characters or terminal escapes ('{shown(name)}'); "
-                        "use letters, digits, spaces and punctuation.")
+        raise BadConfig("checks.name_control", what=what, name=shown(name))
     name = name.strip()
     if not name or len(name) > MAX_NAME:
-        raise BadConfig(f"a {what} is 1 to {MAX_NAME} characters, not {len(name)}.")
+        raise BadConfig("checks.name_length", what=what, maximum=MAX_NAME, length=len(name))
     return name
 
 
-def check_limit(flag: str, value: int | None, maximum: int) -> None:
+def check_limit(flag: Words | str, value: int | None, maximum: int) -> None:
     """A whole number a person typed, within the sane range (``flag`` names it in the sentence)."""
     if value is not None and value > maximum:
-        raise BadConfig(f"{flag} {value:,} is far more than anyone needs; use at most {maximum:,}.")
+        raise BadConfig("checks.too_large", flag=flag, value=value, maximum=maximum)
 
 
 def _leaves(value: Any, key: str) -> list[tuple[str, Any]]:
@@ -65,9 +67,8 @@ def check_hyperparameter_values(owner: str, values: Mapping[str, Any]) -> None:
     for key, raw in values.items():
         for where, leaf in _leaves(raw, key):
             if isinstance(leaf, float) and not math.isfinite(leaf):
-                raise BadConfig(f"hyperparameter '{where}' for {owner} must be a finite number, not {leaf}.")
+                raise BadConfig("checks.not_finite", where=where, owner=owner, leaf=leaf)
         if key == "net_arch" and raw is not None:
             for where, leaf in _leaves(raw, key):
                 if isinstance(leaf, bool) or not isinstance(leaf, int) or not 0 < leaf <= MAX_LAYER:
-                    raise BadConfig(f"hyperparameter '{where}' for {owner} lists layer sizes, each a whole number "
-                                    f"from 1 to {MAX_LAYER:,} (e.g. [64, 64]), not {leaf!r}.")
+                    raise BadConfig("checks.layer_sizes", where=where, owner=owner, max_layer=MAX_LAYER, leaf=repr(leaf))

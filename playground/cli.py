@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -21,6 +22,7 @@ from rich.text import Text
 from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 from playground.errors import PlaygroundError
+from playground.i18n import ENV_VAR, Words, check_language, language, say, set_language
 from playground.numbers import parse_steps
 
 # -- help: what a newcomer reads first ----------------------------------------------------------
@@ -29,7 +31,7 @@ from playground.numbers import parse_steps
 # (it takes none), an option shows a word for what to type, and an argument its name in capitals.
 _VALUE_NAMES = {"--steps": "N", "--iters": "N", "--eval-every": "N", "--checkpoint-every": "N", "--set": "KEY=VALUE",
                 "--checkpoint": "WHICH", "--record": "FILE", "--out": "FILE", "--inception": "FILE",
-                "--env-backend": "BACKEND", "--metric": "KEY"}
+                "--env-backend": "BACKEND", "--metric": "KEY", "--lang": "LANG"}
 
 
 class _Argument(TyperArgument):
@@ -125,11 +127,38 @@ def _print_json(data: Any) -> None:
 
 
 # -- progress --------------------------------------------------------------------------------
+def _unit(unit: str) -> str:
+    """``steps`` or ``iters`` as a person reads it."""
+    return {"steps": say("cli.unit_steps"), "iters": say("cli.unit_iters")}.get(unit, unit)
+
+
+def _literal(text: str) -> str:
+    """A translated text inside a progress column's template: no markup, no format fields."""
+    from rich.markup import escape
+
+    return escape(text).replace("{", "{{").replace("}", "}}")
+
+
+def _status(status: str) -> str:
+    """A run's status as a person reads it (``--json`` keeps the word the options take)."""
+    return {"created": say("cli.status_created"), "running": say("cli.status_running"),
+            "stopped": say("cli.status_stopped"), "finished": say("cli.status_finished"),
+            "failed": say("cli.status_failed")}.get(status, status)
+
+
+def _pad(text: str, width: int) -> str:
+    """``text`` padded to ``width`` terminal cells (a Chinese character takes two)."""
+    from rich.cells import cell_len
+
+    return text + " " * max(0, width - cell_len(text))
+
+
 class _SpeedColumn(ProgressColumn):
     def render(self, task: Task) -> Text:
         speed = task.fields.get("sps")
-        unit = task.fields.get("unit", "steps")
-        return Text(f"{speed:,.1f} {unit}/s" if speed else f"… {unit}/s", style="cyan")
+        unit = _unit(task.fields.get("unit", "steps"))
+        text = say("cli.progress_speed", speed=speed, unit=unit) if speed else say("cli.progress_no_speed", unit=unit)
+        return Text(text, style="cyan")
 
 
 class _ScoreColumn(ProgressColumn):
@@ -137,15 +166,15 @@ class _ScoreColumn(ProgressColumn):
         if task.fields.get("detail"):
             return Text(task.fields["detail"], style="green")
         if task.fields.get("unit") == "iters":  # GANs play no games: their numbers are the losses
-            return Text("losses after the first iterations", style="green")
+            return Text(say("cli.progress_gan_losses_later"), style="green")
         score = task.fields.get("score")
         evaluation = task.fields.get("eval")
         parts = []
         if score is not None:
-            parts.append(f"score {score:.1f}")
+            parts.append(say("cli.progress_score", score=score))
         if evaluation is not None:
-            parts.append(f"eval {evaluation.mean:.1f}±{evaluation.std:.1f}")
-        return Text("  ".join(parts) or "no game finished yet", style="green")
+            parts.append(say("cli.progress_eval", mean=evaluation.mean, std=evaluation.std))
+        return Text("  ".join(parts) or say("cli.progress_no_game_yet"), style="green")
 
 
 class _ProgressView:
@@ -162,10 +191,10 @@ class _ProgressView:
             self.bar = Progress(
                 TextColumn("[bold]{task.description}"),
                 BarColumn(),
-                TextColumn("{task.completed:,.0f}/{task.total:,.0f} {task.fields[unit]}"),
+                TextColumn("{task.completed:,.0f}/{task.total:,.0f} {task.fields[unit_word]}"),
                 _SpeedColumn(),
                 _ScoreColumn(),
-                TextColumn("ETA"),
+                TextColumn(_literal(say("cli.progress_eta"))),
                 TimeRemainingColumn(),
                 console=err,
                 transient=False,
@@ -177,7 +206,8 @@ class _ProgressView:
         if self.bar is None:
             return
         if self.task is None:
-            self.task = self.bar.add_task(report.run_id, total=report.total, completed=report.step, unit=report.unit)
+            self.task = self.bar.add_task(report.run_id, total=report.total, completed=report.step, unit=report.unit,
+                                          unit_word=_unit(report.unit))
         self.bar.update(
             self.task,
             total=report.total,
@@ -195,7 +225,8 @@ class _ProgressView:
 
 # How long the one-off training of each feature network took here (the first `gan eval` waits for it): 7-9 s on
 # 2 idle cores, 60 s while other training kept them busy.
-_FEATURE_NET_TIME = {"mnist": "about 10 s on 2 idle CPU cores, a minute or more when they are busy"}
+def _feature_net_time(network: str) -> Words | None:
+    return Words("cli.feature_net_time_mnist") if network == "mnist" else None
 
 
 class _FeatureNetView:
@@ -214,20 +245,23 @@ class _FeatureNetView:
     def __call__(self, report: Any) -> None:
         if not self.announced:
             self.announced = True
-            usual = _FEATURE_NET_TIME.get(report.network)
-            err.print(f"training the {report.network} feature network that `gan eval` measures with; this happens "
-                      f"once, later evaluations reuse it" + (f" ({usual})" if usual else "") + ".", soft_wrap=True)
+            usual = _feature_net_time(report.network)
+            err.print(say("cli.feature_net_training", network=report.network,
+                          usual=Words("cli.feature_net_usual", time=usual) if usual else ""), soft_wrap=True)
             if self.quiet:
                 return
+            steps, epoch, eta = (_literal(say("cli.unit_steps")), _literal(say("cli.feature_net_epoch")),
+                                 _literal(say("cli.progress_eta")))
             self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                                TextColumn("{task.completed:,.0f}/{task.total:,.0f} steps"),
-                                TextColumn("epoch {task.fields[epoch]}"), TimeElapsedColumn(), TextColumn("ETA"),
+                                TextColumn("{task.completed:,.0f}/{task.total:,.0f} " + steps),
+                                TextColumn(epoch + " {task.fields[epoch]}"), TimeElapsedColumn(), TextColumn(eta),
                                 TimeRemainingColumn(), console=err)
             self.bar.__enter__()
         if self.bar is None or not report.total:  # no bar while the labelled images are being prepared
             return
         if self.task is None:
-            self.task = self.bar.add_task(f"{report.network} network", total=report.total, epoch="")
+            self.task = self.bar.add_task(say("cli.feature_net_bar", network=report.network), total=report.total,
+                                          epoch="")
         self.bar.update(self.task, completed=report.step, epoch=f"{report.epoch}/{report.epochs}")
 
     def __exit__(self, *exc: Any) -> None:
@@ -256,14 +290,15 @@ def _run_in_foreground(run_id: str, resume: bool, as_json: bool, kind: str = "rl
         _announce_awards()
         return
     last = runs.record(run)["last_eval"]
-    line = f"{run.id} {run.status} at step {run.step:,}"
-    if last:
-        line += f"; last evaluation {last['mean']:.2f} ± {last['std']:.2f} over {last['n_episodes']} games"
     if kind == "gan":
-        line = f"{run.id} {run.status} at iteration {run.step:,}; sample grids and checkpoints in {run.folder}"
+        line = say("cli.gan_run_ended", run=run.id, status=_status(run.status), step=run.step, folder=run.folder)
+    else:
+        line = say("cli.rl_run_ended", run=run.id, status=_status(run.status), step=run.step,
+                   last=Words("cli.rl_run_last_eval", mean=last["mean"], std=last["std"], games=last["n_episodes"])
+                   if last else "")
     out.print(line, soft_wrap=True)  # a folder cut in two cannot be copied
     if run.status == "stopped":
-        out.print(f"resume with: playground {kind} resume {run.id}")
+        out.print(say("cli.resume_with", kind=kind, run=run.id))
     _announce_awards()
     if run.status == "finished":
         _print_next_steps(run.id, kind)
@@ -273,18 +308,20 @@ def _print_next_steps(run_id: str, kind: str) -> None:
     """What to do with a finished run, and the challenge ``playground profile`` would suggest next: a
     newcomer should not have to find these commands in the README."""
     if kind == "gan":
-        steps = [("watch it", f"playground gan watch {run_id}"),
-                 ("measure it", f"playground gan eval {run_id}"),
-                 ("sample", f"playground gan sample {run_id} --n 64 --out grid.png")]
+        steps = [(say("cli.next_watch"), f"playground gan watch {run_id}"),
+                 (say("cli.next_measure"), f"playground gan eval {run_id}"),
+                 (say("cli.next_sample"), f"playground gan sample {run_id} --n 64 --out grid.png")]
     else:
-        steps = [("watch it", f"playground watch {run_id}"), ("evaluate it", f"playground rl eval {run_id}")]
-    out.print("next:")
+        steps = [(say("cli.next_watch"), f"playground watch {run_id}"),
+                 (say("cli.next_evaluate"), f"playground rl eval {run_id}")]
+    out.print(say("cli.next_header"))
     for what, command in steps:
-        out.print(f"  {what + ':':<16}{command}", soft_wrap=True)
+        out.print(f"  {_pad(what, 16)}{command}", soft_wrap=True)
     challenge = _next_challenge()
     if challenge is not None:
         title, xp, command = challenge
-        out.print(f"  {'next challenge:':<16}{title} (+{xp} XP)", soft_wrap=True)
+        out.print(f"  {_pad(say('cli.next_challenge'), 16)}{say('cli.next_challenge_title', title=title, xp=xp)}",
+                  soft_wrap=True)
         out.print(f"  {'':<16}{command}", soft_wrap=True)
 
 
@@ -304,7 +341,7 @@ def _next_challenge() -> tuple[str, int, str] | None:
         return None
     if challenge is None or not challenge.commands:
         return None
-    return challenge.title["en"], challenge.xp, challenge.commands[0]
+    return challenge.text("title", language()), challenge.xp, challenge.commands[0]
 
 
 # -- rl ----------------------------------------------------------------------------------------
@@ -334,7 +371,7 @@ def rl_train(
     from playground import jobs
 
     if env_backend not in ("auto", "fast", "sb3"):
-        raise PlaygroundError(f"--env-backend must be auto, fast or sb3, not '{env_backend}'.")
+        raise PlaygroundError("cli.bad_env_backend", backend=env_backend)
     cfg = config_mod.build_rl_config(
         algo,
         env,
@@ -360,8 +397,7 @@ def rl_train(
         if as_json:
             _print_detached(run, pid)
             return
-        err.print(f"training in the background (pid {pid}); follow with `playground runs show {run.id}`, "
-                  f"stop with `playground runs stop {run.id}`.")
+        err.print(say("cli.rl_detached", pid=pid, run=run.id))
         return
     _run_in_foreground(run.id, resume=False, as_json=as_json)
 
@@ -385,7 +421,7 @@ def rl_resume(
         if as_json:
             _print_detached(prepared, pid)
             return
-        err.print(f"resumed in the background (pid {pid}).")
+        err.print(say("cli.resumed_detached", pid=pid))
         return
     _run_in_foreground(prepared.id, resume=True, as_json=as_json, checkpoint=checkpoint)
 
@@ -429,9 +465,9 @@ def rl_eval(
         _announce_awards()
         return
     scores = ", ".join(f"{s:g}" for s in evaluation.scores)
-    out.print(f"{evaluation.run_id} at step {evaluation.step:,}: mean {evaluation.mean:.2f} ± {evaluation.std:.2f} "
-              f"over {evaluation.n_episodes} games")
-    out.print(f"scores: {scores}")
+    out.print(say("cli.rl_eval_line", run=evaluation.run_id, step=evaluation.step, mean=evaluation.mean,
+                  std=evaluation.std, games=evaluation.n_episodes))
+    out.print(say("cli.rl_eval_scores", scores=scores))
     _announce_awards()
 
 
@@ -447,7 +483,7 @@ def rl_import(
 
     run = import_sb3_zip(file, env, algo, label=name, player=_player())
     sys.stdout.write(run.id + "\n")
-    err.print(f"imported at step {run.step:,}; evaluate it with `playground rl eval {run.id}`.")
+    err.print(say("cli.imported", step=run.step, run=run.id))
 
 
 @rl_app.command("presets")
@@ -456,7 +492,8 @@ def rl_presets(algo: Annotated[Optional[str], typer.Argument(help="dqn, ppo, a2c
     import agents
     from agents import presets
 
-    table = Table("algo", "preset", "envs", "steps", "envs×", "hyperparameters", "source")
+    table = Table(say("cli.col_algo"), say("cli.col_preset"), say("cli.col_envs"), say("cli.col_steps"),
+                  say("cli.col_envs_times"), say("cli.col_hyperparameters"), say("cli.col_source"))
     for name in [agents.get(algo).name] if algo else agents.names():
         for p in presets.presets_for(name).values():
             hyper = ", ".join(f"{k}={v}" for k, v in p.hyperparameters.items())
@@ -502,8 +539,7 @@ def gan_train(
         if as_json:
             _print_detached(run, pid)
             return
-        err.print(f"training in the background (pid {pid}); sample grids appear in {run.folder}/samples; "
-                  f"stop with `playground runs stop {run.id}`.")
+        err.print(say("cli.gan_detached", pid=pid, folder=run.folder, run=run.id))
         return
     _run_in_foreground(run.id, resume=False, as_json=as_json, kind="gan")
 
@@ -527,7 +563,7 @@ def gan_resume(
         if as_json:
             _print_detached(prepared, pid)
             return
-        err.print(f"resumed in the background (pid {pid}).")
+        err.print(say("cli.resumed_detached", pid=pid))
         return
     _run_in_foreground(prepared.id, resume=True, as_json=as_json, kind="gan", checkpoint=checkpoint)
 
@@ -556,7 +592,7 @@ def gan_sample(
     from playground import gan_inference
 
     path = gan_inference.sample(run, n=n, out=out_file, seed=seed, which=checkpoint, label=label, device=device)
-    out.print(f"wrote {path}")
+    out.print(say("cli.wrote", path=path))
 
 
 @gan_app.command("translate")
@@ -572,7 +608,7 @@ def gan_translate(
     from playground import gan_inference
 
     written = gan_inference.translate(run, input_dir, output_dir, direction=direction, which=checkpoint, device=device)
-    out.print(f"wrote {len(written)} images to {output_dir}")
+    out.print(say("cli.wrote_images", n=len(written), folder=output_dir))
 
 
 @gan_app.command("eval")
@@ -597,13 +633,17 @@ def gan_eval(
         return
     from gans.metrics import kid_name
 
-    line = (f"{result['model']} at iteration {result['step']:,}: {result['metric']} {result['fd']:.2f}, "
-            f"{kid_name(result['metric'])} {result['kid']:.4f} ± {result['kid_std']:.4f} over {result['n']} images")
-    for key, label in (("psnr", "PSNR {:.2f} dB"), ("l1", "L1 {:.4f}"), ("cycle_l1", "cycle L1 {:.4f}")):
-        if key in result:
-            line += ", " + label.format(result[key])
-    out.print(line)
-    out.print(f"features: {result['network']}")
+    extra = ""
+    if "psnr" in result:
+        extra += say("cli.gan_eval_psnr", value=result["psnr"])
+    if "l1" in result:
+        extra += say("cli.gan_eval_l1", value=result["l1"])
+    if "cycle_l1" in result:
+        extra += say("cli.gan_eval_cycle_l1", value=result["cycle_l1"])
+    out.print(say("cli.gan_eval_line", model=result["model"], step=result["step"], metric=result["metric"],
+                  fd=result["fd"], kid_name=kid_name(result["metric"]), kid=result["kid"], kid_std=result["kid_std"],
+                  n=result["n"], extra=extra))
+    out.print(say("cli.gan_eval_features", network=result["network"]))
     _announce_awards()
 
 
@@ -637,13 +677,12 @@ def gan_datasets() -> None:
     """The built-in datasets (no download needed) and the folder formats you can bring."""
     from gans import data as gan_data
 
-    table = Table("name", "kind", "images", "what it is")
+    table = Table(say("cli.col_name"), say("cli.col_kind"), say("cli.col_images"), say("cli.col_what_it_is"))
     for info in gan_data.builtin_datasets():
         size = f"{info.size:,}" + (f" + {info.size_b:,}" if info.size_b else "")
         table.add_row(info.name, info.kind, size, info.description)
     out.print(table)
-    out.print("Your own folders: a plain image folder (class subfolders give labels) for dcgan/cdcgan; "
-              "'aligned' A|B side-by-side images for pix2pix; 'unaligned' trainA/ and trainB/ for cyclegan.")
+    out.print(say("cli.gan_own_folders"))
 
 
 @gan_app.command("presets")
@@ -652,10 +691,11 @@ def gan_presets(model: Annotated[Optional[str], typer.Argument(help="dcgan, cdcg
     import gans
     from gans import presets
 
-    table = Table("model", "preset", "size", "batch", "epochs", "hyperparameters", "source")
+    table = Table(say("cli.col_model"), say("cli.col_preset"), say("cli.col_size"), say("cli.col_batch"),
+                  say("cli.col_epochs"), say("cli.col_hyperparameters"), say("cli.col_source"))
     for name in [gans.get(model).name] if model else gans.names():
         for p in presets.presets_for(name).values():
-            hyper = ", ".join(f"{k}={v}" for k, v in p.hyperparameters.items()) or "(paper defaults)"
+            hyper = ", ".join(f"{k}={v}" for k, v in p.hyperparameters.items()) or say("cli.paper_defaults")
             table.add_row(name, p.name, str(p.image_size), str(p.batch_size), str(p.epochs), hyper, p.source)
     out.print(table)
 
@@ -674,33 +714,33 @@ def runs_list(
     from playground.store import RUN_STATUSES
 
     if status is not None and status not in RUN_STATUSES:
-        raise PlaygroundError(f"--status must be one of {', '.join(RUN_STATUSES)}, not '{status}'.")
+        raise PlaygroundError("cli.bad_status", choices=", ".join(RUN_STATUSES), status=status)
     from playground.checks import shown
     from playground.store import get_store
 
     records = [runs.record(r) for r in runs.list_runs(kind=kind, env=env, algo=algo, status=status)]
     for run_id, damage in get_store().damaged:
-        err.print(f"warning: run {shown(run_id)} is left out: its record in the store is damaged ({damage}); "
-                  f"`playground runs delete {shown(run_id)}` removes it.", soft_wrap=True)
+        err.print(say("cli.damaged_run_left_out", run=shown(run_id), damage=damage), soft_wrap=True)
     if as_json:
         _print_json(records)
         return
     if not records:
-        out.print("no runs yet; start one with: playground rl train ppo CartPole-v1")
+        out.print(say("cli.no_runs_yet"))
         return
     # Ids are what every other command takes: never cut them; the other columns give way.
     table = Table(show_lines=False)
-    table.add_column("id", no_wrap=True, min_width=max(len(r["id"]) for r in records))
-    table.add_column("name", overflow="fold")
-    table.add_column("env / data set", overflow="fold")
-    table.add_column("status", no_wrap=True)
-    table.add_column("step", no_wrap=True)
-    table.add_column("best eval")
-    table.add_column("created", no_wrap=True)
+    table.add_column(say("cli.col_id"), no_wrap=True, min_width=max(len(r["id"]) for r in records))
+    table.add_column(say("cli.col_name"), overflow="fold")
+    table.add_column(say("cli.col_env_or_data"), overflow="fold")
+    table.add_column(say("cli.col_status"), no_wrap=True)
+    table.add_column(say("cli.col_step"), no_wrap=True)
+    table.add_column(say("cli.col_best_eval"))
+    table.add_column(say("cli.col_created"), no_wrap=True)
     for r in records:
         best = r["best_eval"]
         table.add_row(
-            r["id"], shown(r["name"] or ""), shown(r["env"]), r["status"], f"{r['step']:,}/{r['total_steps'] or 0:,}",
+            r["id"], shown(r["name"] or ""), shown(r["env"]), _status(r["status"]),
+            f"{r['step']:,}/{r['total_steps'] or 0:,}",
             f"{best['mean']:.1f}±{best['std']:.1f}" if best else "", (r["created_at"] or "")[:16].replace("T", " "),
         )
     out.print(table)
@@ -719,29 +759,31 @@ def runs_show(
         _print_json(record)
         return
     if record["kind"] == "gan":  # a GAN run speaks of its model, its data set and iterations
-        out.print(f"{record['id']} {record['status']}  {record['model']} on the data set {record['data']}  "
-                  f"iteration {record['step']:,}/{record['total_steps'] or 0:,}")
+        out.print(say("cli.show_gan_head", run=record["id"], status=_status(record["status"]), model=record["model"],
+                      data=record["data"], step=record["step"], total=record["total_steps"] or 0))
     else:
-        out.print(f"{record['id']} {record['status']}  {record['algo']} on {record['env']}  "
-                  f"step {record['step']:,}/{record['total_steps'] or 0:,}")
+        out.print(say("cli.show_rl_head", run=record["id"], status=_status(record["status"]), algo=record["algo"],
+                      env=record["env"], step=record["step"], total=record["total_steps"] or 0))
     if record["error"]:
-        out.print(Text("error: ", style="red") + Text(record["error"]))
-    out.print(f"folder: {record['folder']}")
+        out.print(Text(say("cli.show_error"), style="red") + Text(record["error"]))
+    out.print(say("cli.show_folder", folder=record["folder"]))
     cfg = record["config"]
     if record["kind"] == "gan":
-        out.print(f"preset {cfg.get('preset')}, seed {cfg.get('seed')}, {cfg.get('image_size')}px, "
-                  f"batch {cfg.get('batch_size')}, hyperparameters: {cfg.get('hyperparameters')}")
+        out.print(say("cli.show_gan_config", preset=cfg.get("preset"), seed=cfg.get("seed"), size=cfg.get("image_size"),
+                      batch=cfg.get("batch_size"), hyperparameters=cfg.get("hyperparameters")))
     else:
-        out.print(f"preset {cfg.get('preset')}, seed {cfg.get('seed')}, envs {cfg.get('n_envs')}, "
-                  f"hyperparameters: {cfg.get('hyperparameters')}")
+        out.print(say("cli.show_rl_config", preset=cfg.get("preset"), seed=cfg.get("seed"), envs=cfg.get("n_envs"),
+                      hyperparameters=cfg.get("hyperparameters")))
     if record["evaluations"]:
-        table = Table("step", "mean", "std", "games", "scores")
+        table = Table(say("cli.col_step"), say("cli.col_mean"), say("cli.col_std"), say("cli.col_games"),
+                      say("cli.col_scores"))
         for e in record["evaluations"]:
             table.add_row(f"{e['step']:,}", f"{e['mean']:.2f}", f"{e['std']:.2f}", str(e["n_episodes"]),
                           ", ".join(f"{s:g}" for s in e["scores"][:12]))
         out.print(table)
-    out.print("checkpoints: " + (", ".join(f"{c['step']:,}" for c in record["checkpoints"]) or "none"))
-    out.print("metrics: " + ", ".join(record["metric_keys"]))
+    out.print(say("cli.show_checkpoints",
+                  steps=", ".join(f"{c['step']:,}" for c in record["checkpoints"]) or say("cli.show_no_checkpoints")))
+    out.print(say("cli.show_metrics", keys=", ".join(record["metric_keys"])))
 
 
 @runs_app.command("compare")
@@ -754,11 +796,10 @@ def runs_compare(
     from playground import compare, runs
 
     if len(run_refs) < 2:
-        raise PlaygroundError("runs compare needs two or more runs; for one run's curves and numbers use "
-                              "`playground runs show RUN`.")
+        raise PlaygroundError("cli.compare_needs_two")
     chosen = [runs.get(r) for r in run_refs]
     path = compare.write(chosen, out_file, metric)
-    out.print(f"wrote {path}")
+    out.print(say("cli.wrote", path=path))
 
 
 @runs_app.command("stop")
@@ -767,7 +808,7 @@ def runs_stop(run: Annotated[str, typer.Argument(help="run id, name or 'latest'"
     from playground import runs
 
     stopped = runs.request_stop(run)
-    out.print(f"asked {stopped.id} to stop; it saves a checkpoint and ends as 'stopped'.")
+    out.print(say("cli.asked_to_stop", run=stopped.id))
 
 
 @runs_app.command("delete")
@@ -786,16 +827,13 @@ def runs_delete(
         if not get_store().has_run(run):
             raise
         target_id, folder = run, str(runs.folder_for(run))
-    if not yes and not typer.confirm(f"delete {target_id} and its folder {folder}?"):
+    if not yes and not typer.confirm(say("cli.delete_confirm", run=target_id, folder=folder)):
         raise typer.Exit(1)
     runs.delete(target_id)
-    out.print(f"deleted {target_id}")
+    out.print(say("cli.deleted", run=target_id))
 
 
 # -- the game: profiles, challenges, leaderboards, badges (playground/game) ---------------------------
-_LANG = typer.Option("--lang", help="en or zh: the language of titles and descriptions")
-
-
 @app.command("profile")
 def profile_cmd(
     name: Annotated[Optional[str], typer.Argument(help="a player; default: the active one")] = None,
@@ -803,12 +841,11 @@ def profile_cmd(
     use: Annotated[bool, typer.Option("--use", help="play as NAME from now on on this machine")] = False,
     list_all: Annotated[bool, typer.Option("--list", help="every player on this store")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print it as JSON (docs/cli-json.md)")] = False,
-    lang: Annotated[str, _LANG] = "en",
 ) -> None:
     """Your tier, XP, progress to the next tier, and the one challenge to try next (with its command)."""
     from playground.game import commands
 
-    commands.profile(out, name or name_opt, use=use, list_all=list_all, as_json=as_json, lang=lang)
+    commands.profile(out, name or name_opt, use=use, list_all=list_all, as_json=as_json)
 
 
 @app.command("challenges")
@@ -816,12 +853,11 @@ def challenges_cmd(
     tier: Annotated[Optional[str], typer.Option(help="only this tier: 1-4, getting-started, 入门, …")] = None,
     player: Annotated[Optional[str], typer.Option(help="whose progress; default: the active player")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print it as JSON (docs/cli-json.md)")] = False,
-    lang: Annotated[str, _LANG] = "en",
 ) -> None:
     """Every challenge as a card: status, progress and goal, tier by tier."""
     from playground.game import commands
 
-    commands.challenges(out, tier=tier, player=player, as_json=as_json, lang=lang)
+    commands.challenges(out, tier=tier, player=player, as_json=as_json)
 
 
 @app.command("challenge")
@@ -829,12 +865,11 @@ def challenge_cmd(
     challenge_id: Annotated[str, typer.Argument(metavar="CHALLENGE_ID", help="an id from `playground challenges`")],
     player: Annotated[Optional[str], typer.Option(help="whose tries; default: the active player")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print it as JSON (docs/cli-json.md)")] = False,
-    lang: Annotated[str, _LANG] = "en",
 ) -> None:
     """One challenge: what it asks, your best attempt, why other tries do not count, the exact command."""
     from playground.game import commands
 
-    commands.challenge(out, challenge_id, player=player, as_json=as_json, lang=lang)
+    commands.challenge(out, challenge_id, player=player, as_json=as_json)
 
 
 @app.command("leaderboard")
@@ -853,12 +888,11 @@ def leaderboard_cmd(
 def achievements_cmd(
     player: Annotated[Optional[str], typer.Option(help="whose badges; default: the active player")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print it as JSON (docs/cli-json.md)")] = False,
-    lang: Annotated[str, _LANG] = "en",
 ) -> None:
     """Badges for milestones: earned ones with their date, the rest to aim for."""
     from playground.game import commands
 
-    commands.achievements(out, player=player, as_json=as_json, lang=lang)
+    commands.achievements(out, player=player, as_json=as_json)
 
 
 def _announce_awards() -> None:
@@ -908,7 +942,7 @@ def play(
 
     summary = run_play(env, zoom=zoom, player=name, seed=seed, games=games, max_frames=max_frames)
     for i, game in enumerate(summary.games, 1):
-        out.print(f"game {i}: {summary.player} scored {game.score:g} on {summary.env}")
+        out.print(say("cli.played_game", i=i, player=summary.player, score=game.score, env=summary.env))
     _announce_awards()
 
 
@@ -926,10 +960,12 @@ def duel(
 
     summary = run_duel(run, checkpoint=checkpoint, zoom=zoom, player=name, seed=seed, max_frames=max_frames)
     if summary.winner is None:
-        out.print("the duel ended before both games did; nothing was stored")
+        out.print(say("cli.duel_unfinished"))
     else:
-        out.print(f"{summary.player} {summary.human_score:g} : {summary.agent_score:g} {summary.run_id} "
-                  f"(seed {summary.seed}); winner: {summary.winner}")
+        winner = {"human": say("cli.winner_human"), "agent": say("cli.winner_agent"),
+                  "draw": say("cli.winner_draw")}.get(summary.winner, summary.winner)
+        out.print(say("cli.duel_result", player=summary.player, human=summary.human_score, agent=summary.agent_score,
+                      run=summary.run_id, seed=summary.seed, winner=winner))
         _announce_awards()
 
 
@@ -949,13 +985,14 @@ def bench(
     from playground.settings import resolve_device
 
     if out_file is not None and out_file.suffix.lower() not in (".md", ".json"):
-        raise PlaygroundError(f"--out must end in .md or .json, not '{out_file.name}'.")
+        raise PlaygroundError("cli.bench_bad_out", name=out_file.name)
     bench_mod.suite_names(suite)  # an unknown suite fails before anything runs
     started, load = time.monotonic(), bench_mod.load_average()
 
     def measured(figure: bench_mod.Figure) -> None:
-        ratio = "void" if figure.void else f"{figure.ratio:.2f}x"
-        err.print(f"{figure.suite}: {figure.name}: {ratio} ({time.monotonic() - started:.0f} s)")
+        ratio = say("cli.bench_void") if figure.void else f"{figure.ratio:.2f}x"
+        err.print(say("cli.bench_figure", suite=figure.suite, name=figure.name, ratio=ratio,
+                      seconds=time.monotonic() - started))
 
     figures = bench_mod.run(suite, quick=quick, device=resolve_device(device), on_figure=measured)
     command = "playground bench " + " ".join(sys.argv[2:])
@@ -1008,16 +1045,57 @@ def ui_dataset(
     from gans import data as gan_data
 
     if kind not in ("images", "paired", "unpaired"):
-        raise PlaygroundError(f"the data kind must be images, paired or unpaired, not '{kind}'.")
+        raise PlaygroundError("cli.bad_data_kind", kind=kind)
     _print_json(dataclasses.asdict(gan_data.describe(data, kind)))  # type: ignore[arg-type]
+
+
+@app.callback()
+def _every_command(
+    lang: Annotated[Optional[str], typer.Option("--lang", metavar="LANG", help="en or zh: the language of everything printed "
+                                                "(default: $PLAYGROUND_LANG, else en); also after the command")] = None,
+) -> None:
+    if lang is not None:
+        _speak(lang)
+
+
+def _speak(lang: str) -> None:
+    """Print in ``lang`` from now on, and start every child (a background job) speaking it too."""
+    set_language(lang)
+    os.environ[ENV_VAR] = lang
+
+
+def _language_from(argv: list[str]) -> list[str]:
+    """``--lang X`` (or ``--lang=X``) taken out of ``argv`` wherever it stands before ``--``: set for the
+    whole process, so that it works after any command (``playground runs list --lang zh``)."""
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word == "--":
+            rest += argv[i:]
+            break
+        if word == "--lang" and i + 1 < len(argv):
+            _speak(argv[i + 1])
+            i += 2
+            continue
+        if word.startswith("--lang="):
+            _speak(word.removeprefix("--lang="))
+            i += 1
+            continue
+        rest.append(word)
+        i += 1
+    return rest
 
 
 def main() -> None:
     try:
-        app()
+        if os.environ.get(ENV_VAR):
+            check_language(os.environ[ENV_VAR])
+        args = _language_from(sys.argv[1:])
+        app(args=args, prog_name="playground")
     except PlaygroundError as exc:
         err.print(Text("error: ", style="red") + Text(str(exc)), soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:  # training handles its own Ctrl-C; elsewhere there is nothing to save
-        err.print("interrupted")
+        err.print(say("cli.interrupted"))
         sys.exit(130)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import io
 from collections.abc import Sequence
@@ -12,9 +13,13 @@ import numpy as np
 from playground import events
 from playground.atomic import atomic_write_bytes
 from playground.errors import PlaygroundError
+from playground.i18n import say, translate
 from playground.store import Run, Store, get_store
 
 DEFAULT_METRICS = ("eval/mean", "episode/score", "rollout/ep_rew_mean", "eval/fd", "loss/g")  # GANs: the last two
+# Fonts that draw Chinese, the first one installed labels a picture in Chinese (matplotlib's own cannot).
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
+             "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC", "Arial Unicode MS")
 
 
 def pick_metric(runs: Sequence[Run], store: Store) -> str:
@@ -23,7 +28,7 @@ def pick_metric(runs: Sequence[Run], store: Store) -> str:
     for key in DEFAULT_METRICS:
         if all(key in k for k in keys):
             return key
-    raise PlaygroundError("these runs share no score curve yet; name one with --metric (see `runs show RUN`).")
+    raise PlaygroundError("compare.no_shared_curve")
 
 
 def smooth(values: np.ndarray, window: int) -> np.ndarray:
@@ -34,6 +39,26 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
     idx = np.arange(1, len(values) + 1)
     lo = np.maximum(idx - window, 0)
     return (cumsum[idx] - cumsum[lo]) / (idx - lo)
+
+
+@functools.cache
+def _cjk_font() -> str | None:
+    """The first installed font of ``CJK_FONTS``, or None."""
+    from matplotlib import font_manager
+
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    return next((name for name in CJK_FONTS if name in installed), None)
+
+
+def _axis_label(ax, key: str) -> None:  # type: ignore[no-untyped-def]
+    """The x axis's title in this process's language, or in English where no installed font can draw it."""
+    text = say(key)
+    if text.isascii():
+        ax.set_xlabel(text)
+    elif (font := _cjk_font()) is not None:
+        ax.set_xlabel(text, fontfamily=[font, "sans-serif"])
+    else:
+        ax.set_xlabel(translate(key, "en"))
 
 
 def figure(runs: Sequence[Run], metric: str, store: Store | None = None, smoothing: int = 0):  # type: ignore[no-untyped-def]
@@ -56,8 +81,8 @@ def figure(runs: Sequence[Run], metric: str, store: Store | None = None, smoothi
         plotted += 1
     if not plotted:
         plt.close(fig)
-        raise PlaygroundError(f"none of these runs has the metric '{metric}'; `runs show RUN` lists each run's metrics.")
-    ax.set_xlabel("iterations" if all(r.kind == "gan" for r in runs) else "environment steps")
+        raise PlaygroundError("compare.metric_missing", metric=metric)
+    _axis_label(ax, "compare.axis_iterations" if all(r.kind == "gan" for r in runs) else "compare.axis_steps")
     ax.set_ylabel(metric)
     ax.grid(alpha=0.3)
     ax.legend()
@@ -86,7 +111,7 @@ def write(runs: Sequence[Run], out: Path, metric: str | None = None, store: Stor
     store = store or get_store()
     suffix = out.suffix.lower()
     if suffix not in (".png", ".svg", ".html"):
-        raise PlaygroundError(f"--out must end in .png, .svg or .html, not '{out.name}'.")
+        raise PlaygroundError("compare.bad_out", name=out.name)
     metric = metric or pick_metric(runs, store)
     fig = figure(runs, metric, store)
     buffer = io.BytesIO()
@@ -99,10 +124,12 @@ def write(runs: Sequence[Run], out: Path, metric: str | None = None, store: Stor
             f"<td>{html.escape(r.status)}</td><td>{r.step}</td></tr>"
             for r in runs
         )
+        header = "".join(f"<th>{html.escape(say(key))}</th>" for key in (
+            "compare.page_run", "compare.page_algo", "compare.page_env", "compare.page_status", "compare.page_step"))
         page = (
             f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(metric)}</title></head><body>"
             f"<h1>{html.escape(metric)}</h1>{data.decode()}"
-            f"<table border='1'><tr><th>run</th><th>algo</th><th>env</th><th>status</th><th>step</th></tr>{rows}</table>"
+            f"<table border='1'><tr>{header}</tr>{rows}</table>"
             "</body></html>"
         )
         data = page.encode()

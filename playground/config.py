@@ -19,6 +19,7 @@ from agents import presets
 from playground import envs
 from playground.checks import MAX_ENVS, MAX_EPISODES, MAX_ITERS, MAX_STEPS, check_hyperparameter_values, check_limit
 from playground.errors import BadConfig
+from playground.i18n import Words
 
 ConfigT = TypeVar("ConfigT", bound=BaseModel)
 
@@ -69,20 +70,29 @@ def parse_sets(pairs: Iterable[str]) -> dict[str, Any]:
         key, sep, raw = pair.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise BadConfig(f"--set expects KEY=VALUE, got '{pair}'.")
+            raise BadConfig("config.bad_set", pair=pair)
         out[key] = _read_value(raw)
     return out
 
 
-def _describe_validation_error(algo: str, exc: ValidationError, known: list[str]) -> str:
+def _either(names: list[str]) -> Words | str:
+    """``a or b or c``, with the ``or`` in the sentence's language."""
+    if len(names) == 1:
+        return names[0]
+    return Words("config.or", left=_either(names[:-1]), right=names[-1])
+
+
+def _validation_error(algo: str, exc: ValidationError, known: list[str]) -> BadConfig:
     """One sentence: a value that does not fit names its key; an unknown key names the closest known ones."""
     err = exc.errors()[0]
     key = ".".join(str(p) for p in err["loc"]) or "value"
     if err["type"] == "extra_forbidden":
         close = difflib.get_close_matches(key, known, n=3, cutoff=0.6)
-        hint = f"did you mean {' or '.join(close)}?" if close else f"known keys: {', '.join(known)}"
-        return f"unknown hyperparameter '{key}' for {algo}; {hint}"
-    return f"hyperparameter '{key}' for {algo} is invalid ({err['msg'].lower()}, got {err.get('input')!r})"
+        if close:
+            return BadConfig("config.unknown_hyperparameter_close", key=key, algo=algo, close=_either(close))
+        return BadConfig("config.unknown_hyperparameter", key=key, algo=algo, known=", ".join(known))
+    return BadConfig("config.invalid_hyperparameter", key=key, algo=algo, reason=err["msg"].lower(),
+                     got=repr(err.get("input")))
 
 
 def validate_hyperparameters(algo: str, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -91,8 +101,7 @@ def validate_hyperparameters(algo: str, values: Mapping[str, Any]) -> dict[str, 
     try:
         checked = model.model_validate(dict(values))
     except ValidationError as exc:
-        sentence = _describe_validation_error(algo, exc, sorted(model.model_fields))
-        raise BadConfig(sentence if sentence.endswith("?") else sentence + ".") from None
+        raise _validation_error(algo, exc, sorted(model.model_fields)) from None
     return checked.model_dump(exclude_unset=True)
 
 
@@ -125,9 +134,9 @@ def build_rl_config(
                         ("--checkpoint-every", checkpoint_every), ("--eval-episodes", eval_episodes),
                         ("--keep", keep_checkpoints)):
         if value is not None and value <= 0:
-            raise BadConfig(f"{flag} must be a positive whole number, got {value}.")
+            raise BadConfig("config.not_positive", flag=flag, value=value)
     if seed < 0:
-        raise BadConfig(f"--seed must be zero or a positive whole number, got {seed}.")
+        raise BadConfig("config.bad_seed", seed=seed)
     for flag, value, maximum in (("--steps", steps, MAX_STEPS), ("--envs", n_envs, MAX_ENVS),
                                  ("--eval-episodes", eval_episodes, MAX_EPISODES)):
         check_limit(flag, value, maximum)
@@ -200,14 +209,14 @@ def build_gan_config(
     model_cls = gans.get(model)
     chosen = gan_presets.pick(model_cls.name, preset)
     if epochs is not None and iters is not None:
-        raise BadConfig("give --epochs or --iters, not both.")
+        raise BadConfig("config.epochs_and_iters")
     for flag, value in (("--epochs", epochs), ("--iters", iters), ("--batch-size", batch_size),
                         ("--image-size", image_size), ("--sample-every", sample_every),
                         ("--checkpoint-every", checkpoint_every), ("--keep", keep_checkpoints)):
         if value is not None and value <= 0:
-            raise BadConfig(f"{flag} must be a positive whole number, got {value}.")
+            raise BadConfig("config.not_positive", flag=flag, value=value)
     if seed < 0:
-        raise BadConfig(f"--seed must be zero or a positive whole number, got {seed}.")
+        raise BadConfig("config.bad_seed", seed=seed)
     size = image_size or chosen.image_size
     model_cls.check_image_size(size)
     check_limit("--iters", iters, MAX_ITERS)
@@ -216,18 +225,14 @@ def build_gan_config(
     hyper = model_cls.check_hyperparameters(values)
     info = gan_data.describe(data, model_cls.data_kind)
     if model_cls.needs_labels and not info.classes:
-        raise BadConfig(
-            f"{model_cls.name} learns one class per label, but {info.name} has no labels; use a labelled set "
-            "(digits, mnist-5k, or a folder with one subfolder per class) or train dcgan instead."
-        )
+        raise BadConfig("config.needs_labels", model=model_cls.name, data=info.name)
     largest = max(info.size, info.size_b or 0)
     if batch_size is not None and batch_size > largest:
-        raise BadConfig(f"--batch-size {batch_size:,} is more than the {largest:,} images of {info.name}; "
-                        f"use at most {largest:,}.")
+        raise BadConfig("config.batch_too_large", batch_size=batch_size, largest=largest, data=info.name)
     batch = batch_size or chosen.batch_size
     per_epoch = max(1, largest // batch)
     total = iters or (epochs or chosen.epochs) * per_epoch
-    check_limit("--epochs × the iterations per epoch", total, MAX_ITERS)
+    check_limit(Words("config.epochs_times_iters"), total, MAX_ITERS)
     return GanConfig(
         model=model_cls.name,
         data=data,
@@ -301,9 +306,7 @@ def saved(model: type[ConfigT], run_id: str, stored: Mapping[str, Any]) -> Confi
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "config"
-        raise BadConfig(
-            f"run {run_id}'s saved settings no longer fit ({where}: {first['msg']}); start a new run instead."
-        ) from None
+        raise BadConfig("config.saved_no_longer_fits", run=run_id, where=where, reason=first["msg"]) from None
 
 
 def of_run(run: Any) -> RLConfig | GanConfig:
@@ -312,6 +315,6 @@ def of_run(run: Any) -> RLConfig | GanConfig:
     models: dict[str, type[RLConfig] | type[GanConfig]] = {"rl": RLConfig, "gan": GanConfig}
     model = models.get(run.kind)
     if model is None:
-        raise BadConfig(f"run {run.id} is of a kind this playground does not know ('{run.kind}').")
+        raise BadConfig("config.unknown_kind", run=run.id, kind=run.kind)
     return saved(model, run.id, run.config)
 

@@ -9,6 +9,7 @@ are dropped, missing ones take their defaults), so a reader never guesses at a d
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
@@ -90,6 +91,61 @@ class ProfileCreated(Event):
     player: str = ""
 
 
+@dataclass(frozen=True)
+class HumanGamePlayed(Event):
+    """A whole game played by a person with the keyboard (``playground play``)."""
+
+    KIND = "human_game"
+    player: str = ""
+    env: str = ""
+    game: str = ""
+    score: float = 0.0
+    seed: int | None = None
+    frames: int = 0
+
+
+@dataclass(frozen=True)
+class DuelPlayed(Event):
+    """A person and a run's agent played the same game with the same seed (``playground duel``)."""
+
+    KIND = "duel"
+    player: str = ""
+    run_id: str = ""
+    checkpoint: str = ""
+    env: str = ""
+    game: str = ""
+    seed: int = 0
+    human_score: float = 0.0
+    agent_score: float = 0.0
+    winner: str = "draw"  # human, agent or draw
+
+
+@dataclass(frozen=True)
+class ChallengeMet(Event):
+    """A challenge's award: XP for the player, with the evidence that earned it (one per challenge and player)."""
+
+    KIND = "award"
+    challenge: str = ""
+    player: str = ""
+    xp: int = 0
+    tier: str = ""
+    title: str = ""
+    value: float | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BadgeEarned(Event):
+    """A badge for a milestone, with its evidence (one per badge and player)."""
+
+    KIND = "achievement"
+    achievement: str = ""
+    player: str = ""
+    icon: str = ""
+    name: str = ""
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
 def _kinds() -> dict[str, type[Event]]:
     found: dict[str, type[Event]] = {}
     stack = list(Event.__subclasses__())
@@ -103,18 +159,34 @@ def _kinds() -> dict[str, type[Event]]:
     return found
 
 
+def stored_payload(event: Event) -> dict[str, Any]:
+    """The payload as the store keeps it: JSON, so NaN and infinities (a failed game's score) become null."""
+    return json_safe(event.payload())
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with every NaN and infinity made None (JSON has neither), in dicts and lists too."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def record(store: Store, event: Event, run_id: str | None = None) -> int:
     """Store ``event``; returns its id."""
-    return store.add_event(event.kind, event.payload(), run_id=run_id)
+    return store.add_event(event.kind, stored_payload(event), run_id=run_id)
 
 
 def record_once(store: Store, event: Event, key: tuple[str, ...], run_id: str | None = None) -> int | None:
     """Store ``event`` unless one of its kind has the same ``key`` fields; the new id, or None."""
-    return store.add_event_once(event.kind, event.payload(), key=key, run_id=run_id)
+    return store.add_event_once(event.kind, stored_payload(event), key=key, run_id=run_id)
 
 
 def parse(kind: str, payload: dict[str, Any]) -> Event | None:
-    """A stored payload as its type; None for a kind not defined here (the game's awards keep their own)."""
+    """A stored payload as its type; None for a kind not defined here."""
     cls = _kinds().get(kind)
     if cls is None:
         return None

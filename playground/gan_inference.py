@@ -40,7 +40,7 @@ def load(ref: str, which: str = "latest", device: str = "auto", store: Store | N
     store = store or get_store()
     run = runs.get(ref, store)
     if run.kind != "gan":
-        raise RunStateError(f"run {run.id} is an {run.kind} run; the `gan` commands work on GAN runs.")
+        raise RunStateError("gan_inference.not_gan_run", run=run.id, kind=run.kind)
     _step, path = runs.pick_checkpoint(run, which, store)
     config = of_run(run)
     device = resolve_device(device)
@@ -54,10 +54,10 @@ def _class_labels(model: GanModel, n: int, label: str | None) -> torch.Tensor | 
     if label is None:
         return None
     if not getattr(model, "classes", 0):
-        raise PlaygroundError(f"--label needs a conditional model (cdcgan); this run is {model.name}.")
+        raise PlaygroundError("gan_inference.label_needs_cdcgan", model=model.name)
     names = list(model.class_names)
     if label not in names:
-        raise PlaygroundError(f"unknown label '{label}'; this model knows: {', '.join(names)}.")
+        raise PlaygroundError("gan_inference.unknown_label", label=label, names=", ".join(names))
     return torch.full((n,), names.index(label), dtype=torch.long)
 
 
@@ -65,7 +65,7 @@ def sample(ref: str, *, n: int = 64, out: Path | None = None, seed: int = 0, whi
            label: str | None = None, device: str = "auto") -> Path:
     """A grid of new images (DCGAN) or of input | output | target triples (pix2pix, CycleGAN)."""
     if not 1 <= n <= 1024:
-        raise PlaygroundError(f"--n must be between 1 and 1024, got {n}.")
+        raise PlaygroundError("gan_inference.bad_sample_n", n=n)
     loaded = load(ref, which, device)
     model = loaded.model
     generator = torch.Generator().manual_seed(seed)
@@ -79,11 +79,11 @@ def sample(ref: str, *, n: int = 64, out: Path | None = None, seed: int = 0, whi
         images, columns = model.render(model.fixed_inputs(dataset, n, generator))
     target = out or Path(loaded.run.folder) / "samples" / f"sample-step{loaded.step}-seed{seed}.png"
     if target.suffix.lower() != ".png":
-        raise PlaygroundError(f"--out must be a .png file, not '{target.name}'.")
+        raise PlaygroundError("gan_inference.out_not_png", name=target.name)
     try:
         return grid.save_png(grid.grid(images, columns), target)
     except OSError as exc:
-        raise PlaygroundError(f"cannot write {target} ({exc.strerror or exc}); pick another --out.") from None
+        raise PlaygroundError("gan_inference.cannot_write_out", path=target, reason=exc.strerror or str(exc)) from None
 
 
 def translate(ref: str, input_dir: Path, output_dir: Path, *, direction: str | None = None, which: str = "latest",
@@ -91,24 +91,25 @@ def translate(ref: str, input_dir: Path, output_dir: Path, *, direction: str | N
     """One output image per input image, the same relative names with ``.png``. ``direction`` None
     means the way the model learned (pix2pix) or AtoB (CycleGAN)."""
     if direction not in (None, "AtoB", "BtoA"):
-        raise PlaygroundError(f"--direction must be AtoB or BtoA, not '{direction}'.")
+        raise PlaygroundError("gan_inference.bad_direction", direction=direction)
     loaded = load(ref, which, device)
     model = loaded.model
     if not hasattr(model, "translate"):
-        raise PlaygroundError(f"{model.name} makes images from noise and translates nothing; use `playground gan sample`.")
+        raise PlaygroundError("gan_inference.cannot_translate", model=model.name)
     direction = direction or getattr(model.hp, "direction", "AtoB")
     source, target = Path(input_dir).expanduser(), Path(output_dir).expanduser()
     if not source.is_dir():
-        raise DataError(f"the input folder {source} does not exist or is not a folder.")
+        raise DataError("gan_inference.input_missing", folder=source)
     inputs = gan_data.list_images(source)
     if not inputs:
-        raise DataError(f"the input folder {source} holds no images (png, jpg, bmp, …).")
+        raise DataError("gan_inference.input_empty", folder=source)
     if target.resolve() == source.resolve():
-        raise PlaygroundError("the output folder must differ from the input folder, so no input is overwritten.")
+        raise PlaygroundError("gan_inference.output_is_input")
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise PlaygroundError(f"cannot create the output folder {target} ({exc.strerror or exc}).") from None
+        raise PlaygroundError("gan_inference.cannot_create_output", folder=target,
+                              reason=exc.strerror or str(exc)) from None
     # The input side: A for AtoB, B for BtoA (pix2pix refuses the way it did not learn in translate()).
     channels = model.channels if direction == "AtoB" else model.channels_b
     written = []
@@ -121,7 +122,8 @@ def translate(ref: str, input_dir: Path, output_dir: Path, *, direction: str | N
             try:
                 gan_data.save_image(image, out)
             except OSError as exc:
-                raise PlaygroundError(f"cannot write {out} ({exc.strerror or exc}).") from None
+                raise PlaygroundError("gan_inference.cannot_write_image", path=out,
+                                      reason=exc.strerror or str(exc)) from None
             written.append(out)
     return written
 
@@ -139,7 +141,7 @@ def evaluate(ref: str, *, n: int | None = None, which: str = "latest", seed: int
     of the playground's feature network goes (the first evaluation waits for it)."""
     store = store or get_store()
     if n is not None and n < 2:
-        raise PlaygroundError(f"--n must be at least 2 images, got {n}.")
+        raise PlaygroundError("gan_inference.bad_eval_n", n=n)
     loaded = load(ref, which, device, store)
     model, config = loaded.model, loaded.config
     dataset = gan_training.open_data(config.model_copy(update={"flip": False}))
@@ -181,13 +183,14 @@ def evaluate(ref: str, *, n: int | None = None, which: str = "latest", seed: int
         "seed": seed,
         **extra,
     }
-    store.add_event("gan_evaluation", payload, run_id=loaded.run.id)
+    store.add_quality(loaded.run.id, payload)
     rows = {"eval/fd": quality.fd, "eval/kid": quality.kid, **{f"eval/{k}": v for k, v in extra.items()}}
     store.add_metrics(loaded.run.id, [(loaded.step, time.time(), k, v) for k, v in rows.items()])
     return payload
 
 
 def evaluations(run: Run, store: Store | None = None) -> list[dict[str, Any]]:
-    """Every ``gan eval`` result of a run, oldest first."""
-    return [e["payload"] for e in (store or get_store()).events("gan_evaluation", run_id=run.id)]
+    """Every ``gan eval`` result of a run, in the order they were measured."""
+    found = (store or get_store()).evaluations(run.id, played=False)
+    return [e.quality() for e in sorted(found, key=lambda e: e.id or 0)]
 

@@ -23,6 +23,7 @@ from gans.base import GanModel
 from playground import runs
 from playground.config import GanConfig, of_run
 from playground.errors import CheckpointError
+from playground.i18n import say
 from playground.session import ProgressFn, RunSession, Totals, training_session
 from playground.session import prepare_resume as prepare_resume_run
 from playground.settings import resolve_device
@@ -69,13 +70,11 @@ def read_checkpoint(path: Path, device: str = "cpu") -> dict[str, Any]:
     try:
         state = torch.load(path, map_location=device, weights_only=True)
     except PermissionError as exc:
-        raise CheckpointError(f"the checkpoint {path} cannot be read ({exc.strerror}); check its permissions.") \
-            from None
+        raise CheckpointError("gan_training.no_permission", path=path, reason=exc.strerror) from None
     except Exception as exc:  # noqa: BLE001 - truncated, corrupt or foreign files all mean the same to a user
-        raise CheckpointError(f"the checkpoint {path} cannot be read ({type(exc).__name__}); it is damaged or not ours.") \
-            from None
+        raise CheckpointError("gan_training.damaged", path=path, reason=type(exc).__name__) from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path} is not a playground GAN checkpoint.")
+        raise CheckpointError("gan_training.not_ours", path=path)
     return state
 
 
@@ -84,7 +83,7 @@ def load_into(model: GanModel, state: dict[str, Any], path: Path, *, for_trainin
         model.load_state_dict(state["model"], for_training=for_training)
     except (KeyError, RuntimeError, ValueError) as exc:
         raise CheckpointError(
-            f"the checkpoint {path.name} does not fit this {model.name} model ({str(exc).splitlines()[0][:160]})."
+            "gan_training.does_not_fit", name=path.name, model=model.name, reason=str(exc).splitlines()[0][:160]
         ) from None
 
 
@@ -120,8 +119,8 @@ def collate(dataset: Any, indices: list[int]) -> tuple[torch.Tensor, torch.Tenso
 
 # -- one run ----------------------------------------------------------------------------------------
 def describe_losses(values: dict[str, float]) -> str | None:
-    names = {"loss/d": "D", "loss/g": "G", "d/real": "D(x)", "d/fake": "D(G(z))", "loss/cycle": "cycle",
-             "loss/g_l1": "L1"}
+    names = {"loss/d": "D", "loss/g": "G", "d/real": "D(x)", "d/fake": "D(G(z))",
+             "loss/cycle": say("gan_training.loss_cycle"), "loss/g_l1": "L1"}
     parts = [f"{label} {values[key]:.3f}" for key, label in names.items() if key in values]
     return "  ".join(parts) or None
 

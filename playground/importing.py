@@ -22,11 +22,11 @@ def import_sb3_zip(path: Path, env: str, algo: str, label: str | None = None, st
     path = Path(path).expanduser()
     cls = agents.get(algo)
     if not issubclass(cls, SB3Agent):
-        raise PlaygroundError(f"only stable-baselines3 models can be imported; {algo} is not one.")
+        raise PlaygroundError("importing.not_sb3", algo=algo)
     spec = envs.resolve(env)
     cls.check_env(spec)
     if not path.is_file():
-        raise CheckpointError(f"{path} does not exist or is not a file.")
+        raise CheckpointError("importing.no_file", path=path)
     info = read_checkpoint(path)
     hyper = validate_hyperparameters(cls.name, cls.hyperparameters_from_checkpoint(info))
     step = max(int(info.data.get("num_timesteps", 0)), 1)

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from playground.config import GanConfig, RLConfig
 from playground.errors import PlaygroundError
+from playground.i18n import ENV_VAR
 from playground.store import Run
 
 # A start checks the config and builds the model once (an Atari CNN with its envs): seconds, on a
@@ -52,7 +53,7 @@ def start(run: Run, *, resume: bool = False, checkpoint: str = "latest", reap: b
             stdout=log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env=child_env(),
         )
     if reap:
         threading.Thread(target=proc.wait, name=f"reap-job-{proc.pid}", daemon=True).start()
@@ -105,35 +106,58 @@ class ChildFailed(PlaygroundError):
     """A child ``playground`` process refused (with its one sentence) or could not answer."""
 
 
-def _sentence(proc: subprocess.CompletedProcess[str]) -> str:
-    """The CLI's one sentence (``error: …``), or the end of what the child said."""
+class ChildTimedOut(ChildFailed):
+    """A child ``playground`` process gave no answer in time (and was killed)."""
+
+
+def child_sentence(proc: subprocess.CompletedProcess[str]) -> ChildFailed:
+    """The CLI's one sentence (``error: …``, already in the language the child was given), or the end of
+    what the child said."""
     lines = [line.strip() for line in (proc.stderr or "").splitlines() if line.strip()]
     for line in reversed(lines):
         if line.startswith("error:"):
-            return line.removeprefix("error:").strip()
-    said = " ".join(lines[-2:]) or f"exit status {proc.returncode}"
-    return f"the playground command failed ({said})."
+            return ChildFailed("jobs.child_said", sentence=line.removeprefix("error:").strip())
+    return ChildFailed("jobs.child_failed", said=" ".join(lines[-2:]) or f"exit status {proc.returncode}")
 
 
-def run_cli(args: Sequence[str], *, timeout: float = CHILD_TIMEOUT_S) -> str:
+def child_env(lang: str | None = None, **extra: str) -> dict[str, str]:
+    """The environment of a child ``playground`` process: ours, unbuffered, speaking ``lang`` when given
+    (the web UI passes each browser session's language, so the child's sentences come back in it)."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **extra}
+    if lang is not None:
+        env[ENV_VAR] = lang
+    return env
+
+
+def run_cli(args: Sequence[str], *, timeout: float = CHILD_TIMEOUT_S, lang: str | None = None,
+            env: dict[str, str] | None = None) -> str:
     """``playground ARGS`` in a short child process, for a door that must not load the engine itself.
 
-    Returns what it printed; a refusal or a failure is raised as its one sentence (``ChildFailed``).
+    Returns what it printed; a refusal or a failure is raised as its one sentence (``ChildFailed``), in
+    ``lang`` when given. ``env``: extra variables for the child.
     """
     argv = [sys.executable, "-m", "playground", *args]
     try:
         proc = subprocess.run(  # noqa: S603 - an argument list, never a shell string
             argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env=child_env(lang, **(env or {})),
         )
     except subprocess.TimeoutExpired:
-        raise ChildFailed(
-            f"`playground {' '.join(args[:2])}` gave no answer within {timeout:.0f} s; try again, "
-            "or run it from the command line to see why."
-        ) from None
+        raise ChildTimedOut("jobs.child_timeout", command=" ".join(args[:2]), seconds=timeout) from None
     if proc.returncode != 0:
-        raise ChildFailed(_sentence(proc))
+        raise child_sentence(proc)
     return proc.stdout
+
+
+def open_window(args: Sequence[str], *, lang: str | None = None, env: dict[str, str] | None = None) -> int:
+    """``playground ARGS`` (a pygame window) as a process of its own session that outlives the page that
+    opened it; a thread collects it when it closes, so a server that lives on keeps no zombie. Its pid."""
+    proc = subprocess.Popen(  # noqa: S603 - an argument list, never a shell string
+        [sys.executable, "-m", "playground", *args], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True, env=child_env(lang, **(env or {})),
+    )
+    threading.Thread(target=proc.wait, name=f"reap-window-{proc.pid}", daemon=True).start()
+    return proc.pid
 
 
 def _started(stdout: str) -> tuple[str, int]:
@@ -143,8 +167,7 @@ def _started(stdout: str) -> tuple[str, int]:
         record = json.loads(rest)
         return str(record["id"]), int(record["pid"])
     except (ValueError, KeyError, TypeError):
-        run_id = first.strip() or "(no id)"
-        raise ChildFailed(f"the new run {run_id} started, but its job could not be read back.") from None
+        raise ChildFailed("jobs.unreadable_start", run=first.strip() or "(no id)") from None
 
 
 def _reap_if_ours(pid: int) -> None:
@@ -165,19 +188,20 @@ def _wait_for(pid: int) -> None:
         pass
 
 
-def launch_detached(kind: str, name: str, target: str, options: Sequence[str] = ()) -> tuple[str, int]:
+def launch_detached(kind: str, name: str, target: str, options: Sequence[str] = (), *,
+                    lang: str | None = None) -> tuple[str, int]:
     """``playground KIND train NAME TARGET OPTIONS --detach`` in a child: check, create, start.
 
     Returns the run id and the job's pid. ``options`` are CLI options (``--steps=2000``,
     ``--set=gamma=0.98``); the names come after ``--`` so that no value is read as an option.
     """
-    run_id, pid = _started(run_cli([kind, "train", "--detach", "--json", *options, "--", name, target]))
+    run_id, pid = _started(run_cli([kind, "train", "--detach", "--json", *options, "--", name, target], lang=lang))
     _reap_if_ours(pid)
     return run_id, pid
 
 
-def resume_detached(kind: str, ref: str) -> tuple[str, int]:
+def resume_detached(kind: str, ref: str, *, lang: str | None = None) -> tuple[str, int]:
     """``playground KIND resume REF --detach`` in a child; the run id and the job's pid."""
-    run_id, pid = _started(run_cli([kind, "resume", "--detach", "--json", "--", ref]))
+    run_id, pid = _started(run_cli([kind, "resume", "--detach", "--json", "--", ref], lang=lang))
     _reap_if_ours(pid)
     return run_id, pid

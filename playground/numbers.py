@@ -17,10 +17,10 @@ def parse_steps(text: str | None, flag: str = "--steps") -> int | None:
         return None
     match = _STEPS.match(text.replace("_", ""))
     if not match:
-        raise BadConfig(f"{flag} must be a positive whole number such as 100000, 1e6 or 100k, not '{text}'.")
+        raise BadConfig("numbers.bad_steps", flag=flag, text=text)
     value = float(match.group(1)) * {"": 1, "k": 1_000, "m": 1_000_000}[match.group(2).lower()]
     if not math.isfinite(value) or value <= 0 or value != int(value):
-        raise BadConfig(f"{flag} must be a positive whole number, not '{text}'.")
+        raise BadConfig("numbers.not_whole", flag=flag, text=text)
     if value > MAX_STEPS:
-        raise BadConfig(f"{flag} must be at most {MAX_STEPS:.0e} (a trillion steps), not '{text}'.")
+        raise BadConfig("numbers.too_many", flag=flag, maximum=MAX_STEPS, text=text)
     return int(value)

@@ -23,15 +23,16 @@ from playground import events, settings
 from playground.atomic import atomic_write_text
 from playground.checks import check_name
 from playground.errors import CheckpointError, PlaygroundError, RunNotFound, RunStateError, StoreError
-from playground.store import Run, Store, get_store
+from playground.i18n import LANGUAGES, say, translate
+from playground.store import Evaluation, Run, Store, get_store
 
 log = logging.getLogger(__name__)
 
 # A run on another host whose heartbeat is older than this is taken for dead.
 STALE_AFTER_S = 300.0
-DIED_MESSAGE = "the training process ended without reporting (killed or crashed); resume it with `playground {kind} resume`."
-NEVER_BEGAN_MESSAGE = ("the process meant to train this run ended before training began (killed or crashed); "
-                       "start a new run, or look in logs/job.log of the run folder for a background job's output.")
+# The sentences ``refresh`` stores as a failed run's error, in the language of the process that notices.
+DIED_KEY = "runs.died"
+NEVER_BEGAN_KEY = "runs.never_began"
 
 
 def folder_for(run_id: str) -> Path:
@@ -135,19 +136,28 @@ def _never_began(run: Run) -> bool:
     )
 
 
+def died_silently(error: str | None) -> bool:
+    """Whether a run's stored ``error`` is the sentence :func:`refresh` writes for a session that died
+    without a word, in whichever language the process that noticed it spoke."""
+    if not error:
+        return False
+    return any(translate(DIED_KEY, lang).replace("；", ";").split(";")[0] in error for lang in LANGUAGES)
+
+
 def refresh(run: Run, store: Store | None = None) -> Run:
     """Mark a run whose process died silently as failed, so nothing shows 'running' (or 'created') forever."""
     if _never_began(run):
         store = store or get_store()
+        message = say(NEVER_BEGAN_KEY)
         if store.update_run_if(run.id, {"status": "created", "pid": run.pid}, status="failed",
-                               error=NEVER_BEGAN_MESSAGE, ended_at=time.time(), pid=None):
-            events.record(store, events.RunEnded("failed", error=NEVER_BEGAN_MESSAGE), run.id)
+                               error=message, ended_at=time.time(), pid=None):
+            events.record(store, events.RunEnded("failed", error=message), run.id)
         return store.get_run(run.id)
     if run.status == "running" and not is_alive(run):
         store = store or get_store()
         # Only the session we judged dead: a resume may have claimed the run since we read it.
         expect = {"status": "running", "pid": run.pid, "heartbeat_at": run.heartbeat_at}
-        message = DIED_MESSAGE.format(kind=run.kind)
+        message = say(DIED_KEY, kind=run.kind)
         if store.update_run_if(run.id, expect, status="failed", error=message, ended_at=time.time(), pid=None):
             events.record(store, events.RunEnded("failed", error=message), run.id)
         return store.get_run(run.id)
@@ -160,7 +170,7 @@ def get(ref: str, store: Store | None = None) -> Run:
     if ref == "latest":
         run = store.latest_run()
         if run is None:
-            raise RunNotFound("there are no runs yet; start one with `playground rl train`.")
+            raise RunNotFound("runs.no_runs_yet")
         return refresh(run, store)
     try:
         return refresh(store.get_run(ref), store)
@@ -170,7 +180,7 @@ def get(ref: str, store: Store | None = None) -> Run:
             return refresh(labelled[0], store)
         if len(labelled) > 1:
             ids = ", ".join(r.id for r in labelled)
-            raise RunNotFound(f"the name '{ref}' belongs to several runs ({ids}); use a run id.") from None
+            raise RunNotFound("runs.name_ambiguous", ref=ref, ids=ids) from None
         raise
 
 
@@ -204,7 +214,7 @@ def mark_running(run_id: str, store: Store | None = None, *, device: str | None 
         eta_s=None,
     )
     if not claimed:
-        raise RunStateError(f"run {run_id} is already being trained by another process.")
+        raise RunStateError("runs.already_claimed", run=run_id)
     player = player if player is not None else store.get_run(run_id).player
     events.record(store, events.RunStarted(pid=pid, player=player, device=device), run_id)
 
@@ -259,7 +269,7 @@ def request_stop(ref: str, store: Store | None = None) -> Run:
     store = store or get_store()
     run = get(ref, store)
     if run.status != "running":
-        raise RunStateError(f"run {run.id} is {run.status}, not running; there is nothing to stop.")
+        raise RunStateError("runs.not_running", run=run.id, status=run.status)
     store.update_run(run.id, stop_requested=True)
     events.record(store, events.StopRequested(), run.id)
     return store.get_run(run.id)
@@ -276,7 +286,7 @@ def delete(ref: str, store: Store | None = None) -> str:
         _remove_folder(folder_for(ref))
         return ref
     if run.status == "running":
-        raise RunStateError(f"run {run.id} is still running; stop it first with `playground runs stop {run.id}`.")
+        raise RunStateError("runs.still_running", run=run.id)
     store.delete_run(run.id)
     _remove_folder(Path(run.folder))
     return run.id
@@ -310,9 +320,7 @@ def measured_checkpoints(run: Run, store: Store | None = None) -> set[str]:
     """Paths of the run's checkpoints that an evaluation measured (games played, or a GAN's quality):
     the evidence behind results and leaderboards, never pruned."""
     store = store or get_store()
-    kept = {e.checkpoint for e in store.evaluations(run.id) if e.checkpoint}
-    kept |= {e["payload"].get("checkpoint") for e in store.events("gan_evaluation", run_id=run.id)}
-    return {path for path in kept if path}
+    return {e.checkpoint for e in store.evaluations(run.id) if e.checkpoint}
 
 
 def forget_checkpoints_after(run: Run, step: int, store: Store | None = None) -> None:
@@ -348,12 +356,12 @@ def pick_checkpoint(run: Run, which: str = "latest", store: Store | None = None)
     store = store or get_store()
     available = checkpoints(run, store)
     if not available:
-        raise CheckpointError(f"run {run.id} has no checkpoint yet; train it first.")
+        raise CheckpointError("runs.no_checkpoint_yet", run=run.id)
     if which == "latest":
         return available[-1]
     by_path = {str(p): (s, p) for s, p in available}
     if which == "best":
-        evaluated = [e for e in store.evaluations(run.id) if e.checkpoint in by_path]
+        evaluated = [e for e in store.evaluations(run.id, played=True) if e.checkpoint in by_path]
         if not evaluated:
             return available[-1]
         best = max(evaluated, key=best_first)
@@ -361,12 +369,12 @@ def pick_checkpoint(run: Run, which: str = "latest", store: Store | None = None)
     try:
         step = int(which)
     except ValueError:
-        raise PlaygroundError(f"--checkpoint must be best, latest or a step number, not '{which}'.") from None
+        raise PlaygroundError("runs.bad_checkpoint_choice", which=which) from None
     for s, p in available:
         if s == step:
             return s, p
     steps = ", ".join(str(s) for s, _ in available[-10:])
-    raise CheckpointError(f"run {run.id} has no checkpoint at step {step}; it has: {steps}.")
+    raise CheckpointError("runs.no_checkpoint_at", run=run.id, step=step, steps=steps)
 
 
 # -- the stable JSON shape of a run (documented in docs/cli-json.md) -------------------------------
@@ -381,8 +389,8 @@ def _iso(ts: float | None) -> str | None:
 def record(run: Run, store: Store | None = None, *, detail: bool = False) -> dict[str, Any]:
     """A run as plain data for ``--json`` and the UI; ``detail`` adds config, evaluations, checkpoints."""
     store = store or get_store()
-    evals = store.evaluations(run.id)
-    quality = [e["payload"] for e in store.events("gan_evaluation", run_id=run.id)] if run.kind == "gan" else []
+    found = store.evaluations(run.id)
+    evals, quality = _split(found)
     out = _summary(run, evals, quality)
     if run.kind == "gan" and detail:
         out["quality"] = quality
@@ -398,16 +406,18 @@ def record(run: Run, store: Store | None = None, *, detail: bool = False) -> dic
 
 
 def records(run_list: list[Run], store: Store | None = None) -> list[dict[str, Any]]:
-    """``record(run)`` for many runs in two queries, however many runs (the UI's runs table)."""
+    """``record(run)`` for many runs in one query, however many runs (the UI's runs table)."""
     store = store or get_store()
-    by_run: dict[str, list[Any]] = {}
+    by_run: dict[str, list[Evaluation]] = {}
     for e in store.evaluations():
         by_run.setdefault(e.run_id, []).append(e)
-    quality: dict[str, list[dict[str, Any]]] = {}
-    if any(r.kind == "gan" for r in run_list):
-        for event in store.events("gan_evaluation"):
-            quality.setdefault(event["run_id"], []).append(event["payload"])
-    return [_summary(r, by_run.get(r.id, []), quality.get(r.id, [])) for r in run_list]
+    return [_summary(r, *_split(by_run.get(r.id, []))) for r in run_list]
+
+
+def _split(found: list[Evaluation]) -> tuple[list[Evaluation], list[dict[str, Any]]]:
+    """A run's evaluations by step: the games played, and its GAN quality results in the order measured."""
+    quality = sorted((e for e in found if not e.played), key=lambda e: e.id or 0)
+    return [e for e in found if e.played], [e.quality() for e in quality]
 
 
 def _ev(e: Any) -> dict[str, Any] | None:

@@ -35,6 +35,7 @@ from typing import Any, Protocol
 from playground import events, runs
 from playground.atomic import atomic_output
 from playground.errors import CheckpointError, PlaygroundError, RunStateError
+from playground.i18n import Words
 from playground.store import Evaluation, Run, Store, file_sha256, get_store
 from playground.threads import ThreadShare
 
@@ -48,6 +49,26 @@ EARLY_CHECKPOINT_S = 60.0  # a run killed before its first checkpoint loses at m
 
 class Diverged(PlaygroundError):
     """A loss became infinite or NaN: training cannot go on from here."""
+
+
+# The words a person reads for a count's unit: a session's (``steps``, ``iters``) as one of them, and a
+# kind of run's (``Totals.unit``: ``step``, ``iteration``) as one and as many.
+_ONE_OF_UNIT = {"steps": "session.unit_step", "iters": "session.unit_iter"}
+_UNIT_WORDS = {"step": ("session.unit_step", "session.unit_steps"),
+               "iteration": ("session.unit_iteration", "session.unit_iterations")}
+
+
+def _one_of(unit: str) -> Words | str:
+    """``steps`` → step: the unit of one count, in words."""
+    key = _ONE_OF_UNIT.get(unit)
+    return Words(key) if key is not None else (unit[:-1] if unit.endswith("s") else unit)
+
+
+def _unit_words(unit: str, *, many: bool = False) -> Words | str:
+    keys = _UNIT_WORDS.get(unit)
+    if keys is None:
+        return f"{unit}s" if many else unit
+    return Words(keys[1] if many else keys[0])
 
 
 @dataclass
@@ -152,7 +173,7 @@ class RunSession:
         self.stopped = False
         self.last_checkpoint_step = start if start else -1
         self.next_checkpoint = self._next(start, checkpoint_every)
-        evaluations = store.evaluations(run.id)
+        evaluations = store.evaluations(run.id, played=True)
         self.last_eval: Evaluation | None = evaluations[-1] if evaluations else None
         self.last_eval_step = -1
         self.detail: str | None = None  # the loop's short line of numbers for the progress bar
@@ -203,11 +224,7 @@ class RunSession:
             value = float(value)
             if not math.isfinite(value):
                 if is_loss(key):
-                    raise Diverged(
-                        f"training diverged at {self.unit[:-1] if self.unit.endswith('s') else self.unit} "
-                        f"{step:,}: {key} became {value}; the learning rate is likely too high for this task "
-                        "(lower it with --set), or resume from an earlier checkpoint."
-                    )
+                    raise Diverged("session.diverged", unit=_one_of(self.unit), step=step, key=key, value=value)
                 continue
             self._rows.append((step, wall, key, value))
 
@@ -400,7 +417,7 @@ def training_session(run_id: str, *, total: int, checkpoint_every: int | None, k
 
 
 # -- resuming ------------------------------------------------------------------------------------------
-KIND_NAMES = {"rl": "an RL", "gan": "a GAN"}
+KIND_NAMES = {"rl": "session.kind_rl", "gan": "session.kind_gan"}  # "an RL" run, "a GAN" run
 
 
 @dataclass(frozen=True)
@@ -420,16 +437,16 @@ def prepare_resume(ref: str, *, kind: str, total: int | None, which: str, totals
     store = store or get_store()
     run = runs.get(ref, store)
     if run.kind != kind:
-        raise RunStateError(f"run {run.id} is {KIND_NAMES.get(run.kind, run.kind)} run; `{kind} resume` continues "
-                            f"{kind.upper()} runs only.")
+        kind_name = Words(KIND_NAMES[run.kind]) if run.kind in KIND_NAMES else run.kind
+        raise RunStateError("session.wrong_kind", run=run.id, kind_name=kind_name, kind=kind, kind_upper=kind.upper())
     if run.status == "running":
-        raise RunStateError(f"run {run.id} is still running; stop it first with `playground runs stop {run.id}`.")
+        raise RunStateError("runs.still_running", run=run.id)
     try:
         step, path = runs.pick_checkpoint(run, which, store)
     except CheckpointError:
         if which != "latest":
             raise
-        raise CheckpointError(f"run {run.id} has no checkpoint to resume from; start a new run instead.") from None
+        raise CheckpointError("session.no_checkpoint_to_resume", run=run.id) from None
     try:
         config = probe(run, path)  # a damaged checkpoint is reported before anything changes
     except CheckpointError as exc:
@@ -437,19 +454,19 @@ def prepare_resume(ref: str, *, kind: str, total: int | None, which: str, totals
         if which != "latest" or not older:
             raise
         raise CheckpointError(
-            f"{exc} Resume from an older checkpoint with --checkpoint STEP (this run has {', '.join(map(str, older[-5:]))})."
+            "session.try_older_checkpoint", error=exc, steps=", ".join(map(str, older[-5:]))
         ) from None
     planned = getattr(config, totals.field)
     if total is not None:
         if total <= 0:
-            raise PlaygroundError(f"{totals.flag} must be a positive whole number, got {total}.")
+            raise PlaygroundError("config.not_positive", flag=totals.flag, value=total)
         if total <= step:
-            raise RunStateError(f"run {run.id} is already at {totals.unit} {step}; ask for a total above that with "
-                                f"{totals.flag}.")
+            raise RunStateError("session.already_at", run=run.id, unit=_unit_words(totals.unit), step=step,
+                                flag=totals.flag)
         config = config.model_copy(update={totals.field: total})
     elif step >= planned:
-        raise RunStateError(f"run {run.id} already reached its {planned} {totals.unit}s; pass {totals.flag} with a "
-                            "larger total to train on.")
+        raise RunStateError("session.already_reached", run=run.id, planned=planned,
+                            units=_unit_words(totals.unit, many=True), flag=totals.flag)
     if config.model_dump() != run.config:
         runs.write_config(run.id, config.model_dump(), store)
         store.update_run(run.id, total_steps=getattr(config, totals.field))

@@ -16,10 +16,7 @@ from playground.errors import PlaygroundError, StoreError
 
 
 def _unwritable(path: Path, exc: OSError) -> StoreError:
-    return StoreError(
-        f"PLAYGROUND_HOME {path} cannot be written ({exc.strerror or exc}); "
-        "point PLAYGROUND_HOME at a folder you can write to."
-    )
+    return StoreError("settings.home_unwritable", path=path, reason=exc.strerror or str(exc))
 
 
 @functools.lru_cache(maxsize=8)
@@ -69,6 +66,6 @@ def resolve_device(choice: str = "auto") -> str:
         return "cpu"
     if choice.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise PlaygroundError("--device cuda was asked for but no CUDA GPU is available; use --device cpu or auto.")
+            raise PlaygroundError("settings.no_cuda")
         return choice
-    raise PlaygroundError(f"unknown device '{choice}'; use auto, cpu or cuda.")
+    raise PlaygroundError("settings.unknown_device", choice=choice)

@@ -43,6 +43,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, Operationa
 from playground import settings
 from playground.checks import shown
 from playground.errors import CheckpointError, RunNotFound, StoreError
+from playground.i18n import Words
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,11 @@ evaluations_table = Table(
     Column("created_at", Float, nullable=False),
     # The SHA-256 of the checkpoint file as it was played: the game's evidence (added later; see _migrate).
     Column("checkpoint_sha256", String(64)),
+    # What ``mean`` measures: SCORE (whole games; ``scores`` are the raw game scores) or a GAN's quality
+    # measure (``FID``, ``FD-mnist``: ``mean`` is the distance, ``n_episodes`` the images compared, and
+    # ``details`` the rest: KID, the feature network, PSNR…). Empty in rows older than the column: a score.
+    Column("measure", String(40)),
+    Column("details", Text),  # JSON object
     Index("ix_evaluations_run", "run_id", "step"),
 )
 
@@ -166,8 +172,15 @@ class Run:
     player: str | None = None
 
 
+SCORE = "score"  # the measure of an evaluation that played whole games
+
+
 @dataclass
 class Evaluation:
+    """One measurement of a checkpoint: whole games played (``measure`` SCORE: ``scores`` and their mean and
+    std over ``n_episodes`` games) or a GAN's image quality (``measure`` the distance's name, ``mean`` the
+    distance, lower is better; ``n_episodes`` the images compared; ``details`` KID, the network, PSNR…)."""
+
     run_id: str
     step: int
     scores: list[float]
@@ -179,6 +192,20 @@ class Evaluation:
     created_at: float
     checkpoint_sha256: str | None = None
     id: int | None = None
+    measure: str = SCORE
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def played(self) -> bool:
+        """Whether whole games were played (an RL evaluation), rather than images compared."""
+        return self.measure == SCORE
+
+    def quality(self) -> dict[str, Any]:
+        """A GAN evaluation as ``gan eval --json`` prints it (docs/cli-json.md)."""
+        return {"metric": self.measure, "fd": self.mean, "kid": self.details.get("kid"),
+                "kid_std": self.details.get("kid_std"), "n": self.n_episodes, "step": self.step,
+                "checkpoint": self.checkpoint, "checkpoint_sha256": self.checkpoint_sha256, "seed": self.seed,
+                **{k: v for k, v in self.details.items() if k not in ("kid", "kid_std")}}
 
 
 @dataclass
@@ -201,7 +228,7 @@ def file_sha256(path: str | Path) -> str | None:
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         return None
     except OSError as exc:  # there, but not ours to read (permissions, a broken disk)
-        raise CheckpointError(f"{path} cannot be read ({exc.strerror or exc}); check its permissions.") from None
+        raise CheckpointError("store.unreadable", path=path, reason=exc.strerror or str(exc)) from None
     return digest.hexdigest()
 
 
@@ -212,7 +239,11 @@ _ADDED_COLUMNS = (
     ("runs", "steps_per_s", "FLOAT"),
     ("runs", "eta_s", "FLOAT"),
     ("runs", "player", "VARCHAR(100)"),
+    ("evaluations", "measure", "VARCHAR(40)"),
+    ("evaluations", "details", "TEXT"),
 )
+# Before the evaluations table held GAN quality too, ``gan eval`` kept its results as events of this kind.
+_OLD_GAN_EVALUATION = "gan_evaluation"
 
 
 def _migrate(conn: Any) -> None:
@@ -221,22 +252,61 @@ def _migrate(conn: Any) -> None:
         if column not in {c["name"] for c in inspector.get_columns(table)}:
             conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
             log.info("added column %s.%s to an older database", table, column)
+    _move_gan_evaluations(conn)
+
+
+def _move_gan_evaluations(conn: Any) -> None:
+    """GAN results kept as events by older versions become rows of the evaluations table, in place."""
+    old = conn.execute(select(events_table).where(events_table.c.kind == _OLD_GAN_EVALUATION)).all()
+    for row in old:
+        try:
+            payload = json.loads(row.payload or "{}")
+        except json.JSONDecodeError:
+            payload = {}
+        if row.run_id is not None and isinstance(payload, dict) and isinstance(payload.get("fd"), int | float):
+            conn.execute(insert(evaluations_table).values(**_gan_row(row.run_id, payload, row.created_at)))
+    if old:
+        conn.execute(delete(events_table).where(events_table.c.kind == _OLD_GAN_EVALUATION))
+        log.info("moved %d GAN evaluations from events into the evaluations table", len(old))
+
+
+def _gan_row(run_id: str, payload: dict[str, Any], created_at: float) -> dict[str, Any]:
+    """The evaluations row of a GAN quality result (the fields ``gan eval --json`` prints)."""
+    known = {"metric", "fd", "n", "step", "checkpoint", "checkpoint_sha256", "seed"}
+    return dict(run_id=run_id, step=int(payload.get("step") or 0), scores="[]", mean=float(payload["fd"]), std=0.0,
+                n_episodes=int(payload.get("n") or 0), checkpoint=payload.get("checkpoint"), seed=payload.get("seed"),
+                created_at=created_at, checkpoint_sha256=payload.get("checkpoint_sha256"),
+                measure=str(payload.get("metric") or "FD"),
+                details=json.dumps({k: v for k, v in payload.items() if k not in known}))
+
+
+class _Damaged(ValueError):
+    """What is wrong with a stored run, in words a person reads."""
+
+    def __init__(self, words: Words) -> None:
+        super().__init__(words.render("en"))
+        self.words = words
 
 
 def _run_from_row(row: Any) -> Run:
     data = dict(row._mapping)
     data["config"] = json.loads(data["config"])
     if not isinstance(data["config"], dict):
-        raise TypeError("its config is not a mapping")
+        raise _Damaged(Words("store.damage_not_mapping"))
     data["stop_requested"] = bool(data["stop_requested"])
     data["step"] = int(data["step"])
     if data["status"] not in RUN_STATUSES:
-        raise ValueError(f"unknown status {data['status']!r}")
+        raise _Damaged(Words("store.damage_unknown_status", status=repr(data["status"])))
     return Run(**data)
 
 
-def _damage(exc: Exception) -> str:
-    return "its config is not valid JSON" if isinstance(exc, json.JSONDecodeError) else str(exc) or type(exc).__name__
+def _damage(exc: Exception) -> Words | str:
+    """What is wrong with a stored run: our own words, or the library's sentence as it is."""
+    if isinstance(exc, json.JSONDecodeError):
+        return Words("store.damage_not_json")
+    if isinstance(exc, _Damaged):
+        return exc.words
+    return str(exc) or type(exc).__name__
 
 
 _WRITE = "playground_write"
@@ -265,7 +335,7 @@ class Store:
 
     def __init__(self, url: str | None = None) -> None:
         self.url = url or settings.database_url()
-        self.damaged: list[tuple[str, str]] = []  # (run id, what is wrong) of rows the last find_runs left out
+        self.damaged: list[tuple[str, Words | str]] = []  # (run id, what is wrong) of rows the last find_runs left out
         is_sqlite = self.url.startswith("sqlite")
         kwargs: dict[str, Any] = {}
         if is_sqlite:
@@ -277,9 +347,7 @@ class Store:
             self._write(lambda conn: (metadata.create_all(conn), _migrate(conn)))
         except (DBAPIError, ArgumentError, ImportError) as exc:
             reason = getattr(exc, "orig", None) or exc
-            raise StoreError(
-                f"the database {self.url} cannot be opened ({reason}); check PLAYGROUND_DB and PLAYGROUND_HOME."
-            ) from None
+            raise StoreError("store.cannot_open", url=self.url, reason=str(reason)) from None
 
     # -- plumbing -----------------------------------------------------------------------------
     def _retry(self, fn: Any, attempts: int = 5) -> Any:
@@ -359,17 +427,16 @@ class Store:
                 return self.get_run(self._write(tx))
             except IntegrityError:  # another process took the same number first (PostgreSQL)
                 time.sleep(0.05)
-        raise StoreError("could not allocate a run id after 10 attempts; try again.")
+        raise StoreError("store.no_run_id")
 
     def get_run(self, run_id: str) -> Run:
         row = self._read(lambda c: c.execute(select(runs_table).where(runs_table.c.id == run_id)).first())
         if row is None:
-            raise RunNotFound(f"there is no run '{shown(run_id)}'; `playground runs list` shows the runs there are.")
+            raise RunNotFound("runs.not_found", ref=shown(run_id), hint=Words("runs.not_found_hint"))
         try:
             return _run_from_row(row)
         except (ValueError, TypeError, KeyError) as exc:
-            raise StoreError(f"run {run_id}'s record in the store is damaged ({_damage(exc)}); delete it with "
-                             f"`playground runs delete {run_id}` or repair the database.") from None
+            raise StoreError("store.damaged_record", run=run_id, damage=_damage(exc)) from None
 
     def find_runs(
         self,
@@ -390,7 +457,7 @@ class Store:
                 found.append(_run_from_row(row))
             except (ValueError, TypeError, KeyError) as exc:  # one bad row must not hide the others
                 self.damaged.append((str(row._mapping["id"]), _damage(exc)))
-                log.debug("run %s has a damaged record (%s); it is left out", row._mapping["id"], _damage(exc))
+                log.debug("run %s has a damaged record (%s); it is left out", row._mapping["id"], exc)
         return found
 
     def latest_run(self) -> Run | None:
@@ -499,7 +566,12 @@ class Store:
         checkpoint: str | None,
         seed: int | None,
         checkpoint_sha256: str | None = None,
+        measure: str = SCORE,
+        n: int | None = None,
+        details: dict[str, Any] | None = None,
     ) -> Evaluation:
+        """Whole games (``scores``), or with another ``measure`` a GAN's quality: ``mean`` the distance, ``n``
+        the images compared, ``details`` the other figures (empty ``scores``)."""
         now = time.time()
         values = dict(
             run_id=run_id,
@@ -507,17 +579,28 @@ class Store:
             scores=json.dumps([float(s) for s in scores]),
             mean=float(mean),
             std=float(std),
-            n_episodes=len(scores),
+            n_episodes=len(scores) if n is None else int(n),
             checkpoint=checkpoint,
             seed=seed,
             created_at=now,
             checkpoint_sha256=checkpoint_sha256,
+            measure=measure,
+            details=json.dumps(details or {}),
         )
         new_id = self._write(lambda c: c.execute(insert(evaluations_table).values(**values)).inserted_primary_key[0])
-        return Evaluation(**{**values, "scores": [float(s) for s in scores], "id": int(new_id)})
+        return Evaluation(**{**values, "scores": [float(s) for s in scores], "details": dict(details or {}),
+                             "id": int(new_id)})
 
-    def evaluations(self, run_id: str | None = None) -> list[Evaluation]:
-        """One run's evaluations by step; with no run, every run's (the game reads them all at once)."""
+    def add_quality(self, run_id: str, result: dict[str, Any]) -> Evaluation:
+        """A GAN's quality as ``gan eval --json`` gives it (``metric``, ``fd``, ``kid``, ``n``, ``step``,
+        ``checkpoint``…), kept as an evaluation whose measure is the distance's name."""
+        values = _gan_row(run_id, result, time.time())
+        new_id = self._write(lambda c: c.execute(insert(evaluations_table).values(**values)).inserted_primary_key[0])
+        return Evaluation(**{**values, "scores": [], "details": json.loads(values["details"]), "id": int(new_id)})
+
+    def evaluations(self, run_id: str | None = None, *, played: bool | None = None) -> list[Evaluation]:
+        """One run's evaluations by step; with no run, every run's (the game reads them all at once).
+        ``played``: only whole games (True) or only GAN quality (False)."""
         query = select(evaluations_table).order_by(evaluations_table.c.step, evaluations_table.c.id)
         if run_id is not None:
             query = query.where(evaluations_table.c.run_id == run_id)
@@ -525,7 +608,11 @@ class Store:
         for row in self._read(lambda c: c.execute(query).all()):
             data = dict(row._mapping)
             data["scores"] = json.loads(data["scores"])
-            out.append(Evaluation(**data))
+            data["measure"] = data["measure"] or SCORE
+            data["details"] = json.loads(data["details"] or "{}")
+            evaluation = Evaluation(**data)
+            if played is None or evaluation.played == played:
+                out.append(evaluation)
         return out
 
     # -- artifacts and events -----------------------------------------------------------------

@@ -176,9 +176,7 @@ def prepare_resume(ref: str, steps: int | None = None, store: Store | None = Non
 
     def probe(run: Run, path: Path) -> RLConfig:
         if run.config.get("preset") == "imported":
-            raise RunStateError(
-                f"run {run.id} was imported without its training settings; evaluate it, or train a new run instead."
-            )
+            raise RunStateError("training.imported_no_settings", run=run.id)
         config = of_run(run)
         agent = make_agent(config, device="cpu")
         try:
@@ -202,13 +200,13 @@ def evaluate_run(
     """Play ``episodes`` whole games with a checkpoint of a run and store the raw scores."""
     store = store or get_store()
     if episodes <= 0:
-        raise PlaygroundError(f"--episodes must be a positive whole number, got {episodes}.")
+        raise PlaygroundError("config.not_positive", flag="--episodes", value=episodes)
     check_limit("--episodes", episodes, MAX_EPISODES)
     if seed is not None and seed < 0:
-        raise PlaygroundError(f"--seed must be zero or a positive whole number, got {seed}.")
+        raise PlaygroundError("config.bad_seed", seed=seed)
     run = runs.get(ref, store)
     if run.kind != "rl":
-        raise RunStateError(f"run {run.id} is a {run.kind} run; `rl eval` evaluates RL runs.")
+        raise RunStateError("training.not_rl", run=run.id, kind=run.kind)
     step, path = runs.pick_checkpoint(run, which, store)
     config = of_run(run)
     sha256 = file_sha256(path)  # before playing: the hash of the very file that is loaded

@@ -14,8 +14,20 @@ import pytest
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.pop("PLAYGROUND_LANG", None)  # the tests read English unless they ask for another language
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _english_again() -> Iterator[None]:
+    """``--lang`` in an in-process CLI call sets the process's language (and ``PLAYGROUND_LANG`` for its
+    children): back to English after each test."""
+    yield
+    from playground.i18n import set_language
+
+    set_language(None)
+    os.environ.pop("PLAYGROUND_LANG", None)
 
 
 @pytest.fixture

@@ -26,7 +26,33 @@ def test_older_payloads_parse_and_unknown_kinds_are_left_to_their_owners() -> No
     assert events.parse("run_started", {"pid": 7, "player": "bo", "retired_field": 1}) == events.RunStarted(7, "bo")
     assert events.parse("evaluation", {"step": 5}) == events.Evaluated(step=5, mean=0.0, std=0.0, n=0)
     assert events.parse("run_failed", {"error": "boom"}) == events.RunEnded("failed", error="boom")
-    assert events.parse("award", {"xp": 10}) is None
+    assert events.parse("award", {"xp": 10, "challenge": "c"}) == events.ChallengeMet(challenge="c", xp=10)
+    assert events.parse("no_such_kind", {"xp": 10}) is None
+
+
+def test_every_event_is_written_through_its_type() -> None:
+    """No module writes a payload of its own shape: every event goes through ``events.record``."""
+    import re
+
+    root = Path(__file__).resolve().parents[1] / "playground"
+    raw = [f"{path.relative_to(root)}:{n}" for path in root.rglob("*.py") if path.name not in ("events.py", "store.py")
+           for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+           if re.search(r"\.add_event(_once)?\(", line)]
+    assert raw == []
+
+
+def test_the_games_results_read_back_as_their_types(home: Path) -> None:
+    from playground.game import results
+
+    store = get_store()
+    run = runs.create(kind="rl", algo="ppo", env="ALE/Pong-v5", game="Pong", config={}, player="ada")
+    results.record_human_game(player="ada", env="ALE/Pong-v5", game="Pong", score=-3.0, seed=1, frames=900)
+    winner = results.record_duel(player="ada", run_id=run.id, checkpoint="best", env="ALE/Pong-v5", game="Pong",
+                                 seed=2, human_score=float("nan"), agent_score=1.0)
+    played = events.parse("human_game", store.events("human_game")[0]["payload"])
+    assert played == events.HumanGamePlayed(player="ada", env="ALE/Pong-v5", game="Pong", score=-3.0, seed=1, frames=900)
+    duel = events.parse("duel", store.events("duel")[0]["payload"])
+    assert isinstance(duel, events.DuelPlayed) and duel.winner == winner and duel.human_score is None  # NaN: null
 
 
 def test_record_once_keeps_one_per_key(home: Path) -> None:

@@ -39,10 +39,12 @@ def _one_torch_thread() -> Any:
 
 
 @pytest.fixture(autouse=True)
-def _player(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test starts as the same default player, whatever the machine's login name."""
+def _player(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Every test starts as the same default player, whatever the machine's login name (conftest puts the
+    language back to English after each)."""
     monkeypatch.delenv("PLAYGROUND_CHALLENGES", raising=False)
     monkeypatch.setenv("PLAYGROUND_PLAYER", "ada")
+    yield
 
 
 # -- helpers -----------------------------------------------------------------------------------------
@@ -509,7 +511,7 @@ def test_gan_results_count_as_the_gan_eval_contract_says(cli: Any, home: Path) -
         payload = {"metric": "FD-mnist", "fd": 60.0, "kid": 0.01, "kid_std": 0.001, "n": 1000, "step": 3000,
                    "checkpoint": str(path), "checkpoint_sha256": sha(path), "dataset": "mnist-5k", "model": "dcgan",
                    "image_size": 32}
-        store.add_event("gan_evaluation", {**payload, **change}, run_id=run.id)
+        store.add_quality(run.id, {**payload, **change})
 
     gan_eval(model="cdcgan")  # names another model than the run's
     gan_eval(checkpoint_sha256=None)
@@ -528,7 +530,7 @@ def test_gan_results_count_as_the_gan_eval_contract_says(cli: Any, home: Path) -
     board = g.leaderboard("mnist-5k")["agents"]  # one entry per run and feature network; 10 samples rank nowhere
     assert [(e["rank"], e["run_id"], e["metric"], e["fd"]) for e in board] == [
         (1, run.id, "FD-atari", 60.0), (1, run.id, "FD-mnist", 60.0)]
-    assert board[1]["event_id"] and board[1]["checkpoint_sha256"] == sha(path)
+    assert board[1]["evaluation_id"] and board[1]["checkpoint_sha256"] == sha(path)
     path.write_bytes(b"other weights")
     assert game().leaderboard("mnist-5k")["agents"] == []
 
@@ -559,7 +561,9 @@ def test_profiles_switch_and_own_their_runs(cli: Any, home: Path, monkeypatch: p
     cards = as_json(cli, "challenges", "--player", "alice", "--tier", "入门")
     assert {c["tier"] for c in cards} == {"getting-started"}
     assert {c["id"]: c["status"] for c in cards}["cartpole-ppo"] == "met"
-    assert cli("challenges", "--lang", "zh").out.count("入门") >= 1
+    in_chinese = cli("challenges", "--lang", "zh").out
+    assert in_chinese.count("入门") >= 1 and "升到下一等级所需" in in_chinese
+    assert "needed for the next tier" not in in_chinese
 
 
 # -- the CLI ----------------------------------------------------------------------------------------------
@@ -592,7 +596,7 @@ def test_cli_text_and_json(cli: Any, home: Path) -> None:
     (("challenges", "--player", "x" * 41), "player name"),
     (("challenge", "cartpole-ppp"), "did you mean cartpole-ppo"),
     (("challenges", "--tier", "9"), "no tier '9'"),
-    (("challenges", "--lang", "fr"), "--lang"),
+    (("challenges", "--lang", "fr"), "language must be one of en, zh"),
     (("leaderboard", "Pnog"), "did you mean Pong"),
     (("leaderboard", "Pong", "--limit", "0"), "--limit"),
     (("achievements", "--player", "<script>"), "player name"),

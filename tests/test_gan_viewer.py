@@ -170,8 +170,8 @@ def test_headless_gan_watch_records_mp4_and_gif_of_the_grid_and_panel(lab: Lab, 
 # -- what is shown -------------------------------------------------------------------------------------------
 def test_the_picture_is_the_runs_own_sample_grid_and_the_panel_its_numbers(lab: Lab, in_lab: Any) -> None:
     store = get_store()
-    store.add_event("gan_evaluation", {"metric": "FD-test", "fd": 12.5, "kid": 0.0123, "kid_std": 0.001, "n": 50,
-                                       "step": 2, "model": "dcgan"}, run_id=lab.dcgan)
+    store.add_quality(lab.dcgan, {"metric": "FD-test", "fd": 12.5, "kid": 0.0123, "kid_std": 0.001, "n": 50,
+                                  "step": 2, "model": "dcgan"})
     session = _session(lab.dcgan)
     app = _app(session)
     assert app.tick()

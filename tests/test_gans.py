@@ -224,8 +224,9 @@ def test_quality_falls_as_a_dcgan_trains(cli) -> None:  # type: ignore[no-untype
     # Measured here: FD-mnist 1,685 at iteration 2, 1,318 at 200, 1,182 at 300 (ngf 16, batch 64).
     assert later["fd"] < 0.85 * early["fd"], (early["fd"], later["fd"])
     assert later["kid"] < early["kid"], (early["kid"], later["kid"])
-    events = get_store().events("gan_evaluation", run_id=run["id"])
-    assert [e["payload"]["step"] for e in events] == [2, 250]
+    stored = get_store().evaluations(run["id"], played=False)  # one evaluations table for games and images
+    assert [(e.step, e.measure, e.n_episodes) for e in stored] == [(2, "FD-mnist", 300), (250, "FD-mnist", 300)]
+    assert get_store().evaluations(run["id"], played=True) == []
     # A measured checkpoint is kept (it is evidence), though newer ones came after it.
     assert Path(early["checkpoint"]).is_file()
     shown = json.loads(cli("runs", "show", run["id"], "--json").out)

@@ -150,7 +150,7 @@ def test_resume_cleans_partial_writes_and_can_start_from_an_older_checkpoint(hom
     def probe(run, path):  # type: ignore[no-untyped-def]
         text = path.read_text()
         if not text.isdigit():
-            raise CheckpointError(f"{path.name} is corrupt or truncated; pick another checkpoint.")
+            raise CheckpointError("agents.checkpoint_corrupt", name=path.name, reason="not a number")
         return ToyConfig(run.config)
 
     with pytest.raises(CheckpointError) as refused:

@@ -315,6 +315,12 @@ def test_a_database_from_before_the_later_columns_opens_and_is_migrated_in_place
     store = Store()
     old = _new_run(store)
     store.add_evaluation(old.id, step=10, scores=[1.0], mean=1.0, std=0.0, checkpoint=None, seed=0)
+    # GAN results of that time were events, not evaluations
+    gan = runs.create(kind="gan", algo="dcgan", env="digits", game="digits", config={}, store=store)
+    result = {"metric": "FD-mnist", "fd": 42.5, "kid": 0.02, "kid_std": 0.001, "n": 300, "step": 20,
+              "checkpoint": "/c/ckpt-20.pt", "checkpoint_sha256": "ab" * 32, "dataset": "digits", "model": "dcgan",
+              "image_size": 32, "network": "mnist CNN", "seed": 0}
+    store.add_event("gan_evaluation", result, run_id=gan.id)
     store.engine.dispose()
     with sqlite3.connect(home / "playground.db") as conn:  # take the database back to its first release
         for table, column, _type in _ADDED_COLUMNS:
@@ -325,7 +331,12 @@ def test_a_database_from_before_the_later_columns_opens_and_is_migrated_in_place
     reopened = Store()
     run = reopened.get_run(old.id)
     assert (run.steps_per_s, run.eta_s, run.player) == (None, None, None)
-    assert reopened.evaluations(old.id)[0].checkpoint_sha256 is None
+    [played] = reopened.evaluations(old.id)
+    assert played.checkpoint_sha256 is None and played.played and played.measure == "score"
+    [measured] = reopened.evaluations(gan.id)  # the event became a row of the one evaluations table
+    assert not measured.played and (measured.measure, measured.mean, measured.n_episodes) == ("FD-mnist", 42.5, 300)
+    assert measured.quality() == result and reopened.events("gan_evaluation") == []
+    assert Store().evaluations(gan.id) == [measured]  # opened again: moved once, not twice
     runs.mark_running(old.id, reopened, player="ada")
     runs.heartbeat(old.id, 50, reopened, steps_per_s=25.0, eta_s=4.0)
     again = reopened.get_run(old.id)

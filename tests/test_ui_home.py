@@ -16,7 +16,7 @@ from playground import runs
 from playground.errors import RunStateError
 from playground.game import profiles
 from playground.store import file_sha256, get_store
-from playground.ui.i18n import translate
+from playground.i18n import translate
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")

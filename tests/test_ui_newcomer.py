@@ -6,6 +6,7 @@ try at a DQN challenge. Streamlit's AppTest runs the real pages against a real s
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,8 @@ from streamlit.testing.v1 import AppTest
 from playground import runs
 from playground.errors import RunStateError
 from playground.store import file_sha256, get_store
+from playground.i18n import translate
 from playground.ui.game_views import LANDED
-from playground.ui.i18n import translate
 from tests.test_ui_home import ok, texts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -247,8 +248,7 @@ def test_a_finished_gan_run_evaluates_with_gan_eval(home: Path, monkeypatch: pyt
     button(app, f"live.evaluate.{run.id}").click().run()
     [child] = _FakeChild.started
     assert child.argv[-5:] == ["playground", "gan", "eval", "--", run.id]
-    get_store().add_event("gan_evaluation", {"metric": "FD-mnist", "fd": 12.3456, "kid": 0.01234, "n": 1000,
-                                             "step": 10}, run_id=run.id)
+    get_store().add_quality(run.id, {"metric": "FD-mnist", "fd": 12.3456, "kid": 0.01234, "n": 1000, "step": 10})
     app.run()
     assert en("live.next.eval_gan", metric="FD-mnist", fd="12.35", kid="0.0123", n=1000, step="10") in [
         s.value for s in ok(app).success]
@@ -337,7 +337,7 @@ def test_the_uis_own_error_sentences_follow_the_language(home: Path) -> None:
     with pytest.raises(uploads.UploadError) as caught:
         uploads.extract_zip(b"not a zip at all", "photos.zip", "images")
     assert str(caught.value) == "'photos.zip' is not a zip archive; upload a .zip file."
-    assert caught.value.translated("zh") == "“photos.zip”不是 zip 压缩包；请上传 .zip 文件。"
+    assert caught.value.sentence("zh") == "“photos.zip”不是 zip 压缩包；请上传 .zip 文件。"
 
     def page() -> None:
         from playground.ui import uploads
@@ -346,8 +346,21 @@ def test_the_uis_own_error_sentences_follow_the_language(home: Path) -> None:
         with shown_errors():
             uploads.extract_zip(b"not a zip at all", "photos.zip", "images")
 
-    for lang, sentence in (("en", str(caught.value)), ("zh", caught.value.translated("zh"))):
+    for lang, sentence in (("en", str(caught.value)), ("zh", caught.value.sentence("zh"))):
         app = AppTest.from_function(page, default_timeout=TIMEOUT)
         app.session_state["ui_lang"] = lang
         app.run()
         assert [e.value for e in app.error] == [sentence]
+
+    def lookup() -> None:  # the platform's own sentences too: a run that is not there
+        from playground import runs
+        from playground.ui.common import shown_errors
+
+        with shown_errors():
+            runs.get("no-such-run")
+
+    app = AppTest.from_function(lookup, default_timeout=TIMEOUT)
+    app.session_state["ui_lang"] = "zh"
+    app.run()
+    [shown] = [e.value for e in app.error]
+    assert "no-such-run" in shown and re.search(r"[\u3400-\u9fff]", shown), shown

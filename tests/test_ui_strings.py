@@ -4,11 +4,12 @@ and the families of keys that pages build from data (statuses, metrics, columns,
 from __future__ import annotations
 
 import re
+import string
 from pathlib import Path
 
 import pytest
 
-from playground.ui.i18n import LANGUAGES, table
+from playground.i18n import LANGUAGES, table
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "playground" / "ui").rglob("*.py")) + [ROOT / "streamlit_app.py"]
@@ -16,6 +17,11 @@ SOURCES = sorted((ROOT / "playground" / "ui").rglob("*.py")) + [ROOT / "streamli
 # "prefix." + name are built keys, checked by family below
 LITERAL_KEY = re.compile(r"""\b(?:t|page)\(\s*(["'])([A-Za-z0-9_.\-]+)\1\s*[,)]""")
 CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def fields(text: str) -> list[str]:
+    """The ``{name}`` fields a text fills in (``{step:,}`` is the field ``step``)."""
+    return sorted(name for _, name, _, _ in string.Formatter().parse(text) if name is not None)
 
 
 def used_keys() -> dict[str, list[str]]:
@@ -52,7 +58,7 @@ def test_every_entry_has_both_languages_and_the_chinese_is_chinese() -> None:
         assert set(entry) == set(LANGUAGES), key
         assert entry["en"].strip() and entry["zh"].strip(), key
         # the {fields} a page fills in are the same in both languages
-        assert sorted(re.findall(r"{(\w+)}", entry["en"])) == sorted(re.findall(r"{(\w+)}", entry["zh"])), key
+        assert fields(entry["en"]) == fields(entry["zh"]), key
     ours = [k for k in strings if k.split(".")[0] in ("home", "learn")]
     # Chinese text must be Chinese (names such as "KID" or "Nature DQN" may stay as they are elsewhere)
     assert [k for k in ours if not CJK.search(strings[k]["zh"])] == []
@@ -94,11 +100,16 @@ def test_the_idea_of_each_card_is_one_sentence() -> None:
         assert all(line.startswith("- ") for lang in LANGUAGES for line in knobs[lang].splitlines()), name
 
 
-def test_a_key_written_twice_in_the_table_is_refused(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from playground.ui import i18n
+@pytest.mark.parametrize("files", [
+    {"one.yaml": "a.b:\n  en: x\n  zh: 甲\na.b:\n  en: y\n  zh: 乙\n"},  # twice in one file
+    {"one.yaml": "a.b:\n  en: x\n  zh: 甲\n", "two.yaml": "a.b:\n  en: y\n  zh: 乙\n"},  # in two files
+])
+def test_a_key_written_twice_in_the_table_is_refused(tmp_path, monkeypatch, files) -> None:  # type: ignore[no-untyped-def]
+    from playground import i18n
 
-    (tmp_path / "strings.yaml").write_text("a.b:\n  en: x\n  zh: 甲\na.b:\n  en: y\n  zh: 乙\n", encoding="utf-8")
-    monkeypatch.setattr(i18n, "HERE", tmp_path)
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    monkeypatch.setattr(i18n, "STRINGS", tmp_path)
     i18n.table.cache_clear()
     try:
         with pytest.raises(ValueError, match="a.b"):

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from playground import runs
 from playground.store import get_store
-from playground.ui.i18n import translate
+from playground.i18n import translate
 
 ROOT = Path(__file__).resolve().parents[1]
 AGENT_PAGE = str(ROOT / "playground/ui/pages/train_agent.py")

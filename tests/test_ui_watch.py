@@ -110,7 +110,17 @@ def test_the_window_button_needs_a_display(in_lab: Lab, monkeypatch: pytest.Monk
     assert any("without a display" in c for c in app.caption.values)
 
     started: list[tuple[list[str], dict[str, Any]]] = []
-    monkeypatch.setattr(subprocess, "Popen", lambda args, **kw: started.append((args, kw)))
+
+    class Window:  # what the page starts: the viewer's process, which the server collects when it closes
+        pid = 4242
+
+        def __init__(self, args: list[str], **kw: Any) -> None:
+            started.append((args, kw))
+
+        def wait(self) -> int:
+            return 0
+
+    monkeypatch.setattr(subprocess, "Popen", Window)
     monkeypatch.setenv("DISPLAY", ":99")
     app = _page(in_lab.rl)
     button = _button(app, "Open in a window")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from playground.errors import BadConfig
+from playground.i18n import Words
 
 if TYPE_CHECKING:
     from playground.envs import EnvSpec
@@ -73,11 +74,12 @@ def pick(algo: str, spec: EnvSpec, name: str | None = None) -> Preset:
     available = presets_for(algo)
     if name:
         if name not in available:
-            raise BadConfig(f"unknown preset '{name}' for {algo}; choose one of: {', '.join(available) or 'none'}.")
+            raise BadConfig("agents.unknown_preset", name=name, algo=algo,
+                            choices=", ".join(available) or Words("agents.no_presets"))
         return available[name]
     for kind in ("list", "atari", "any"):
         for preset in available.values():
             is_kind = isinstance(preset.envs, list) if kind == "list" else preset.envs == kind
             if is_kind and preset.fits(spec):
                 return preset
-    raise BadConfig(f"no preset for {algo} fits {spec.env_id}; name one with --preset.")
+    raise BadConfig("agents.no_preset_fits", algo=algo, env=spec.env_id)

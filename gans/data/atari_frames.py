@@ -20,6 +20,7 @@ from gans.data.image_files import _resize_all
 from playground import settings
 from playground.atomic import atomic_write
 from playground.errors import DataError
+from playground.i18n import Words
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +50,17 @@ def _ale_game(name: str) -> str:
         return by_lower[name.lower()]
     close = [by_lower[m] for m in difflib.get_close_matches(name.lower(), list(by_lower), n=3, cutoff=0.6)]
     if close:
-        raise DataError(f"unknown Atari game '{name}'; did you mean {' or '.join(close)}?")
-    raise DataError(f"unknown Atari game '{name}'; use an ALE game name such as Pong, Breakout or SpaceInvaders.")
+        raise DataError("gans.unknown_atari_game_close", name=name, close=_either(close))
+    raise DataError("gans.unknown_atari_game", name=name)
+
+
+def _either(names: list[str]) -> str | Words:
+    """One to three names as "A", "A or B", "A or B or C" (in the sentence's language)."""
+    if len(names) == 1:
+        return names[0]
+    if len(names) == 2:
+        return Words("gans.either_of_two", a=names[0], b=names[1])
+    return Words("gans.either_of_three", a=names[0], b=names[1], c=names[2])
 
 
 def atari_frame_count() -> int:
@@ -63,10 +73,7 @@ def atari_frame_count() -> int:
     except ValueError:
         count = 0
     if count < 1:
-        raise DataError(
-            f"{ATARI_FRAMES_ENV}={raw!r} is not a positive whole number; "
-            "set it to a frame count such as 2000, or unset it."
-        )
+        raise DataError("gans.bad_atari_frames", name=ATARI_FRAMES_ENV, value=repr(raw))
     return count
 
 

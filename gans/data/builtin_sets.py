@@ -152,12 +152,10 @@ def _parse_builtin(spec: str) -> tuple[str, tuple[str, ...]] | None:
         return None
     if len(parts) != _FAMILY_GAMES.get(family, 0) or not all(p.strip() for p in parts):
         example = next(e for e in BUILTIN_EXAMPLES if e.split(":")[0] == family)
-        raise DataError(f"'{spec}' does not fit the form {_FAMILY_USAGE[family]}; write it like {example}.")
+        raise DataError("gans.builtin_bad_form", spec=spec, form=_FAMILY_USAGE[family], example=example)
     games = tuple(_ale_game(p.strip()) for p in parts)
     if family == "games" and games[0] == games[1]:
-        raise DataError(
-            f"'{spec}' names the same game twice; an unpaired set needs two games, e.g. games:Pong:Breakout."
-        )
+        raise DataError("gans.same_game_twice", spec=spec)
     return family, games
 
 
@@ -203,4 +201,4 @@ def labelled_arrays(name: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]
         parts = [_atari_rgb(game, ATARI_LABEL_SIZE) for game in ATARI_LABEL_GAMES]
         labels = np.concatenate([np.full(len(p), k, dtype=np.int64) for k, p in enumerate(parts)])
         return np.concatenate(parts), labels, ATARI_LABEL_GAMES
-    raise DataError(f"no labelled data set is called '{name}'; use mnist, digits or atari.")
+    raise DataError("gans.unknown_labelled_set", name=name)

@@ -38,9 +38,9 @@ class _Folder:
 def _existing_folder(spec: str) -> Path:
     path = Path(spec).expanduser()
     if not path.exists():
-        raise DataError(f"folder {path} does not exist; check the path, or use a built-in dataset such as digits.")
+        raise DataError("gans.folder_missing", path=path)
     if not path.is_dir():
-        raise DataError(f"{path} is a file, not a folder; give the folder that holds the images.")
+        raise DataError("gans.folder_is_file", path=path)
     return path
 
 
@@ -49,7 +49,7 @@ def _checked_images(folder: Path) -> tuple[list[Path], int, list[tuple[int, int]
     paths = list_images(folder)
     if not paths:
         kinds = ", ".join(sorted(e.lstrip(".") for e in IMAGE_EXTENSIONS))
-        raise DataError(f"folder {folder} holds no images ({kinds}); add images to it or give another folder.")
+        raise DataError("gans.folder_no_images", folder=folder, kinds=kinds)
     checked = [_inspect(p) for p in paths]
     channels = 1 if all(c == 1 for c, _ in checked) else 3
     return paths, channels, [size for _, size in checked]
@@ -76,10 +76,7 @@ def _aligned_folder(spec: str, folder: Path) -> _Folder:
     paths, channels, sizes = _checked_images(root)
     for path, (w, h) in zip(paths, sizes):
         if w % 2 or w != 2 * h:
-            raise DataError(
-                f"{path} is {w}×{h} pixels, but an aligned image holds A and B side by side, so its width must be "
-                "even and twice its height; fix or remove it."
-            )
+            raise DataError("gans.aligned_bad_size", path=path, width=w, height=h)
     description = f"An aligned (pix2pix) folder of {len(paths):,} A|B image pairs at {root}."
     return _Folder(DatasetInfo(spec, "paired", description, len(paths), channels, channels_b=channels), (paths,))
 
@@ -88,10 +85,7 @@ def _unaligned_folder(spec: str, folder: Path) -> _Folder:
     """CycleGAN's ``unaligned`` layout: two domains, trainA/ and trainB/, any number of images each."""
     for side in ("trainA", "trainB"):
         if not (folder / side).is_dir():
-            raise DataError(
-                f"folder {folder} has no {side}/ subfolder; an unpaired set needs trainA/ and trainB/, "
-                "one folder of images per domain."
-            )
+            raise DataError("gans.unaligned_missing_side", folder=folder, side=side)
     paths_a, channels_a, _ = _checked_images(folder / "trainA")
     paths_b, channels_b, _ = _checked_images(folder / "trainB")
     description = (

@@ -43,7 +43,7 @@ def list_images(folder: Path) -> list[Path]:
     found: list[Path] = []
     seen: set[str] = set()  # real paths of visited folders: symlinks are followed, loops are not
     if _SYSTEM_FOLDERS.match(os.path.realpath(folder)):
-        raise DataError(f"{folder} is a system folder, not a dataset; give the folder that holds your images.")
+        raise DataError("gans.system_folder", folder=folder)
     for root, dirs, files in os.walk(folder, followlinks=True):
         real = os.path.realpath(root)
         if real in seen:
@@ -51,9 +51,7 @@ def list_images(folder: Path) -> list[Path]:
             continue
         seen.add(real)
         if len(seen) > MAX_FOLDERS:
-            raise DataError(
-                f"{folder} holds more than {MAX_FOLDERS:,} folders; give the folder of one dataset, not a whole disk."
-            )
+            raise DataError("gans.too_many_folders", folder=folder, limit=MAX_FOLDERS)
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         found.extend(
             Path(root) / f for f in files if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_EXTENSIONS
@@ -62,7 +60,7 @@ def list_images(folder: Path) -> list[Path]:
 
 
 def _unreadable(path: Path) -> DataError:
-    return DataError(f"{path} is not a readable image; remove it or replace it with a valid image file.")
+    return DataError("gans.unreadable_image", path=path)
 
 
 def _inspect(path: Path) -> tuple[int, tuple[int, int]]:
@@ -150,10 +148,7 @@ def _check_image_size(image_size: object) -> int:
     whole = isinstance(image_size, numbers.Integral) or (isinstance(image_size, float) and image_size.is_integer())
     in_range = whole and MIN_IMAGE_SIZE <= image_size <= MAX_IMAGE_SIZE  # type: ignore[operator]
     if isinstance(image_size, bool) or not in_range:
-        raise DataError(
-            f"image size {image_size!r} is not a whole number between {MIN_IMAGE_SIZE} and {MAX_IMAGE_SIZE}; "
-            "pick a size such as 32, 64 or 256."
-        )
+        raise DataError("gans.bad_image_size", size=repr(image_size), low=MIN_IMAGE_SIZE, high=MAX_IMAGE_SIZE)
     return int(image_size)  # type: ignore[call-overload]
 
 

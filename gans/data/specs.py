@@ -15,15 +15,21 @@ from gans.data.datasets import KINDS, DataKind, DatasetInfo, GanDataset
 from gans.data.folders import _FOLDER_READERS, _build_folder, _existing_folder, _Folder
 from gans.data.image_files import _check_image_size
 from playground.errors import DataError
+from playground.i18n import Words
 
 logger = logging.getLogger(__name__)
 
-_KIND_WORDS = {"images": ("an", "image"), "paired": ("a", "paired"), "unpaired": ("an", "unpaired")}
-_FOLDER_LAYOUT = {
-    "images": "an image folder (class subfolders give labels)",
-    "paired": "an aligned folder (A and B side by side in each file)",
-    "unpaired": "an unaligned folder (trainA/ and trainB/)",
-}
+
+def _kind_words(kind: str) -> tuple[Words, Words, Words]:
+    """A dataset kind in words: one set of it ("an image set"), its sets ("image sets"), its folder layout."""
+    if kind == "images":
+        return (Words("gans.kind_an_image_set"), Words("gans.kind_image_sets"),
+                Words("gans.layout_image_folder"))
+    if kind == "paired":
+        return (Words("gans.kind_a_paired_set"), Words("gans.kind_paired_sets"),
+                Words("gans.layout_aligned_folder"))
+    return (Words("gans.kind_an_unpaired_set"), Words("gans.kind_unpaired_sets"),
+            Words("gans.layout_unaligned_folder"))
 
 
 def _looks_like_path(spec: str) -> bool:
@@ -36,24 +42,21 @@ def _resolve(spec: str, kind: str) -> tuple[str, tuple[str, ...]] | _Folder:
     Built-in names win over a folder of the same name in the working directory: write ``./digits``.
     """
     if kind not in KINDS:
-        raise DataError(f"dataset kind '{kind}' is not one of {', '.join(KINDS)}; pick one of those.")
+        raise DataError("gans.bad_kind", kind=kind, choices=", ".join(KINDS))
     spec = str(spec).strip()
     parsed = None if _looks_like_path(spec) else _parse_builtin(spec)
     if parsed is not None:
         family = parsed[0]
         if _FAMILY_KIND[family] != kind:
-            (article, word), (wanted_article, wanted) = _KIND_WORDS[_FAMILY_KIND[family]], _KIND_WORDS[kind]
+            actual = _kind_words(_FAMILY_KIND[family])[0]
+            wanted, wanted_sets, layout = _kind_words(kind)
             fitting = ", ".join(_FAMILY_USAGE[f] for f, k in _FAMILY_KIND.items() if k == kind)
-            raise DataError(
-                f"{spec} is {article} {word} set, not {wanted_article} {wanted} set; {wanted} sets are {fitting} "
-                f"or {_FOLDER_LAYOUT[kind]}."
-            )
+            raise DataError("gans.wrong_kind", spec=spec, actual=actual, wanted=wanted, wanted_sets=wanted_sets,
+                            fitting=fitting, layout=layout)
         return parsed
     if not _looks_like_path(spec) and not Path(spec).exists():
         names = ", ".join(_FAMILY_USAGE.values())
-        raise DataError(
-            f"'{spec}' is neither a folder nor a built-in dataset; give a folder path or one of the built-ins: {names}."
-        )
+        raise DataError("gans.not_a_dataset", spec=spec, names=names)
     return _FOLDER_READERS[kind](spec, _existing_folder(spec))
 
 

@@ -59,6 +59,7 @@ from gans.metrics.own_networks import (
     _train,
 )
 from playground.errors import PlaygroundError
+from playground.i18n import Words
 
 __all__ = [
     "FEATURE_DIM",
@@ -130,10 +131,10 @@ class FeatureNetwork:
 
     def features(self, images: Tensor | np.ndarray) -> np.ndarray:
         """N×D float32 features, computed in batches without gradients."""
-        return self._features(_checked_images(images), "images")
+        return self._features(_checked_images(images), Words("gans.what_images"))
 
     @torch.no_grad()
-    def _features(self, images: Tensor, what: str) -> np.ndarray:
+    def _features(self, images: Tensor, what: Words) -> np.ndarray:
         out = []
         for start in range(0, images.shape[0], self.batch_size):
             batch = _as_float(images[start : start + self.batch_size].to(self.device), what)
@@ -160,12 +161,10 @@ def feature_network(
         return _inception_network(Path(inception_weights), device)
     if name is None:
         if channels not in (1, 3):
-            raise PlaygroundError(
-                f"quality can be measured on 1-channel or 3-channel images, not {channels}-channel ones."
-            )
+            raise PlaygroundError("gans.quality_bad_channels", channels=channels)
         name = "mnist" if channels == 1 else "atari"
     if name not in _RECIPES:
-        raise PlaygroundError(f"unknown feature network '{name}'; choose one of {', '.join(sorted(_RECIPES))}.")
+        raise PlaygroundError("gans.unknown_feature_network", name=name, choices=", ".join(sorted(_RECIPES)))
     return _own_network(name, device, progress)
 
 
@@ -250,16 +249,14 @@ def measure(
     across many measurements). FD and KID both shrink with more images, so compare numbers measured
     on the same counts. ``progress`` is passed to ``feature_network``.
     """
-    real = _checked_images(real, "real images", minimum=2)
-    fake = _checked_images(fake, "generated images", minimum=2)
+    real = _checked_images(real, Words("gans.what_real_images"), minimum=2)
+    fake = _checked_images(fake, Words("gans.what_generated_images"), minimum=2)
     if real.shape[1] != fake.shape[1]:
-        raise PlaygroundError(
-            f"the real images have {real.shape[1]} channels and the generated ones {fake.shape[1]}; "
-            "compare images of the same kind."
-        )
+        raise PlaygroundError("gans.channels_differ", real=real.shape[1], fake=fake.shape[1])
     if network is None:
         network = feature_network(real.shape[1], inception_weights=inception_weights, device=device, progress=progress)
-    a, b = network._features(real, "real images"), network._features(fake, "generated images")
+    a = network._features(real, Words("gans.what_real_images"))
+    b = network._features(fake, Words("gans.what_generated_images"))
     fd = frechet_distance(a, b)
     kid_mean, kid_std = kernel_inception_distance(a, b)
     return Quality(

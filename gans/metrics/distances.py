@@ -15,18 +15,13 @@ def _check_features(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarra
     b = np.asarray(b, dtype=np.float64)
     for x in (a, b):
         if x.ndim != 2:
-            raise PlaygroundError(f"features must be a 2-D array (images × dimensions), not shape {x.shape}.")
+            raise PlaygroundError("gans.features_not_2d", shape=x.shape)
         if x.shape[0] < 2:
-            raise PlaygroundError(
-                f"a distance between image sets needs at least 2 images on each side, got {x.shape[0]}; "
-                "measure more images."
-            )
+            raise PlaygroundError("gans.features_too_few", count=x.shape[0])
         if not np.isfinite(x).all():
-            raise PlaygroundError(
-                "the features contain NaN or infinity; the images are probably broken (a diverged GAN?)."
-            )
+            raise PlaygroundError("gans.features_not_finite")
     if a.shape[1] != b.shape[1]:
-        raise PlaygroundError(f"the two feature sets differ in dimension ({a.shape[1]} and {b.shape[1]}).")
+        raise PlaygroundError("gans.features_differ", a=a.shape[1], b=b.shape[1])
     return a, b
 
 
@@ -53,7 +48,7 @@ def frechet_distance_from_stats(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.nda
     mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
     s1, s2 = np.atleast_2d(np.asarray(sigma1, np.float64)), np.atleast_2d(np.asarray(sigma2, np.float64))
     if mu1.shape != mu2.shape or s1.shape != s2.shape or s1.shape != (mu1.size, mu1.size):
-        raise PlaygroundError("the two feature statistics differ in shape; they come from different networks.")
+        raise PlaygroundError("gans.statistics_differ")
     root1 = _psd_sqrt(s1)
     middle = root1 @ s2 @ root1
     eig = np.linalg.eigvalsh((middle + middle.T) / 2)
@@ -102,7 +97,7 @@ def kernel_inception_distance(
     """
     a, b = _check_features(a, b)
     if subsets < 1 or subset_size < 2:
-        raise PlaygroundError("KID needs at least 1 subset of at least 2 images.")
+        raise PlaygroundError("gans.kid_subsets")
     smaller = min(a.shape[0], b.shape[0])
     m = subset_size if smaller > subset_size else max(2, smaller // 2)
     rng = np.random.default_rng(seed)

@@ -8,44 +8,42 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from playground.errors import PlaygroundError
+from playground.i18n import Words
 
 _LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601, what PIL's convert("L") uses
 
 
-def _checked_images(images: Tensor | np.ndarray, what: str = "images", minimum: int = 1) -> Tensor:
-    """Check the shape and type of an image batch (values are checked batch by batch, in ``_as_float``)."""
+def _checked_images(images: Tensor | np.ndarray, what: Words | None = None, minimum: int = 1) -> Tensor:
+    """Check the shape and type of an image batch (values are checked batch by batch, in ``_as_float``).
+
+    ``what`` names the batch in the sentences ("the real images"); default: images."""
+    what = what or Words("gans.what_images")
     if isinstance(images, np.ndarray):
         images = torch.from_numpy(images)
     if not isinstance(images, Tensor):
-        raise PlaygroundError(f"the {what} must be a tensor of shape N×C×H×W, not {type(images).__name__}.")
+        raise PlaygroundError("gans.images_not_tensor", what=what, type=type(images).__name__)
     if images.ndim != 4:
-        raise PlaygroundError(f"the {what} must have shape N×C×H×W, not {tuple(images.shape)}.")
+        raise PlaygroundError("gans.images_bad_shape", what=what, shape=tuple(images.shape))
     if images.shape[0] < minimum:
-        raise PlaygroundError(
-            f"measuring quality needs at least {minimum} {what}, got {images.shape[0]}; generate or load more images."
-        )
+        raise PlaygroundError("gans.images_too_few", minimum=minimum, what=what, count=images.shape[0])
     if images.shape[1] not in (1, 3):
-        raise PlaygroundError(
-            f"the {what} have {images.shape[1]} channels; quality can be measured on 1-channel (grayscale) "
-            "or 3-channel (RGB) images, given as N×C×H×W."
-        )
+        raise PlaygroundError("gans.images_bad_channels", what=what, channels=images.shape[1])
     if images.dtype != torch.uint8 and not images.is_floating_point():
-        raise PlaygroundError(f"the {what} must be floats in [-1, 1] or uint8, not {images.dtype}.")
+        raise PlaygroundError("gans.images_bad_dtype", what=what, dtype=str(images.dtype))
     return images
 
 
-def _as_float(batch: Tensor, what: str = "images") -> Tensor:
+def _as_float(batch: Tensor, what: Words | None = None) -> Tensor:
     """Floats in [-1, 1]: uint8 (0..255) is converted; NaN or a wrong scale gets a sentence."""
+    what = what or Words("gans.what_images")
     if batch.dtype == torch.uint8:
         return batch.float() / 127.5 - 1.0
     batch = batch.float()
     if not torch.isfinite(batch).all():
-        raise PlaygroundError(f"the {what} contain NaN or infinity; the generator has probably diverged.")
+        raise PlaygroundError("gans.images_not_finite", what=what)
     lo, hi = float(batch.min()), float(batch.max())
     if lo < -1.05 or hi > 1.05:
-        raise PlaygroundError(
-            f"the {what} range from {lo:.3g} to {hi:.3g}; scale them to [-1, 1] (x / 127.5 - 1 for 0..255 pixels)."
-        )
+        raise PlaygroundError("gans.images_bad_range", what=what, lo=lo, hi=hi)
     return batch.clamp(-1.0, 1.0)
 
 

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from playground.errors import CheckpointError
+from playground.i18n import Words
 
 # The layout and parameter names follow torchvision's Inception3, which is what pytorch-fid's
 # weights file was saved from, with the FID variant's differences from torchvision's ImageNet model:
@@ -185,16 +186,16 @@ def load_fid_inception(path: Path, device: str) -> FIDInceptionV3:
 
     Strict, because a near-miss file would give numbers that look like FIDs and are not."""
     path = Path(path).expanduser()
-    hint = "pass pytorch-fid's pt_inception-2015-12-05-6726825d.pth, the FID Inception weights as a state dict"
+    hint = Words("gans.inception_hint")
     if not path.is_file():
-        raise CheckpointError(f"the Inception weights file {path} does not exist; {hint}.")
+        raise CheckpointError("gans.inception_missing", path=path, hint=hint)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - truncated, corrupt or foreign files all mean the same to a user
         reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path} cannot be read as PyTorch weights ({reason}); {hint}.") from None
+        raise CheckpointError("gans.inception_unreadable", path=path, reason=reason, hint=hint) from None
     if not isinstance(state, dict) or not all(isinstance(v, Tensor) for v in state.values()):
-        raise CheckpointError(f"{path} is not a state dict of tensors; {hint}.")
+        raise CheckpointError("gans.inception_not_state_dict", path=path, hint=hint)
     net = FIDInceptionV3()
     expected = net.state_dict()
     # Tolerated differences: BatchNorm's step counters (absent from files saved by older PyTorch)
@@ -209,11 +210,13 @@ def load_fid_inception(path: Path, device: str) -> FIDInceptionV3:
     if missing or unexpected or wrong:
         if wrong:
             k = wrong[0]
-            detail = f"{k} has shape {tuple(state[k].shape)} where FID Inception v3 has {tuple(expected[k].shape)}"
+            detail = Words("gans.inception_wrong_shape", key=k, shape=tuple(state[k].shape),
+                           expected=tuple(expected[k].shape))
         elif missing:
-            detail = f"{len(missing)} of FID Inception v3's {len(expected)} tensors are missing, such as {missing[0]}"
+            detail = Words("gans.inception_missing_tensors", missing=len(missing), total=len(expected),
+                           example=missing[0])
         else:
-            detail = f"it holds {len(unexpected)} tensors FID Inception v3 does not have, such as {unexpected[0]}"
-        raise CheckpointError(f"{path} does not match the FID Inception v3 network ({detail}); {hint}.")
+            detail = Words("gans.inception_extra_tensors", extra=len(unexpected), example=unexpected[0])
+        raise CheckpointError("gans.inception_mismatch", path=path, detail=detail, hint=hint)
     net.load_state_dict(state, strict=True)
     return net.to(device).eval()

@@ -153,10 +153,8 @@ def _train(recipe: _Recipe, device: str, progress: ProgressFn | None = None) -> 
     n = len(y_all)
     n_test = round(n * recipe.held_out)
     if n - n_test < recipe.batch_size or n_test < 10 or classes < 2:
-        raise DataError(
-            f"the '{recipe.dataset}' set has {n} images in {classes} classes, too few to train the "
-            f"{recipe.name} feature network; it needs at least {recipe.batch_size + 10} images in 2 or more classes."
-        )
+        raise DataError("gans.feature_data_too_small", dataset=recipe.dataset, n=n, classes=classes,
+                        network=recipe.name, needed=recipe.batch_size + 10)
 
     def prepare(index: Tensor) -> Tensor:
         return _to_network_input(x_all[index].float().div_(127.5).sub_(1.0).to(device), recipe.channels, recipe.size)

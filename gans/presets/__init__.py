@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from playground.errors import BadConfig
+from playground.i18n import Words
 
 PRESET_DIR = Path(__file__).parent
 
@@ -56,5 +57,6 @@ def pick(model: str, name: str | None = None) -> GanPreset:
     available = presets_for(model)
     key = name or "default"
     if key not in available:
-        raise BadConfig(f"unknown preset '{key}' for {model}; choose one of: {', '.join(available) or 'none'}.")
+        raise BadConfig("gans.unknown_preset", name=key, model=model,
+                        choices=", ".join(available) or Words("gans.no_presets"))
     return available[key]

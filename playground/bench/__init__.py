@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import torch
 
 from playground.errors import PlaygroundError
+from playground.i18n import Words, say
 
 SUITE_NAMES = ("rl", "env", "a3c", "gan", "cartpole")
 # A figure whose rounds on one side differ by more than this fraction of their median is void: the
@@ -62,15 +63,15 @@ class Figure:
     @property
     def void(self) -> str | None:
         """Why this figure cannot be reported (its rounds disagree too much), or None when it can."""
-        reasons = []
-        for side, values in (("ours", self.ours), (self.peer_name, self.peer)):
+        reasons: list[Words] = []
+        for side, values in ((Words("bench.ours"), self.ours), (self.peer_name, self.peer)):
             spread = spread_of(values)
             if spread is not None and spread > MAX_SPREAD:
-                reasons.append(f"{side}'s rounds range over {spread:.0%} of their median")
+                reasons.append(Words("bench.void_side", side=side, spread=spread))
         if not reasons:
             return None
-        return ("; ".join(reasons) + f" (more than {MAX_SPREAD:.0%}): the machine's load changed while it ran; "
-                "measure again on a quiet machine")
+        both = reasons[0] if len(reasons) == 1 else Words("bench.void_both", first=reasons[0], second=reasons[1])
+        return say("bench.void", reasons=both, limit=MAX_SPREAD)
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "ours_median": self.ours_median, "peer_median": self.peer_median, "ratio": self.ratio,
@@ -141,7 +142,7 @@ L = TypeVar("L")
 def level_of(levels: Mapping[str, L], level: str) -> L:
     """A suite's settings for ``level`` (tiny, quick or full)."""
     if level not in levels:
-        raise PlaygroundError(f"unknown benchmark level '{level}'; choose one of: {', '.join(levels)}.")
+        raise PlaygroundError("bench.unknown_level", level=level, choices=", ".join(levels))
     return levels[level]
 
 
@@ -150,9 +151,7 @@ def suite_names(suite: str) -> list[str]:
     if suite == ALL:
         return list(SUITE_NAMES)
     if suite not in SUITE_NAMES:
-        raise PlaygroundError(
-            f"unknown benchmark suite '{suite}'; choose one of: {', '.join(SUITE_NAMES)} or {ALL}."
-        )
+        raise PlaygroundError("bench.unknown_suite", suite=suite, choices=", ".join(SUITE_NAMES), all=ALL)
     return [suite]
 
 
@@ -165,7 +164,7 @@ def run(suite: str, *, quick: bool = False, device: str = "cpu", level: str | No
     names = suite_names(suite)
     chosen = level or ("quick" if quick else "full")
     if chosen not in LEVELS:
-        raise PlaygroundError(f"unknown benchmark level '{chosen}'; choose one of: {', '.join(LEVELS)}.")
+        raise PlaygroundError("bench.unknown_level", level=chosen, choices=", ".join(LEVELS))
     figures: list[Figure] = []
     for name in names:
         module = importlib.import_module(f"playground.bench.{name}")
@@ -181,14 +180,15 @@ def _amount(value: float, unit: str) -> str:
 
 
 def markdown(figures: list[Figure], command: str) -> str:
-    lines = [f"Machine: {machine()}", f"Command: `{command}`", "",
-             "| suite | figure | ours | peer | peer is | ours ÷ peer |", "|---|---|---|---|---|---|"]
+    lines = [say("bench.machine", machine=machine()), say("bench.command", command=command), "",
+             say("bench.table_header"), "|---|---|---|---|---|---|"]
     void = []
     for f in figures:
-        better = "" if f.higher_is_better else " (lower is better)"
-        ratio = f"void ({len(void) + 1})" if f.void else f"{f.ratio:.2f}x{better}"
+        better = "" if f.higher_is_better else " " + say("bench.lower_is_better")
+        reason = f.void
+        ratio = say("bench.void_ratio", n=len(void) + 1) if reason else f"{f.ratio:.2f}x{better}"
         lines.append(f"| {f.suite} | {f.name} | {_amount(f.ours_median, f.unit)} | {_amount(f.peer_median, f.unit)} | "
                      f"{f.peer_name} | {ratio} |")
-        if f.void:
-            void.append(f"({len(void) + 1}) {f.suite}: {f.name}: {f.void}.")
+        if reason:
+            void.append(say("bench.void_note", n=len(void) + 1, suite=f.suite, name=f.name, reason=reason))
     return "\n".join(lines + ([""] + void if void else [])) + "\n"

@@ -232,13 +232,11 @@ def suggestions(env_id: str) -> list[str]:
 
 def _unknown(env_id: str) -> PlaygroundError:
     if env_id.startswith("ALE/") and _ale_package() is None:
-        return MissingDependency(f"{env_id} needs ale-py: pip install 'gymnasium[atari]'")
+        return MissingDependency("envs.needs_ale", env=env_id)
     close = suggestions(env_id)
     if close:
-        return UnknownEnvironment(f"unknown environment '{env_id}'; did you mean {close[0]}?")
-    return UnknownEnvironment(
-        f"unknown environment '{env_id}'; use a registered Gymnasium id such as CartPole-v1 or ALE/Pong-v5."
-    )
+        return UnknownEnvironment("envs.unknown_close", env=env_id, close=close[0])
+    return UnknownEnvironment("envs.unknown", env=env_id)
 
 
 
@@ -249,23 +247,18 @@ def _missing_dependency(env_id: str, exc: BaseException) -> MissingDependency:
     if extra:
         name = extra.group(1)
         what = _EXTRA_NAMES.get(name, name)
-        return MissingDependency(f"{env_id} needs {what}: pip install 'gymnasium[{name}]'")
+        return MissingDependency("envs.needs_extra", env=env_id, what=what, extra=name)
     if "gymnasium-robotics" in message:  # MuJoCo v2/v3 ids left Gymnasium
-        return MissingDependency(
-            f"{env_id} needs gymnasium-robotics: pip install gymnasium-robotics, or use the -v5 id."
-        )
+        return MissingDependency("envs.needs_robotics", env=env_id)
     command = re.search(r"pip install [`'\"]?([\w.\-]+(?:\[[\w.,\-]+\])?)", message)
     if command and command.group(1) != "swig":
         package = command.group(1)
-        return MissingDependency(f"{env_id} needs {package}: pip install '{package}'")
+        return MissingDependency("envs.needs_package", env=env_id, package=package)
     module = getattr(exc, "name", None)
     if module:
-        return MissingDependency(f"{env_id} needs the Python module '{module}': pip install {module}")
+        return MissingDependency("envs.needs_module", env=env_id, module=module)
     first_line = message.strip().splitlines()[0] if message.strip() else type(exc).__name__
-    return MissingDependency(
-        f"{env_id} needs a package that is not installed ({first_line.rstrip('.')}); "
-        "install it and try again."
-    )
+    return MissingDependency("envs.needs_something", env=env_id, reason=first_line.rstrip("."))
 
 
 def _atari_spec(env_id: str, atari: AtariId) -> EnvSpec:
@@ -323,9 +316,9 @@ def resolve(env_id: str) -> EnvSpec:
 def check_env_args(n_envs: int, backend: str) -> None:
     """The arguments every env factory takes, checked before anything opens."""
     if backend not in BACKENDS:
-        raise BadConfig(f"unknown env backend '{backend}'; choose one of {', '.join(BACKENDS)}.")
+        raise BadConfig("envs.bad_backend", backend=backend, choices=", ".join(BACKENDS))
     if not isinstance(n_envs, int) or n_envs < 1:
-        raise BadConfig(f"n_envs must be a whole number of at least 1, got {n_envs!r}.")
+        raise BadConfig("envs.bad_n_envs", n_envs=repr(n_envs))
 
 
 def action_names(spec: EnvSpec) -> list[str]:

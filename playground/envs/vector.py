@@ -28,10 +28,7 @@ def _make_atari(spec: EnvSpec, n_envs: int, seed: int, backend: str, *, train: b
             venv: VecEnv = envs.AleVecEnv(spec, n_envs, terminal_on_life_loss=train, clip_rewards=train)
         except Exception as exc:
             if backend == "fast":
-                raise MissingDependency(
-                    f"the fast Atari backend could not start for {spec.env_id} ({exc}); "
-                    "reinstall ale-py or choose backend 'sb3'."
-                ) from exc
+                raise MissingDependency("envs.fast_failed", env=spec.env_id, reason=str(exc)) from exc
             logger.warning(
                 "fast Atari backend unavailable for %s (%s); falling back to the sb3 backend",
                 spec.env_id,

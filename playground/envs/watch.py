@@ -168,7 +168,7 @@ def _classic_game(spec: EnvSpec) -> RenderCollection:
     try:
         return RenderCollection(gym.make(spec.env_id, render_mode="rgb_array"))
     except (gym.error.Error, ValueError) as exc:
-        raise MissingDependency(f"{spec.env_id} cannot render pictures to watch ({exc}).") from None
+        raise MissingDependency("envs.cannot_render", env=spec.env_id, reason=str(exc)) from None
 
 
 def _classic(spec: EnvSpec) -> WatchEnv:

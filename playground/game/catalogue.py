@@ -20,6 +20,7 @@ import yaml
 
 from playground.errors import PlaygroundError
 from playground.game import reference
+from playground.i18n import Words, translate
 
 CATALOGUE = Path(__file__).resolve().parent / "challenges.yaml"
 LANGUAGES = ("en", "zh")
@@ -48,9 +49,11 @@ METRICS: dict[str, tuple[str, str, tuple[str, ...] | None]] = {
     "duels_won": ("human", HIGHER, None),
 }
 OPS = {">=": HIGHER, ">": HIGHER, "<=": LOWER, "<": LOWER}
-OP_WORDS = {">=": "at least", ">": "above", "<=": "at most", "<": "below"}
-METRIC_WORDS = {"score": "mean − std", "best_game": "best game", "games": "games finished", "duels_won": "duels won",
-                "cycle_l1": "cycle L1", "l1": "L1", "psnr": "PSNR (dB)", "fd": "FD", "kid": "KID"}
+# How a goal reads (translation keys): the comparison, and each metric's name.
+OP_WORDS = {">=": "game.op_at_least", ">": "game.op_above", "<=": "game.op_at_most", "<": "game.op_below"}
+METRIC_WORDS = {"score": "game.metric_score", "best_game": "game.metric_best_game", "games": "game.metric_games",
+                "duels_won": "game.metric_duels_won", "cycle_l1": "game.metric_cycle_l1", "l1": "game.metric_l1",
+                "psnr": "game.metric_psnr", "fd": "game.metric_fd", "kid": "game.metric_kid"}
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,48}$")
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -83,8 +86,10 @@ class Condition:
     def met(self, value: float | None) -> bool:
         return value is not None and math.isfinite(value) and passes(value, self.op, self.threshold)
 
-    def describe(self, name: str | None = None) -> str:
-        return f"{name or METRIC_WORDS[self.metric]} {OP_WORDS[self.op]} {self.threshold:g}"
+    def describe(self, name: str | None = None, lang: str = "en") -> str:
+        metric = name or translate(METRIC_WORDS[self.metric], lang)
+        return translate("game.goal_condition", lang, metric=metric, op=translate(OP_WORDS[self.op], lang),
+                         threshold=self.threshold)
 
 
 @dataclass(frozen=True)
@@ -146,20 +151,22 @@ class Challenge:
         texts = self.title if what == "title" else self.description
         return texts.get(lang) or texts["en"]
 
-    def goal(self) -> str:
-        """One English line: what is measured and where the bar is."""
-        where = " or ".join(self.envs or self.datasets) or "any game"
+    def goal(self, lang: str = "en") -> str:
+        """One line: what is measured and where the bar is (English by default: the JSON's ``goal``)."""
+        either = translate("game.goal_or", lang)
+        where = either.join(self.envs or self.datasets) or translate("game.goal_any_game", lang)
         name = "/".join(self.gan_metrics) if self.metric in ("fd", "kid") and self.gan_metrics else None
-        parts = [f"{Condition(self.metric, self.op, self.threshold).describe(name)} on {where}"]
-        parts += [c.describe() for c in self.also]
+        condition = Condition(self.metric, self.op, self.threshold).describe(name, lang)
+        parts = [translate("game.goal_on", lang, condition=condition, where=where)]
+        parts += [c.describe(lang=lang) for c in self.also]
         c = self.constraints
         if c.algos:
-            parts.append("with " + " or ".join(c.algos))
+            parts.append(translate("game.goal_with", lang, algos=either.join(c.algos)))
         if c.max_steps is not None:
-            parts.append(f"within {c.max_steps:,} steps")
+            parts.append(translate("game.goal_max_steps", lang, steps=c.max_steps))
         if c.max_wall_time_s is not None:
-            parts.append(f"within {c.max_wall_time_s / 3600:g} h of training")
-        return ", ".join(parts)
+            parts.append(translate("game.goal_max_hours", lang, hours=c.max_wall_time_s / 3600))
+        return translate("game.list_sep", lang).join(parts)
 
 
 @dataclass(frozen=True)
@@ -189,10 +196,8 @@ class Catalogue:
             if challenge.id == challenge_id:
                 return challenge
         close = difflib.get_close_matches(challenge_id, [c.id for c in self.challenges], n=1)
-        hint = f"did you mean {close[0]}? " if close else ""
-        raise UnknownChallenge(
-            f"there is no challenge '{challenge_id}'; {hint}`playground challenges` lists them all."
-        )
+        hint = Words("game.did_you_mean", name=close[0]) if close else ""
+        raise UnknownChallenge("game.unknown_challenge", challenge=challenge_id, hint=hint)
 
     def tier(self, ref: str) -> Tier:
         """A tier by id, English or Chinese name, or number (1 = the first), case and spaces ignored."""
@@ -202,7 +207,7 @@ class Catalogue:
             if wanted in {re.sub(r"[\s_-]+", "", n).lower() for n in names}:
                 return tier
         choices = ", ".join(f"{t.id} ({t.name['zh']})" for t in self.tiers)
-        raise CatalogueError(f"there is no tier '{ref}'; choose one of: {choices}.")
+        raise CatalogueError("game.unknown_tier", tier=ref, choices=choices)
 
     def in_tier(self, tier_id: str) -> list[Challenge]:
         return [c for c in self.challenges if c.tier == tier_id]
@@ -216,7 +221,8 @@ class Catalogue:
 
 # -- loading and checking --------------------------------------------------------------------------
 def _fail(where: str, message: str) -> CatalogueError:
-    return CatalogueError(f"the challenge catalogue is invalid: {where}: {message}.")
+    """A broken ``challenges.yaml``: one sentence for the teacher who wrote it; the detail stays English."""
+    return CatalogueError("game.catalogue_invalid", where=where, problem=message)
 
 
 def _texts(where: str, key: str, raw: Any) -> dict[str, str]:
@@ -454,7 +460,7 @@ def load(path: str | Path | None = None) -> Catalogue:
     try:
         stat = path.stat()
     except OSError as exc:
-        raise CatalogueError(f"the challenge catalogue {path} cannot be read ({exc.strerror or exc}).") from None
+        raise CatalogueError("game.catalogue_unreadable", path=path, reason=exc.strerror or exc) from None
     return _load(str(path), stat.st_mtime_ns, stat.st_size)
 
 
@@ -464,5 +470,5 @@ def _load(path: str, _mtime_ns: int, _size: int) -> Catalogue:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         first = " ".join(str(exc).split())
-        raise CatalogueError(f"the challenge catalogue {path} cannot be read ({first}).") from None
+        raise CatalogueError("game.catalogue_unreadable", path=path, reason=first) from None
     return parse(data, source=path)

@@ -22,6 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from playground import events
 from playground.errors import PlaygroundError
 from playground.game import achievements as badges
 from playground.game import catalogue as catalogue_mod
@@ -30,10 +31,11 @@ from playground.game.catalogue import HIGHER, Catalogue, Challenge, Tier, Unknow
 from playground.game.evidence import COUNT_METRICS, Attempt, Evidence, Outcome, better, outcome, tries
 from playground.game.profiles import active_player
 from playground.game.results import check_player
+from playground.i18n import Words
 from playground.store import Store, get_store
 
-AWARD = "award"
-ACHIEVEMENT = "achievement"
+AWARD = events.ChallengeMet.KIND
+ACHIEVEMENT = events.BadgeEarned.KIND
 CATALOGUE_ENV = "PLAYGROUND_CHALLENGES"  # a class's own catalogue (a YAML file in the same format)
 
 
@@ -52,15 +54,7 @@ def iso(ts: float | None) -> str | None:
     return dt.datetime.fromtimestamp(ts, tz=dt.UTC).isoformat(timespec="seconds")
 
 
-def _clean(value: Any) -> Any:
-    """NaN and infinities are not JSON; they become null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    return value
+_clean = events.json_safe  # what the game prints as JSON: NaN and infinities become null
 
 
 @dataclass
@@ -121,24 +115,21 @@ class Game:
                 if result.met_by is None:
                     continue
                 count = challenge.metric in COUNT_METRICS
-                payload = {
-                    "challenge": challenge.id,
-                    "player": player,
-                    "xp": challenge.xp,
-                    "tier": challenge.tier,
-                    "title": challenge.title["en"],
-                    "value": result.value if count else result.met_by.metrics.get(challenge.metric),
-                    "evidence": result.met_by.evidence(),
-                }
-                self._record(AWARD, payload, ("challenge", "player"), self.award_events, report.awards)
+                award = events.ChallengeMet(
+                    challenge=challenge.id, player=player, xp=challenge.xp, tier=challenge.tier,
+                    title=challenge.title["en"],
+                    value=result.value if count else result.met_by.metrics.get(challenge.metric),
+                    evidence=result.met_by.evidence(),
+                )
+                self._record(award, ("challenge", "player"), self.award_events, report.awards)
         earned = badges.earned(self.evidence, self.award_events.values())
         for (badge_id, player), (_when, evidence) in sorted(earned.items(), key=lambda kv: kv[1][0]):
             if (badge_id, player) in self.badge_events:
                 continue
             badge = badges.BY_ID[badge_id]
-            payload = {"achievement": badge_id, "player": player, "icon": badge.icon, "name": badge.name["en"],
-                       "evidence": evidence}
-            self._record(ACHIEVEMENT, payload, ("achievement", "player"), self.badge_events, report.achievements)
+            earned_now = events.BadgeEarned(achievement=badge_id, player=player, icon=badge.icon,
+                                            name=badge.name["en"], evidence=evidence)
+            self._record(earned_now, ("achievement", "player"), self.badge_events, report.achievements)
         for player in self.players():
             now = self.tier_status(player).tier
             before = tiers_before.get(player, self.catalogue.tiers[0])
@@ -146,9 +137,9 @@ class Game:
                 report.promotions.append({"player": player, "tier": now.id, "name": dict(now.name)})
         return report
 
-    def _record(self, kind: str, payload: dict[str, Any], key: tuple[str, str], into: dict, new: list) -> None:
-        payload = _clean(payload)
-        event_id = self.store.add_event_once(kind, payload, key=key)
+    def _record(self, event: events.Event, key: tuple[str, str], into: dict, new: list) -> None:
+        kind, payload = event.kind, events.stored_payload(event)
+        event_id = events.record_once(self.store, event, key=key)
         k = (payload[key[0]], payload[key[1]])
         if event_id is None:  # another process recorded it a moment ago
             for event in self.store.events(kind):
@@ -324,8 +315,9 @@ class Game:
         chosen = self.catalogue.tier(tier).id if tier else None
         return [self.card(c, player) for c in self.catalogue.challenges if chosen is None or c.tier == chosen]
 
-    def challenge(self, challenge_id: str, player: str) -> dict[str, Any]:
-        """One challenge in detail: the card, every counted try, and why the others do not count."""
+    def challenge(self, challenge_id: str, player: str, lang: str = "en") -> dict[str, Any]:
+        """One challenge in detail: the card, every counted try, and why the others do not count (the
+        reasons in ``lang``: English in the JSON, the process's language in the CLI's text)."""
         challenge = self.catalogue.get(challenge_id)
         result = self.outcome(challenge, player)
         card = self.card(challenge, player)
@@ -333,7 +325,7 @@ class Game:
         card["attempts"] = _clean([{**self._attempt(a, challenge), "counts": True, "meets": self._meets(challenge, a)}
                                    for a in counted[:10]])
         card["not_counted"] = _clean([
-            {**self._attempt(a, challenge), "counts": False, "why": why}
+            {**self._attempt(a, challenge), "counts": False, "why": [w.render(lang) for w in why]}
             for a, why in sorted(result.rejected, key=lambda r: r[0].created_at, reverse=True)[:10]
         ])
         card["leaderboard"] = self._challenge_entries(challenge)[:5]
@@ -364,11 +356,8 @@ class Game:
             if candidate.lower() in games:
                 return games[candidate.lower()]
         close = difflib.get_close_matches(target.lower(), [*games, *(c.id for c in self.catalogue.challenges)], n=1)
-        hint = f"did you mean {games.get(close[0], close[0])}? " if close else ""
-        raise UnknownGame(
-            f"there is no game or challenge '{target}'; {hint}try a game such as Pong or CartPole, or a challenge id "
-            "from `playground challenges`."
-        )
+        hint = Words("game.did_you_mean", name=games.get(close[0], close[0])) if close else ""
+        raise UnknownGame("game.unknown_game", target=target, hint=hint)
 
     def leaderboard(self, target: str, limit: int = 20) -> dict[str, Any]:
         resolved = self.resolve(target)
@@ -433,7 +422,8 @@ class Game:
             out.append({"rank": rank, "player": a.player, "model": a.algo, "run_id": a.run_id, "dataset": a.env,
                         "step": a.step, "metric": a.metric_name,
                         **{k: a.metrics.get(k) for k in ("fd", "kid", "psnr", "l1", "cycle_l1")}, "samples": a.n,
-                        "event_id": a.event_id, "checkpoint": a.checkpoint, "checkpoint_sha256": a.checkpoint_sha256,
+                        "evaluation_id": a.evaluation_id, "checkpoint": a.checkpoint,
+                        "checkpoint_sha256": a.checkpoint_sha256,
                         "created_at": iso(a.created_at)})
         return out
 

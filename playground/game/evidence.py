@@ -7,7 +7,7 @@ Results come from three places, all written by the playground itself:
   checkpoint it played was recorded, that hash is the one training wrote (checkpoint artifacts
   carry it), and the file, if still on disk, still has it. Algorithm, game and step come from the
   store's run and evaluation rows, never from ``config.yaml``.
-- GAN: ``gan_evaluation`` events from ``playground gan eval``, with the same hash checks.
+- GAN: quality results of ``playground gan eval`` (the evaluations table too), with the same hash checks.
 - Human: ``human_game`` and ``duel`` events written by the viewer's own game loop.
 
 Every result becomes an ``Attempt`` that lists the problems that stop it counting anywhere;
@@ -34,14 +34,13 @@ from playground.game import reference
 from playground.game.catalogue import HIGHER, MIN_GAMES, Challenge, passes
 from playground.game.profiles import default_owner
 from playground.game.results import DUEL, HUMAN_GAME, check_player
-from playground.runs import DIED_MESSAGE
+from playground.i18n import Words, translate
+from playground.runs import died_silently
 from playground.store import Artifact, Run, Store, file_sha256
 
-GAN_EVALUATION = "gan_evaluation"
 RUN_END_EVENTS = ("run_stopped", "run_finished", "run_failed")
 GAN_NUMBERS = ("fd", "kid", "kid_std", "psnr", "l1", "cycle_l1")
 COUNT_METRICS = ("games", "duels_won")
-_DIED = DIED_MESSAGE.split(";")[0]  # how runs.refresh marks a session that died without a word
 CTIME_MARGIN_S = 2.0
 
 
@@ -118,7 +117,7 @@ class Attempt:
     image_size: int | None = None
     checkpoint_time: float | None = None  # when the evaluated checkpoint was written
     wall_time_s: float | None = None
-    problems: list[str] = field(default_factory=list)
+    problems: list[Words] = field(default_factory=list)  # why it counts nowhere, put into words when shown
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -172,6 +171,7 @@ class Evidence:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.events = store.events()
+        self.evaluations = store.evaluations()  # games played and GAN quality alike
         self.runs = {r.id: r for r in store.find_runs()}
         by_run: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for event in self.events:
@@ -203,7 +203,7 @@ class Evidence:
                     sessions.append(self._silent_end(run, open_start, event["created_at"]))
                 open_start = event["created_at"]
             elif event["kind"] in RUN_END_EVENTS and open_start is not None:
-                if event["kind"] == "run_failed" and _DIED in str(event["payload"].get("error")):
+                if event["kind"] == "run_failed" and died_silently(event["payload"].get("error")):
                     sessions.append(self._silent_end(run, open_start, event["created_at"]))
                 else:
                     sessions.append(Session(open_start, event["created_at"], event["kind"]))
@@ -227,41 +227,42 @@ class Evidence:
         written = [a for a in arts if a.created_at <= before]
         return (written or arts or [None])[-1]
 
-    def _hash_problems(self, info: RunInfo, path: str | None, sha256: str | None, when: float) -> tuple[list[str], float]:
+    def _hash_problems(self, info: RunInfo, path: str | None, sha256: str | None,
+                       when: float) -> tuple[list[Words], float]:
         """Problems with the checkpoint evidence, and when the checkpoint was written."""
         if not path or not isinstance(sha256, str) or len(sha256) != 64:
-            return ["no checkpoint hash was recorded with it (made before the playground kept them); evaluate again"], when
+            return [Words("game.why_no_hash")], when
         problems = []
         if changed_since(path, sha256, when):
-            problems.append(f"its checkpoint file {os.path.basename(path)} has changed since it was evaluated")
+            problems.append(Words("game.why_checkpoint_changed", file=os.path.basename(path)))
         art = self._checkpoint_record(info, path, when)
         written = art.meta.get("sha256") if art is not None else None
         if art is None:
-            problems.append(f"{os.path.basename(path)} is not a checkpoint that run {info.run.id} wrote")
+            problems.append(Words("game.why_not_its_checkpoint", file=os.path.basename(path), run=info.run.id))
         elif written and written != sha256:
-            problems.append(f"the file it played is not the checkpoint {os.path.basename(path)} that training wrote")
+            problems.append(Words("game.why_other_file", file=os.path.basename(path)))
         return problems, (art.created_at if art is not None else when)
 
     # attempts -------------------------------------------------------------------------------------
     def _rl_attempts(self) -> list[Attempt]:
         out = []
-        for ev in self.store.evaluations():
+        for ev in self.evaluations:
             info = self.infos.get(ev.run_id)
-            if info is None or info.run.kind != "rl":
+            if info is None or info.run.kind != "rl" or not ev.played:
                 continue
             scores = [float(s) for s in ev.scores]
-            problems: list[str] = []
+            problems: list[Words] = []
             if info.imported:
-                problems.append("the run was imported, not trained in the playground")
+                problems.append(Words("game.why_imported"))
             if len(scores) < MIN_GAMES:
-                problems.append(f"it played {len(scores)} game(s); results count from {MIN_GAMES} whole games")
+                problems.append(Words("game.why_too_few_games", games=len(scores), min_games=MIN_GAMES))
             if not all(math.isfinite(s) for s in scores):
-                problems.append("some of its scores are not numbers")
+                problems.append(Words("game.why_scores_not_numbers"))
             hash_problems, written_at = self._hash_problems(info, ev.checkpoint, ev.checkpoint_sha256, ev.created_at)
             problems += hash_problems
             art = self._checkpoint_record(info, ev.checkpoint or "", ev.created_at)
             if art is not None and art.step is not None and art.step != ev.step:
-                problems.append(f"it claims step {ev.step:,}, but its checkpoint was written at step {art.step:,}")
+                problems.append(Words("game.why_wrong_step", step=ev.step, written=art.step))
             if scores and all(math.isfinite(s) for s in scores):
                 mean = sum(scores) / len(scores)
                 std = math.sqrt(sum((s - mean) ** 2 for s in scores) / len(scores))
@@ -280,26 +281,26 @@ class Evidence:
 
     def _gan_attempts(self) -> list[Attempt]:
         out = []
-        for event in self.events:
-            if event["kind"] != GAN_EVALUATION:
+        for ev in self.evaluations:
+            if ev.played:
                 continue
-            p = event["payload"]
-            info = self.infos.get(event["run_id"] or "")
+            p = ev.quality()
+            info = self.infos.get(ev.run_id)
             if info is None or info.run.kind != "gan":
                 continue
-            problems: list[str] = []
+            problems: list[Words] = []
             if info.imported:
-                problems.append("the run was imported, not trained in the playground")
+                problems.append(Words("game.why_imported"))
             model = p.get("model") if isinstance(p.get("model"), str) else info.run.algo
             if model != info.run.algo:
-                problems.append(f"it names the model {model}, but run {info.run.id} trained {info.run.algo}")
+                problems.append(Words("game.why_other_model", model=model, run=info.run.id, trained=info.run.algo))
             metrics = {k: v for k in GAN_NUMBERS if (v := _number(p.get(k))) is not None}
             step = _number(p.get("step"))
             n = _number(p.get("n"))
             if step is None or n is None:
-                problems.append("its record is incomplete (no step or sample count)")
+                problems.append(Words("game.why_incomplete"))
             hash_problems, written_at = self._hash_problems(
-                info, p.get("checkpoint"), p.get("checkpoint_sha256"), event["created_at"]
+                info, ev.checkpoint, ev.checkpoint_sha256, ev.created_at
             )
             problems += hash_problems
             dataset = p.get("dataset") if isinstance(p.get("dataset"), str) else info.run.env
@@ -307,9 +308,9 @@ class Evidence:
             out.append(
                 Attempt(
                     kind="gan", player=info.owner, game=dataset, env=dataset, algo=model, metrics=metrics,
-                    n=int(n or 0), created_at=event["created_at"], step=int(step) if step is not None else None,
-                    run_id=info.run.id, checkpoint=p.get("checkpoint"), checkpoint_sha256=p.get("checkpoint_sha256"),
-                    event_id=event["id"], metric_name=p.get("metric") if isinstance(p.get("metric"), str) else None,
+                    n=int(n or 0), created_at=ev.created_at, step=int(step) if step is not None else None,
+                    run_id=info.run.id, checkpoint=ev.checkpoint, checkpoint_sha256=ev.checkpoint_sha256,
+                    evaluation_id=ev.id, metric_name=ev.measure,
                     image_size=int(image_size) if image_size is not None else None, checkpoint_time=written_at,
                     wall_time_s=info.wall_time_until(written_at), problems=problems,
                 )
@@ -325,10 +326,10 @@ class Evidence:
                 score = _number(p.get("score"))
                 if player is None or not isinstance(p.get("env"), str):
                     continue
-                problems = [] if score is not None else ["its score is not a number"]
+                problems = [] if score is not None else [Words("game.why_score_not_number")]
                 frames = _number(p.get("frames")) or 0
                 if frames <= 0:
-                    problems.append("no frames were played")
+                    problems.append(Words("game.why_no_frames"))
                 game = p.get("game") if isinstance(p.get("game"), str) else reference.game_of(p["env"])
                 out.append(
                     Attempt(
@@ -345,13 +346,13 @@ class Evidence:
                     continue
                 problems = []
                 if human is None or agent is None:
-                    problems.append("its scores are not numbers")
+                    problems.append(Words("game.why_duel_scores_not_numbers"))
                 won = human is not None and agent is not None and human > agent
                 if won != (p.get("winner") == "human"):
-                    problems.append("its winner does not follow from its scores")
+                    problems.append(Words("game.why_wrong_winner"))
                 run_id = p.get("run_id")
                 if self.owner(run_id or "") is None:
-                    problems.append(f"the run it duelled, {run_id}, is not in the store")
+                    problems.append(Words("game.why_duel_run_gone", run=run_id))
                 env = p.get("env") if isinstance(p.get("env"), str) else None
                 out.append(
                     Attempt(
@@ -400,40 +401,51 @@ def tries(challenge: Challenge, attempt: Attempt) -> bool:
     return not (challenge.kind == "rl" and attempt.env not in challenge.envs)
 
 
-def reasons(challenge: Challenge, attempt: Attempt, evidence: Evidence | None = None) -> list[str]:
+class _Either:
+    """Names joined with "or" in the language of the sentence around them (``CartPole-v1 or Acrobot-v1``)."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = [str(n) for n in names]
+
+    def render(self, lang: str | None = None) -> str:
+        return translate("game.goal_or", lang).join(self.names)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+def reasons(challenge: Challenge, attempt: Attempt, evidence: Evidence | None = None) -> list[Words]:
     """Why a relevant attempt does not count for this challenge (threshold aside); empty: it counts."""
     out = list(attempt.problems)
     c = challenge.constraints
     if challenge.kind == "rl":
         if attempt.env not in challenge.envs:
-            out.append(f"it was played on {attempt.env}; this challenge counts {' or '.join(challenge.envs)}")
+            out.append(Words("game.why_other_env", env=attempt.env, envs=_Either(challenge.envs)))
         if c.algos and attempt.algo not in c.algos:
-            out.append(f"it was trained with {attempt.algo}; this challenge asks for {' or '.join(c.algos)}")
+            out.append(Words("game.why_other_algo", algo=attempt.algo, algos=_Either(c.algos)))
         if attempt.n < c.min_games:
-            out.append(f"it played {attempt.n} games; this challenge counts from {c.min_games}")
+            out.append(Words("game.why_fewer_games", games=attempt.n, min_games=c.min_games))
     elif challenge.kind == "gan":
         if c.algos and attempt.algo not in c.algos:
-            out.append(f"it is a {attempt.algo}; this challenge asks for {' or '.join(c.algos)}")
+            out.append(Words("game.why_other_gan", model=attempt.algo, models=_Either(c.algos)))
         if challenge.gan_metrics and attempt.metric_name not in challenge.gan_metrics:
-            out.append(f"it was measured with {attempt.metric_name}; this challenge uses {' or '.join(challenge.gan_metrics)}")
+            out.append(Words("game.why_other_network", network=attempt.metric_name,
+                             networks=_Either(challenge.gan_metrics)))
         for condition in challenge.conditions:
             if condition.metric not in attempt.metrics:
-                out.append(f"it has no {condition.metric} measurement")
+                out.append(Words("game.why_no_measurement", metric=condition.metric))
         if attempt.n < c.min_samples:
-            out.append(f"it was measured on {attempt.n} samples; this challenge counts from {c.min_samples}")
+            out.append(Words("game.why_fewer_samples", n=attempt.n, min_samples=c.min_samples))
         if c.image_size is not None and attempt.image_size != c.image_size:
-            out.append(f"its images are {attempt.image_size} px; this challenge asks for {c.image_size} px")
+            out.append(Words("game.why_image_size", size=attempt.image_size, wanted=c.image_size))
     elif attempt.kind == "duel" and evidence is not None:
         owner = evidence.owner(attempt.run_id or "")
         if owner is not None and owner != attempt.player:
-            out.append(f"the agent of run {attempt.run_id} belongs to {owner}, not to {attempt.player}")
+            out.append(Words("game.why_not_your_agent", run=attempt.run_id, owner=owner, player=attempt.player))
     if c.max_steps is not None and attempt.step is not None and attempt.kind in ("rl", "gan") and attempt.step > c.max_steps:
-        out.append(f"it was evaluated at step {attempt.step:,}, over the {c.max_steps:,}-step budget")
+        out.append(Words("game.why_over_steps", step=attempt.step, max_steps=c.max_steps))
     if c.max_wall_time_s is not None and attempt.wall_time_s is not None and attempt.wall_time_s > c.max_wall_time_s:
-        out.append(
-            f"its checkpoint took {attempt.wall_time_s / 3600:.2f} h of training, over the "
-            f"{c.max_wall_time_s / 3600:g} h budget"
-        )
+        out.append(Words("game.why_over_time", hours=attempt.wall_time_s / 3600, max_hours=c.max_wall_time_s / 3600))
     return out
 
 
@@ -468,7 +480,7 @@ class Outcome:
     best: Attempt | None  # the attempt with that value
     met_by: Attempt | None  # the first attempt that met it (the award's evidence)
     counted: list[Attempt]  # verified and within the constraints, threshold aside
-    rejected: list[tuple[Attempt, list[str]]]
+    rejected: list[tuple[Attempt, list[Words]]]
 
     @property
     def met(self) -> bool:
@@ -477,7 +489,7 @@ class Outcome:
 
 def outcome(challenge: Challenge, attempts: Iterable[Attempt], evidence: Evidence | None = None) -> Outcome:
     counted: list[Attempt] = []
-    rejected: list[tuple[Attempt, list[str]]] = []
+    rejected: list[tuple[Attempt, list[Words]]] = []
     for attempt in sorted((a for a in attempts if relevant(challenge, a)), key=lambda a: a.created_at):
         why = reasons(challenge, attempt, evidence)
         if why:

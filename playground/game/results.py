@@ -1,8 +1,7 @@
 """Human results: games a person played in the viewer (``play``) and duels against an agent.
 
-They are store events, written only by the viewer's own game loop, so a leaderboard entry can
-always point at the game that earned it. The payloads here are the contract between the viewer
-(which writes) and the game (which reads).
+They are store events (their payloads typed in ``playground.events``), written only by the viewer's own
+game loop, so a leaderboard entry can always point at the game that earned it.
 """
 
 from __future__ import annotations
@@ -13,12 +12,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from playground import events
 from playground.checks import shown
 from playground.errors import PlaygroundError
 from playground.store import Store, get_store
 
-HUMAN_GAME = "human_game"
-DUEL = "duel"
+HUMAN_GAME = events.HumanGamePlayed.KIND
+DUEL = events.DuelPlayed.KIND
 _NAME = re.compile(r"^[\w][\w .\-]{0,39}$")
 
 
@@ -42,9 +42,7 @@ def default_player() -> str:
 def check_player(name: str) -> str:
     name = name.strip()
     if not _NAME.match(name):
-        raise PlaygroundError(
-            f"a player name is 1 to 40 letters, digits, spaces, dots, dashes or underscores, not '{shown(name)}'."
-        )
+        raise PlaygroundError("game.bad_player_name", name=shown(name))
     return name
 
 
@@ -63,9 +61,8 @@ def record_human_game(
     *, player: str, env: str, game: str, score: float, seed: int | None, frames: int, store: Store | None = None
 ) -> None:
     """One finished game played by a person with the keyboard."""
-    payload = {"player": check_player(player), "env": env, "game": game, "score": float(score), "seed": seed,
-               "frames": int(frames)}
-    (store or get_store()).add_event(HUMAN_GAME, payload)
+    events.record(store or get_store(), events.HumanGamePlayed(
+        player=check_player(player), env=env, game=game, score=float(score), seed=seed, frames=int(frames)))
 
 
 def record_duel(
@@ -87,18 +84,10 @@ def record_duel(
         winner = "agent"
     else:
         winner = "draw"
-    payload = {
-        "player": check_player(player),
-        "run_id": run_id,
-        "checkpoint": checkpoint,
-        "env": env,
-        "game": game,
-        "seed": int(seed),
-        "human_score": float(human_score),
-        "agent_score": float(agent_score),
-        "winner": winner,
-    }
-    (store or get_store()).add_event(DUEL, payload, run_id=run_id)
+    played = events.DuelPlayed(player=check_player(player), run_id=run_id, checkpoint=checkpoint, env=env, game=game,
+                               seed=int(seed), human_score=float(human_score), agent_score=float(agent_score),
+                               winner=winner)
+    events.record(store or get_store(), played, run_id=run_id)
     return winner
 
 

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import streamlit as st
 
 from playground.errors import PlaygroundError
-from playground.ui.i18n import DEFAULT, LANGUAGES, translate
+from playground.i18n import DEFAULT, LANGUAGES, translate
 
 LANG_KEY = "ui_lang"
 
@@ -57,10 +57,9 @@ def page(title_key: str) -> None:
 
 
 def error_text(exc: BaseException) -> str:
-    """A user's mistake as one sentence in the session's language: the UI's own errors carry their
-    translations (``translated(lang)``); sentences from the library or a child CLI stay as written."""
-    translated = getattr(exc, "translated", None)
-    return translated(lang()) if callable(translated) else str(exc)
+    """A user's mistake as one sentence in the session's language (a child process's sentence comes back
+    in it already: the UI starts children speaking the session's language)."""
+    return exc.sentence(lang()) if isinstance(exc, PlaygroundError) else str(exc)
 
 
 @contextmanager

@@ -19,14 +19,14 @@ import yaml
 
 from playground import jobs
 from playground.errors import PlaygroundError
-from playground.ui.common import t
+from playground.ui.common import error_text, t
 
 FORM_TIMEOUT_S = 180.0  # the child imports torch and both registries: a few seconds, more on a busy machine
 
 
 @st.cache_data(show_spinner=False)
 def _asked() -> dict[str, Any]:
-    return json.loads(jobs.run_cli(["_ui", "form"], timeout=FORM_TIMEOUT_S))
+    return json.loads(jobs.run_cli(["_ui", "form"], timeout=FORM_TIMEOUT_S))  # no user input: nothing to translate
 
 
 def form_choices() -> dict[str, Any]:
@@ -36,7 +36,7 @@ def form_choices() -> dict[str, Any]:
         with st.spinner(t("train_agent.loading")):
             return _asked()
     except PlaygroundError as exc:
-        st.error(str(exc))
+        st.error(error_text(exc))
         st.stop()
 
 

@@ -160,7 +160,8 @@ def start_training(command: TrainCommand) -> None:
     from playground import jobs
 
     with st.spinner(t("train_agent.starting")):
-        run_id, _pid = jobs.launch_detached(command.kind, command.name, command.target, command.cli_options())
+        run_id, _pid = jobs.launch_detached(command.kind, command.name, command.target, command.cli_options(),
+                                            lang=lang())
     state_key, page_path = TRAIN_PAGES[command.kind]
     st.session_state[state_key] = run_id
     st.session_state.setdefault(LANDED, {})[command.kind] = run_id

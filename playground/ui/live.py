@@ -31,9 +31,9 @@ from playground.errors import PlaygroundError
 from playground.game import profiles
 from playground.store import Evaluation, Run, Store, get_store
 from playground.ui import engine
-from playground.ui.common import shown_errors, t
+from playground.ui.common import lang, shown_errors, t
 from playground.ui.game_views import LANDED, announce, challenge_card, load_game
-from playground.ui.i18n import table
+from playground.i18n import table
 
 REFRESH_S = 2.0
 LOG_TAIL_LINES = 30
@@ -114,7 +114,7 @@ def start_from_form(kind: str, form: str, landed: Run | None, target: tuple[str,
 
     run_id = None
     with shown_errors(), st.spinner(t("train_agent.starting")):
-        run_id, pid = jobs.launch_detached(kind, target[0], target[1], options)
+        run_id, pid = jobs.launch_detached(kind, target[0], target[1], options, lang=lang())
         st.session_state[f"{form}.run"] = run_id
         st.success(t(f"{form}.started", run=run_id, pid=pid))
     if run_id is not None and landed is not None:  # the panel on top shows the old run: draw anew
@@ -187,7 +187,7 @@ def best_checkpoint(run: Run, store: Store | None = None) -> tuple[int, Evaluati
     evaluation. Watch's "best", its recordings and the panel's "Evaluate it" all use this one checkpoint."""
     store = store or get_store()
     on_disk = {str(path): step for step, path in runs.checkpoints(run, store)}
-    measured = [e for e in store.evaluations(run.id) if e.checkpoint in on_disk]
+    measured = [e for e in store.evaluations(run.id, played=True) if e.checkpoint in on_disk]
     if not measured:
         return None
     best = max(measured, key=runs.best_first)  # the one rule `rl eval` and `watch` use for "best"
@@ -250,7 +250,7 @@ def _evaluation(run: Run) -> None:
         else:
             st.image(str(path), caption=t("live.samples_caption", name=path.stem), width=360)
         return
-    evals = get_store().evaluations(run.id)
+    evals = get_store().evaluations(run.id, played=True)
     if not evals:
         st.caption(t("live.no_eval"))
         return
@@ -278,7 +278,7 @@ def _buttons(run: Run, session_key: str) -> None:
             with shown_errors(), st.spinner(t("train_agent.starting")):
                 from playground import jobs
 
-                resumed, _pid = jobs.resume_detached(run.kind, run.id)  # a child: no torch in this process
+                resumed, _pid = jobs.resume_detached(run.kind, run.id, lang=lang())  # a child: no torch here
             if resumed is not None:
                 st.session_state[session_key] = resumed
                 st.session_state[_resumed_key(resumed)] = time.time()
@@ -405,18 +405,14 @@ def evaluating(run_id: str) -> bool:
 def evaluation_result(run: Run, since: float) -> str | None:
     """The result an evaluation stored after ``since``, as one line; None while there is none."""
     store = get_store()
-    if run.kind == "rl":
-        found = [e for e in store.evaluations(run.id) if e.created_at >= since]
-        if not found:
-            return None
-        e = max(found, key=lambda e: e.created_at)
-        return t("live.next.eval_rl", mean=f"{e.mean:.1f}", std=f"{e.std:.1f}", n=e.n_episodes, step=f"{e.step:,}")
-    events = [e for e in store.events("gan_evaluation", run_id=run.id) if e["created_at"] >= since]
-    if not events:
+    found = [e for e in store.evaluations(run.id) if e.created_at >= since]
+    if not found:
         return None
-    p = events[-1]["payload"]
-    return t("live.next.eval_gan", metric=p.get("metric", "FD"), fd=f"{p.get('fd', float('nan')):.2f}",
-             kid=f"{p.get('kid', float('nan')):.4f}", n=p.get("n", "?"), step=f"{p.get('step', 0):,}")
+    e = max(found, key=lambda e: (e.created_at, e.id or 0))
+    if e.played:
+        return t("live.next.eval_rl", mean=f"{e.mean:.1f}", std=f"{e.std:.1f}", n=e.n_episodes, step=f"{e.step:,}")
+    return t("live.next.eval_gan", metric=e.measure, fd=f"{e.mean:.2f}", kid=f"{e.details.get('kid', float('nan')):.4f}",
+             n=e.n_episodes, step=f"{e.step:,}")
 
 
 def _failure(log_path: str) -> str:

@@ -8,8 +8,8 @@ place, so ``<home>/datasets/<name>`` is either complete or absent. Finally ``gan
 checks the layout (plain images or class subfolders, aligned A|B, unaligned trainA/trainB), so a
 wrong layout is one sentence too; it reads the images with the engine (torch), so it runs in a
 short child process (``playground _ui dataset``). Pure functions: no Streamlit here. The refusals
-are the UI's own sentences, kept in strings.yaml (``upload.*``), so the page says them in the
-language the session chose; ``str()`` of one is its English.
+are sentences of the translation table (``upload.*`` in ``playground/strings/ui.yaml``), so the page
+says them in the language the session chose.
 """
 
 from __future__ import annotations
@@ -26,11 +26,10 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import IO
 
 from playground import settings
 from playground.errors import DataError, PlaygroundError
-from playground.ui.i18n import translate
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"})
 MAX_MEMBERS = 50_000
@@ -40,14 +39,6 @@ _CHUNK = 1 << 20
 
 class UploadError(DataError):
     """An uploaded archive that we refuse to unpack (one sentence: what is wrong with it)."""
-
-    def __init__(self, key: str, **values: Any) -> None:
-        self.key, self.values = key, values
-        super().__init__(translate(f"upload.{key}", "en", **values))
-
-    def translated(self, lang: str) -> str:
-        """The sentence in ``lang`` (the web page's language switch)."""
-        return translate(f"upload.{self.key}", lang, **self.values)
 
 
 @dataclass(frozen=True)
@@ -64,15 +55,15 @@ class DatasetSummary:
     classes: tuple[str, ...] | None = None
 
 
-def describe(data: str, kind: str) -> DatasetSummary:
-    """Check a dataset's layout as a GAN of ``kind`` reads it, in a child process; ``DataError`` with
-    the one sentence when it does not fit."""
+def describe(data: str, kind: str, lang: str | None = None) -> DatasetSummary:
+    """Check a dataset's layout as a GAN of ``kind`` reads it, in a child process (speaking ``lang``);
+    ``DataError`` with the one sentence when it does not fit."""
     from playground import jobs
 
     try:
-        raw = json.loads(jobs.run_cli(["_ui", "dataset", "--", data, kind]))
+        raw = json.loads(jobs.run_cli(["_ui", "dataset", "--", data, kind], lang=lang))
     except PlaygroundError as exc:
-        raise DataError(str(exc)) from None
+        raise DataError(exc.key, **exc.values) from None
     fields = {name: raw.get(name) for name in DatasetSummary.__dataclass_fields__}
     if fields["classes"] is not None:
         fields["classes"] = tuple(fields["classes"])
@@ -130,34 +121,34 @@ def check_zip(
     """
     infos = archive.infolist()
     if len(infos) > max_members:
-        raise UploadError("too_many", n=f"{len(infos):,}", limit=f"{max_members:,}")
+        raise UploadError("upload.too_many", n=f"{len(infos):,}", limit=f"{max_members:,}")
     total = 0
     kept: list[zipfile.ZipInfo] = []
     for info in infos:
         if _escapes(info.filename):
-            raise UploadError("escapes", name=info.filename)
+            raise UploadError("upload.escapes", name=info.filename)
         if _is_symlink(info):
-            raise UploadError("symlink", name=info.filename)
+            raise UploadError("upload.symlink", name=info.filename)
         parts = PurePosixPath(info.filename.replace("\\", "/")).parts
         if info.is_dir() or not parts or _ignored(parts):
             continue
         if info.flag_bits & 0x1:
-            raise UploadError("encrypted", name=info.filename)
+            raise UploadError("upload.encrypted", name=info.filename)
         if PurePosixPath(parts[-1]).suffix.lower() not in IMAGE_SUFFIXES:
             allowed = ", ".join(sorted(s.lstrip(".") for s in IMAGE_SUFFIXES))
-            raise UploadError("not_image", name=info.filename, allowed=allowed)
+            raise UploadError("upload.not_image", name=info.filename, allowed=allowed)
         total += info.file_size
         if total > max_bytes:
-            raise UploadError("too_big", limit=_human(max_bytes))
+            raise UploadError("upload.too_big", limit=_human(max_bytes))
         kept.append(info)
     if not kept:
-        raise UploadError("no_images")
+        raise UploadError("upload.no_images")
     paths = [PurePosixPath(*PurePosixPath(i.filename.replace("\\", "/")).parts) for i in kept]
     files = set(paths)
     for path in paths:
         clash = next((parent for parent in path.parents if parent in files), None)
         if clash is not None:
-            raise UploadError("clash", clash=str(clash), path=str(path))
+            raise UploadError("upload.clash", clash=str(clash), path=str(path))
     tops = {p.parts[0] for p in paths}
     strip = 1 if len(tops) == 1 and all(len(p.parts) > 1 for p in paths) else 0
     return [Member(info, PurePosixPath(*path.parts[strip:])) for info, path in zip(kept, paths)]
@@ -170,13 +161,13 @@ def _extract(archive: zipfile.ZipFile, members: list[Member], folder: Path, max_
     for member in members:
         dest = folder.joinpath(*member.target.parts)
         if root not in dest.resolve().parents:  # belt and braces after check_zip
-            raise UploadError("outside", name=member.info.filename)
+            raise UploadError("upload.outside", name=member.info.filename)
         dest.parent.mkdir(parents=True, exist_ok=True)
         with archive.open(member.info) as src, dest.open("wb") as out:
             while chunk := src.read(_CHUNK):
                 written += len(chunk)
                 if written > max_bytes:
-                    raise UploadError("too_big", limit=_human(max_bytes))
+                    raise UploadError("upload.too_big", limit=_human(max_bytes))
                 out.write(chunk)
 
 
@@ -192,18 +183,20 @@ def extract_zip(
     root: Path | None = None,
     max_members: int = MAX_MEMBERS,
     max_bytes: int = MAX_TOTAL_BYTES,
+    lang: str | None = None,
 ) -> tuple[Path, DatasetSummary]:
     """Check, unpack into ``<home>/datasets/<safe name>-<kind>-<hash>`` and describe an uploaded zip.
 
     Returns the folder and what ``describe`` says of it. The same bytes uploaded twice land in
-    the same folder (it is reused, not unpacked again). Raises ``UploadError``/``DataError``.
+    the same folder (it is reused, not unpacked again). Raises ``UploadError``/``DataError`` (the layout's
+    sentence in ``lang``).
     """
     raw = data.read_bytes() if isinstance(data, Path) else data if isinstance(data, bytes) else data.read()
     digest = hashlib.sha256(raw).hexdigest()[:10]
     try:
         archive = zipfile.ZipFile(io.BytesIO(raw))
     except zipfile.BadZipFile:
-        raise UploadError("not_zip", name=name) from None
+        raise UploadError("upload.not_zip", name=name) from None
     root = root or datasets_dir()
     # The data kind is part of the name: the same zip checked as another kind never touches a folder in use.
     target = root / f"{safe_name(name)}-{kind}-{digest}"
@@ -220,15 +213,15 @@ def extract_zip(
                     if not target.is_dir():  # another upload of the same bytes won the race otherwise
                         raise
             except (zipfile.BadZipFile, zlib.error, EOFError):
-                raise UploadError("damaged", name=name) from None
+                raise UploadError("upload.damaged", name=name) from None
             except NotImplementedError:  # e.g. Deflate64 or another method Python cannot unpack
-                raise UploadError("method", name=name) from None
+                raise UploadError("upload.method", name=name) from None
             except OSError as exc:  # a full disk, or a name this file system cannot hold
-                raise UploadError("unpack_failed", name=name, root=str(root), reason=str(exc.strerror or exc)) from None
+                raise UploadError("upload.unpack_failed", name=name, root=str(root), reason=str(exc.strerror or exc)) from None
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
     try:
-        info = describe(str(target), kind)
+        info = describe(str(target), kind, lang)
     except DataError:
         shutil.rmtree(target, ignore_errors=True)
         raise

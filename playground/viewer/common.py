@@ -16,12 +16,13 @@ import pygame
 
 from playground.atomic import atomic_write
 from playground.errors import PlaygroundError
+from playground.i18n import say
 from playground.session import StopFlag
 from playground.store import Store
 from playground.viewer.controls import WatchControls
 from playground.viewer.display import Screen, canvas_array
 from playground.viewer.follow import POLL_S, Follower, sleep_responsively
-from playground.viewer.hud import draw_message
+from playground.viewer.hud import Message, draw_message, said
 from playground.viewer.record import Recorder
 
 Notify = Callable[[str], None]
@@ -33,15 +34,15 @@ def check_view_options(*, zoom: int | None = None, fps: int | None = None, episo
                        max_frames: int | None = None, seed: int | None = None) -> None:
     """One sentence for each out-of-range number, before anything is opened."""
     if zoom is not None and not 1 <= zoom <= 8:
-        raise PlaygroundError(f"--zoom must be a whole number from 1 to 8, not {zoom}.")
+        raise PlaygroundError("viewer.bad_zoom", zoom=zoom)
     if fps is not None and not 1 <= fps <= 240:
-        raise PlaygroundError(f"--fps must be a whole number from 1 to 240, not {fps}.")
+        raise PlaygroundError("viewer.bad_fps", fps=fps)
     if episodes is not None and episodes < 1:
-        raise PlaygroundError(f"--episodes must be a positive whole number, not {episodes}.")
+        raise PlaygroundError("viewer.bad_episodes", episodes=episodes)
     if max_frames is not None and max_frames < 1:
-        raise PlaygroundError(f"--max-frames must be a positive whole number, not {max_frames}.")
+        raise PlaygroundError("viewer.bad_max_frames", max_frames=max_frames)
     if seed is not None and seed < 0:
-        raise PlaygroundError(f"--seed must be zero or a positive whole number, not {seed}.")
+        raise PlaygroundError("viewer.bad_seed", seed=seed)
 
 
 @contextlib.contextmanager
@@ -55,8 +56,9 @@ def one_torch_thread() -> Iterator[None]:
 
 def checkpoint_waiter(screen: Screen, notify: Notify | None,
                       interrupted: Callable[[], bool] = lambda: False) -> Callable[[str], bool]:
-    """Follow mode before the first checkpoint: say so (on screen, and once to the CLI), poll, stay responsive;
-    stop waiting when the person quits or ``interrupted()`` (Ctrl-C) says so."""
+    """Follow mode before the first checkpoint: say so (on screen in English, and once to the CLI in the
+    process's language), poll, stay responsive; stop waiting when the person quits or ``interrupted()``
+    (Ctrl-C) says so."""
     told: set[str] = set()
     quit_asked = False
 
@@ -71,7 +73,7 @@ def checkpoint_waiter(screen: Screen, notify: Notify | None,
     def wait(message: str) -> bool:
         if notify is not None and message not in told:
             told.add(message)
-            notify(message + "; Ctrl-C stops.")
+            notify(say("viewer.ctrl_c_stops", message=said(message)))
         if screen.window is not None:
             draw_message(screen.canvas, [message, "the viewer starts when the training writes one", "q quits"])
             screen.present()
@@ -90,8 +92,8 @@ def save_screenshot(canvas: pygame.Surface, path: Path) -> Path:
 
 def recorded_line(path: Path, frames: int, size: tuple[int, int], fps: float, elapsed_s: float) -> str:
     rate = frames / elapsed_s if elapsed_s > 0 else 0.0
-    return (f"recorded {frames:,} frames ({size[0]}x{size[1]}, {fps:g} fps) "
-            f"in {elapsed_s:.1f} s ({rate:.0f} frames/s) to {path}")
+    return say("viewer.recorded", frames=frames, width=size[0], height=size[1], fps=fps, elapsed=elapsed_s,
+               rate=rate, path=path)
 
 
 class ViewerApp:
@@ -126,10 +128,11 @@ class ViewerApp:
             self.checkpoint_steps.append(step)
 
     def say(self, message: str) -> None:
+        """Show ``message`` in the panel for a while (in English, see ``hud.Message``) and tell the terminal."""
         self.session.hud.message = message
         self._message_until = self.presented + round(MESSAGE_S * self.fps)
         if self.notify is not None:
-            self.notify(message)
+            self.notify(said(message))
 
     def advance(self) -> bool:
         """What one frame does after the keys are read and before it is drawn; False stops the viewer."""
@@ -177,10 +180,10 @@ class ViewerApp:
         try:
             save_screenshot(self.screen.canvas, path)
         except OSError as exc:
-            self.say(f"could not save the screenshot ({exc.strerror or exc})")
+            self.say(Message("viewer.screenshot_failed", reason=exc.strerror or str(exc)))
             return None
         self.screenshots.append(path)
-        self.say(f"screenshot: {path.name}")
+        self.say(Message("viewer.screenshot_saved", name=path.name))
         return path
 
 
@@ -208,7 +211,7 @@ class ViewerSummary:
         if self.path is not None:
             out.append(recorded_line(self.path, self.frames, self.size, self.fps, self.elapsed_s))
         if self.interrupted:
-            out.append("stopped")
+            out.append(say("viewer.stopped"))
         return out
 
     def frame_record(self) -> dict[str, Any]:

@@ -13,16 +13,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pygame
 
+from playground.i18n import Words
 from playground.viewer.errors import NoDisplay
 
 if TYPE_CHECKING:
     from playground.viewer.record import Recorder
 
 OFFSCREEN_DRIVERS = ("dummy", "offscreen")
-NO_DISPLAY = (
-    "no display is available for a window (DISPLAY and WAYLAND_DISPLAY are not set); "
-    "use --headless --record FILE.mp4 to record the games to a file instead."
-)
 
 
 def has_display() -> bool:
@@ -48,9 +45,15 @@ def keep_compiler_out() -> None:
     sys.modules.setdefault("triton", None)  # ``import triton`` now raises ImportError, which torch handles
 
 
-def require_display(message: str = NO_DISPLAY) -> None:
+def no_display_hint() -> Words:
+    """What ``playground watch`` suggests when there is no screen; other commands pass their own hint."""
+    return Words("viewer.no_display_hint_watch")
+
+
+def require_display(hint: Words | None = None) -> None:
+    """NoDisplay, ending with ``hint`` (what to do instead), where no window can open."""
     if not has_display():
-        raise NoDisplay(message)
+        raise NoDisplay("viewer.no_display", hint=hint or no_display_hint())
 
 
 def go_headless() -> None:
@@ -96,7 +99,7 @@ class Screen:
         fps: float,
         recorder: Recorder | None = None,
         realtime: bool | None = None,
-        no_display: str = NO_DISPLAY,
+        no_display: Words | None = None,
     ) -> None:
         self.headless = headless
         self.fps = fps
@@ -113,7 +116,7 @@ class Screen:
             try:
                 self.window = pygame.display.set_mode(size)
             except pygame.error as exc:
-                raise NoDisplay(f"{no_display[:-1]} (SDL: {exc}).") from None
+                raise NoDisplay("viewer.no_display_sdl", hint=no_display or no_display_hint(), error=str(exc)) from None
             pygame.display.set_caption(title)
         self.canvas = pygame.Surface(size)
         self.clock = pygame.time.Clock()

@@ -20,6 +20,7 @@ import pygame
 from playground import envs, runs
 from playground.config import of_run
 from playground.errors import RunStateError
+from playground.i18n import Words
 from playground.game.profiles import active_player
 from playground.game.results import check_player, record_duel
 from playground.store import Store, get_store
@@ -126,7 +127,7 @@ def duel(
     store = store or get_store()
     run = runs.get(ref, store)
     if run.kind != "rl":
-        raise RunStateError(f"run {run.id} is a {run.kind} run; only RL agents can duel.")
+        raise RunStateError("viewer.duel_not_rl", run=run.id, kind=run.kind)
     config = of_run(run)
     spec = envs.resolve(config.env)
     step, path = runs.pick_checkpoint(run, checkpoint or "best", store)
@@ -134,13 +135,12 @@ def duel(
     problem = keyboard_problem(spec, human_env)
     if problem is not None:
         human_env.close()
-        raise NotPlayable(f"run {run.id} plays {spec.env_id}, which {problem}; duel a run that plays an Atari game.")
+        raise NotPlayable("viewer.duel_not_playable", run=run.id, env=spec.env_id, problem=problem)
     if headless:
         go_headless()
     elif not has_display():
         human_env.close()
-        raise NoDisplay("no display is available for a window (DISPLAY and WAYLAND_DISPLAY are not set); "
-                        "a duel needs a screen and a keyboard, so run `playground duel` on a desktop.")
+        raise NoDisplay("viewer.no_display", hint=Words("viewer.no_display_hint_duel"))
     seed = secrets.randbelow(2**31) if seed is None else seed
     summary = DuelSummary(player=player, run_id=run.id, env=spec.env_id, checkpoint_step=step, seed=seed)
     started = time.monotonic()

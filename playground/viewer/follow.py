@@ -14,21 +14,34 @@ from pathlib import Path
 
 from playground import runs
 from playground.errors import CheckpointError
+from playground.i18n import Words
 from playground.store import Run, Store
-from playground.viewer.hud import HudState
+from playground.viewer.hud import HudState, Message
 
 LIVE = ("created", "running")
 POLL_S = 1.0
 
 
 class Follower:
-    """Which checkpoint to show next. The class attributes say how a kind of run is followed (RL here;
-    ``gan_watch.GanFollower`` shows a GAN's last checkpoint once its run ends)."""
+    """Which checkpoint to show next. ``ended_pick`` and the sentences below say how a kind of run is
+    followed (RL here; ``gan_watch.GanFollower`` shows a GAN's last checkpoint once its run ends)."""
 
     ended_pick = "best"  # the checkpoint to show once the run has ended
-    ended_words = "playing its best checkpoint"
-    no_checkpoint_hint = "resume it with `playground rl resume {run_id}` or train a new run"
-    unit = "step"
+
+    def no_checkpoint_hint(self, run_id: str) -> Words:
+        """What to do about a run that ended without a checkpoint."""
+        return Words("viewer.hint_resume_rl", run_id=run_id)
+
+    def ended_message(self, status: str, step: int) -> Message:
+        """The run has just ended: what is shown from now on."""
+        return Message("viewer.run_ended_best", status=status, step=step)
+
+    def new_checkpoint_message(self, step: int) -> Message:
+        return Message("viewer.new_checkpoint_step", step=step)
+
+    def kept_message(self, step: int | None, error: CheckpointError) -> Message:
+        """A newer checkpoint could not be loaded: the one shown stays."""
+        return Message("viewer.kept_step", step=step, error=error)
 
     def __init__(self, run_id: str, store: Store) -> None:
         self.run_id = run_id
@@ -39,7 +52,7 @@ class Follower:
         return runs.get(self.run_id, self.store)
 
     def curve(self) -> list[tuple[int, float]]:
-        return [(e.step, e.mean) for e in self.store.evaluations(self.run_id)]
+        return [(e.step, e.mean) for e in self.store.evaluations(self.run_id, played=True)]
 
     def choose(self) -> tuple[int, Path, str] | None:
         """(step, path, run status) of the checkpoint to show next, or None while there is none."""
@@ -47,10 +60,8 @@ class Follower:
         available = runs.checkpoints(run, self.store)
         if not available:
             if run.status not in LIVE:
-                raise CheckpointError(
-                    f"run {run.id} is {run.status} and has no checkpoint to watch; "
-                    f"{self.no_checkpoint_hint.format(run_id=run.id)}."
-                )
+                raise CheckpointError("viewer.ended_without_checkpoint", run=run.id, status=run.status,
+                                      hint=self.no_checkpoint_hint(run.id))
             return None
         if run.status in LIVE:
             step, path = available[-1]
@@ -58,14 +69,14 @@ class Follower:
             step, path = runs.pick_checkpoint(run, self.ended_pick, self.store)
         return step, path, run.status
 
-    def status_change(self, status: str, step: int) -> str | None:
+    def status_change(self, status: str, step: int) -> Message | None:
         """Note the run's status; what to tell the user when it has just ended or started again."""
         message = None
         ended = status not in LIVE
         if ended and self.status in LIVE + (None,):
-            message = f"run {status}; {self.ended_words} ({self.unit} {step:,})"
+            message = self.ended_message(status, step)
         elif not ended and self.status not in LIVE:
-            message = f"run {status} again; following its newest checkpoint"
+            message = Message("viewer.run_live_again", status=status)
         self.status = status
         return message
 
@@ -80,11 +91,11 @@ class Follower:
                 self.status = chosen[2]
                 return chosen
             status = self.run().status
-            message = f"waiting for the first checkpoint of {self.run_id} (the run is {status})"
+            message = Message("viewer.waiting_first", run=self.run_id, status=status)
             if not wait(message):
                 return None
 
-    def between_games(self, hud: HudState, load: Callable[[int, Path], None]) -> str | None:
+    def between_games(self, hud: HudState, load: Callable[[int, Path], None]) -> Message | None:
         """Switch to the checkpoint that should play next; returns what to tell the user, if anything."""
         chosen = self.choose()
         hud.eval_curve = self.curve()
@@ -98,9 +109,9 @@ class Follower:
                 load(step, path)
             except CheckpointError as exc:
                 # Training prunes old checkpoints; one may vanish between listing and loading. Try next game.
-                return f"kept step {hud.checkpoint_step:,}: {exc}"
+                return self.kept_message(hud.checkpoint_step, exc)
             if message is None:
-                message = f"new checkpoint: {self.unit} {step:,}"
+                message = self.new_checkpoint_message(step)
         return message
 
     def refresh(self, hud: HudState) -> None:

@@ -41,6 +41,7 @@ from gans.metrics import kid_name
 from playground import gan_inference, gan_training, runs
 from playground.config import GanConfig, of_run
 from playground.errors import CheckpointError, PlaygroundError, RunStateError
+from playground.i18n import Words, say
 from playground.settings import resolve_device
 from playground.store import Run, Store, get_store
 from playground.viewer.common import (
@@ -67,6 +68,7 @@ from playground.viewer.hud import (
     LINE,
     PAD,
     PANEL_WIDTH,
+    Message,
     Panel,
     TEXT,
     ViewState,
@@ -99,11 +101,6 @@ LOSSES = (
 )
 CURVES = (("loss/d", ACCENT), ("loss/g", GOOD))
 CURVE_POINTS = 150
-
-NO_DISPLAY = (
-    "no display is available for a window (DISPLAY and WAYLAND_DISPLAY are not set); "
-    "use --headless to record the view to a video instead (--record FILE.mp4 chooses the file)."
-)
 
 GAN_KEYS = (
     ("l", "latent walk on / off (DCGAN)"),
@@ -275,7 +272,7 @@ class GanSession:
     # -- the latent walk --------------------------------------------------------------------------
     def start_walk(self) -> None:
         if not self.can_walk:
-            raise PlaygroundError(f"the latent walk is for DCGAN and cDCGAN; {self.config.model} translates images.")
+            raise PlaygroundError("viewer.walk_needs_dcgan", model=self.config.model)
         self.picture()  # the columns of the grid
         # Never the run's own seed: that one drew the fixed noise, and the walk would stand still on it.
         seed = (self.config.seed + 1) * 1_000_003 + self.walks
@@ -331,9 +328,18 @@ class GanFollower(Follower):
     """A GAN run has no best checkpoint by score: once it ends, its last one stays on screen."""
 
     ended_pick = "latest"
-    ended_words = "showing its last checkpoint"
-    no_checkpoint_hint = "train a new run with `playground gan train`"  # `gan resume` needs a checkpoint
-    unit = "iteration"
+
+    def no_checkpoint_hint(self, run_id: str) -> Words:
+        return Words("viewer.hint_train_gan")  # `gan resume` needs a checkpoint
+
+    def ended_message(self, status: str, step: int) -> Message:
+        return Message("viewer.run_ended_last", status=status, step=step)
+
+    def new_checkpoint_message(self, step: int) -> Message:
+        return Message("viewer.new_checkpoint_iteration", step=step)
+
+    def kept_message(self, step: int | None, error: CheckpointError) -> Message:
+        return Message("viewer.kept_iteration", step=step, error=error)
 
 
 # -- drawing -------------------------------------------------------------------------------------------------
@@ -475,13 +481,13 @@ class GanWatchApp(ViewerApp):
         session = self.session
         if session.walk is not None:
             session.stop_walk()
-            self.say("latent walk off")
+            self.say(Message("viewer.walk_off"))
         elif not session.can_walk:
-            self.say(f"no latent walk: {session.config.model} translates images")
+            self.say(Message("viewer.no_walk", model=session.config.model))
         else:
             session.start_walk()
             self.walked = True
-            self.say("latent walk: the generator, frame by frame")
+            self.say(Message("viewer.walk_on"))
 
     def poll(self) -> None:
         """Follow mode: the run's status, and the newest checkpoint unless paused (at most once a second)."""
@@ -503,7 +509,7 @@ class GanWatchApp(ViewerApp):
                 else:
                     loaded = True
                     self._note_checkpoint()
-                    message = message or f"new checkpoint: iteration {step:,}"
+                    message = message or self.follower.new_checkpoint_message(step)
         now = time.monotonic()
         if loaded or now - self._last_refresh >= self.refresh_s:
             self._last_refresh = now
@@ -523,7 +529,7 @@ class GanWatchApp(ViewerApp):
             self.toggle_walk()
         if controls.take_restart() and session.walk is not None:
             session.start_walk()
-            self.say("a new latent walk")
+            self.say(Message("viewer.walk_new"))
         steps = controls.take_steps()
         if session.walk is not None:
             if not view.paused:
@@ -557,9 +563,12 @@ class GanWatchSummary(ViewerSummary):
     walked: bool = False
 
     def lines(self) -> list[str]:
-        steps = " -> ".join(f"{s:,}" for s in self.checkpoint_steps) or "none"
-        out = [f"{self.run_id} ({self.model}): checkpoint iteration {steps}"
-               + (", with a latent walk" if self.walked else "")]
+        """What the CLI prints, in the process's language."""
+        steps = " -> ".join(f"{s:,}" for s in self.checkpoint_steps) or say("viewer.no_checkpoints")
+        if self.walked:
+            out = [say("viewer.gan_summary_walk", run=self.run_id, model=self.model, steps=steps)]
+        else:
+            out = [say("viewer.gan_summary", run=self.run_id, model=self.model, steps=steps)]
         return out + self.recording_lines()
 
     def record(self) -> dict[str, Any]:
@@ -578,10 +587,9 @@ def _check_checkpoint_option(checkpoint: str | None, follow: bool) -> None:
     if checkpoint is None:
         return
     if follow:
-        raise PlaygroundError("--follow always shows the newest checkpoint (the last once the run ends); "
-                              "leave out --checkpoint.")
+        raise PlaygroundError("viewer.gan_follow_and_checkpoint")
     if checkpoint != "latest" and not checkpoint.isdigit():
-        raise PlaygroundError(f"--checkpoint must be latest or an iteration number, not '{checkpoint}'.")
+        raise PlaygroundError("viewer.gan_bad_checkpoint", checkpoint=checkpoint)
 
 
 def gan_watch(
@@ -610,20 +618,19 @@ def gan_watch(
     if headless:
         go_headless()
     else:
-        require_display(NO_DISPLAY)
+        require_display(Words("viewer.no_display_hint_gan"))
     store = store or get_store()
     run = runs.get(ref, store)
     if run.kind != "gan":
-        raise RunStateError(f"run {run.id} is an RL run; watch its agent with `playground watch {run.id}`.")
+        raise RunStateError("viewer.gan_watch_rl_run", run=run.id)
     config = of_run(run)
     if walk and gans.get(config.model).data_kind != "images":
-        raise PlaygroundError(f"--walk needs a DCGAN or cDCGAN; {run.id} is {config.model}, "
-                              "which translates images and has no noise to walk through.")
+        raise PlaygroundError("viewer.walk_option_needs_dcgan", run=run.id, model=config.model)
     follower = GanFollower(run.id, store) if follow else None
     chosen: tuple[int, Path] | None = None
     if follower is None:
         if not runs.checkpoints(run, store):
-            raise CheckpointError(f"run {run.id} has no checkpoint yet; add --follow to wait for its first one.")
+            raise CheckpointError("viewer.gan_no_checkpoint_yet", run=run.id)
         chosen = runs.pick_checkpoint(run, checkpoint or "latest", store)
     else:
         chosen = first_choice(follower)
@@ -638,7 +645,8 @@ def gan_watch(
     threads = one_torch_thread() if follow else contextlib.nullcontext()
     with threads, showing(summary) as held:
         screen = held.screen = Screen(WAIT_SIZE, title=f"{run.id} · playground gan watch", headless=headless,
-                                      fps=fps, realtime=not headless or follow, no_display=NO_DISPLAY)
+                                      fps=fps, realtime=not headless or follow,
+                                      no_display=Words("viewer.no_display_hint_gan"))
         if chosen is None:
             chosen = wait_for_first(follower, screen, notify)
             if chosen is None:

@@ -3,6 +3,10 @@
 ``HudState`` is plain data that sessions fill in; the functions here only draw it. ``draw_watch``
 returns what it drew (bar lengths, panel lines) so tests can check that the picture shows the
 model's numbers without reading pixels.
+
+Everything drawn in the window stays English: it is drawn with pygame's default font, which has no
+CJK glyphs. A ``Message`` (a line shown in the panel and told to the terminal at once) is English as a
+string and carries the same sentence in the process's language for the terminal (``said``).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 import numpy as np
 import pygame
 
+from playground.i18n import Words
 from playground.viewer.display import even, frame_surface
 
 PANEL_WIDTH = 300
@@ -63,6 +68,36 @@ def text(surface: pygame.Surface, s: str, pos: tuple[int, int], color: tuple[int
         s += "..."
     surface.blit(f.render(s, True, color), pos)
     return pos[1] + size
+
+
+class Message(str):
+    """A sentence the viewer tells a person while it runs: the string is its English, for the window
+    (pygame's default font draws no Chinese); ``said`` is the same sentence in the process's language
+    (``--lang``, ``PLAYGROUND_LANG``), for the terminal."""
+
+    words: Words
+
+    def __new__(cls, key: str, /, **values: Any) -> Message:
+        words = Words(key, **values)
+        message = super().__new__(cls, words.render("en"))
+        message.words = words
+        return message
+
+    @property
+    def said(self) -> str:
+        return self.words.render()
+
+    def __reduce__(self) -> tuple[Any, ...]:  # copies and pickles are rebuilt from the key and its values
+        return _message, (self.words.key, self.words.values)
+
+
+def _message(key: str, values: dict[str, Any]) -> Message:
+    return Message(key, **values)
+
+
+def said(message: str) -> str:
+    """What the terminal shows for ``message``: a ``Message`` in the process's language, any other string as it is."""
+    return message.said if isinstance(message, Message) else message
 
 
 def fmt(value: float | None, digits: int = 2) -> str:

@@ -14,6 +14,7 @@ from typing import Protocol
 import pygame
 
 from playground.envs import EnvSpec, WatchEnv
+from playground.i18n import Words
 from playground.viewer.errors import NotPlayable
 
 ARROWS = {pygame.K_UP: ord("w"), pygame.K_LEFT: ord("a"), pygame.K_DOWN: ord("s"), pygame.K_RIGHT: ord("d")}
@@ -41,14 +42,14 @@ def key_label(code: int) -> str:
     return name + (f"/{ARROW_NAMES[code]}" if code in ARROW_NAMES else "")
 
 
-def keyboard_problem(spec: EnvSpec, env: WatchEnv) -> str | None:
+def keyboard_problem(spec: EnvSpec, env: WatchEnv) -> Words | None:
     """Why a person cannot play ``spec`` with a keyboard (a few words), or None when they can."""
     from gymnasium import spaces
 
     if not isinstance(spec.action_space, spaces.Discrete):
-        return "has continuous actions (a keyboard cannot play them)"
+        return Words("viewer.problem_continuous")
     if not env.keys_to_action():
-        return "has no keyboard controls"
+        return Words("viewer.problem_no_keys")
     return None
 
 
@@ -56,9 +57,7 @@ def check_playable(spec: EnvSpec, env: WatchEnv) -> dict[tuple[object, ...], int
     """The game's key mapping, or one sentence saying why a person cannot play it with a keyboard."""
     problem = keyboard_problem(spec, env)
     if problem is not None:
-        raise NotPlayable(
-            f"{spec.env_id} {problem}; play an Atari game such as ALE/Pong-v5 (`playground envs --atari` lists them)."
-        )
+        raise NotPlayable("viewer.not_playable", env=spec.env_id, problem=problem)
     return env.keys_to_action() or {}
 
 

@@ -20,6 +20,7 @@ import pygame
 from playground import envs
 from playground.envs import WatchEnv
 from playground.errors import PlaygroundError
+from playground.i18n import Words
 from playground.game.profiles import active_player
 from playground.game.results import check_player, human_games, record_human_game
 from playground.store import Store, get_store
@@ -149,7 +150,7 @@ def play(
     """
     check_view_options(zoom=zoom, max_frames=max_frames, seed=seed)
     if games is not None and games < 1:
-        raise PlaygroundError(f"--games must be a positive whole number, not {games}.")
+        raise PlaygroundError("viewer.bad_games", games=games)
     player = check_player(player) if player is not None else active_player()
     spec = envs.resolve(env_id)
     store = store or get_store()
@@ -159,10 +160,7 @@ def play(
         if headless:
             go_headless()
         else:
-            require_display(
-                "no display is available for a window (DISPLAY and WAYLAND_DISPLAY are not set); "
-                "playing needs a screen and a keyboard, so run `playground play` on a desktop."
-            )
+            require_display(Words("viewer.no_display_hint_play"))
     except BaseException:
         env.close()
         raise

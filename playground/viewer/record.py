@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from playground.i18n import Words
 from playground.viewer.errors import RecordingError
 
 log = logging.getLogger(__name__)
@@ -31,18 +32,19 @@ def check_record_path(path: str | Path, *, create: bool = False) -> Path:
     path = Path(path).expanduser().absolute()
     suffix = path.suffix.lower()
     if path.is_dir():
-        raise RecordingError(f"--record {path} is a folder; give a file name ending in .mp4 or .gif.")
+        raise RecordingError("viewer.record_is_folder", path=path)
     if suffix not in FORMATS:
-        what = f"'{suffix}'" if suffix else "no extension"
-        raise RecordingError(f"--record writes .mp4 or .gif files, and {path.name} has {what}; name it e.g. game.mp4.")
+        if suffix:
+            raise RecordingError("viewer.record_bad_suffix", name=path.name, suffix=suffix)
+        raise RecordingError("viewer.record_no_suffix", name=path.name)
     existing = path.parent
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
-    reason = None
+    reason: str | Words | None = None
     if not existing.is_dir():
-        reason = f"{existing} is a file, not a folder"
+        reason = Words("viewer.record_parent_is_file", folder=existing)
     elif not os.access(existing, os.W_OK | os.X_OK):
-        reason = f"{existing} is not writable"
+        reason = Words("viewer.record_not_writable", folder=existing)
     elif create:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -51,7 +53,7 @@ def check_record_path(path: str | Path, *, create: bool = False) -> Path:
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
     if reason is not None:
-        raise RecordingError(f"cannot write the recording to {path} ({reason}); choose another --record path.")
+        raise RecordingError("viewer.record_cannot_write", path=path, reason=reason)
     return path
 
 
@@ -118,8 +120,7 @@ class Recorder:
                 macro_block_size=2, ffmpeg_log_level="error", output_params=["-preset", "ultrafast"],
             )
         except (OSError, RuntimeError) as exc:
-            raise RecordingError(f"could not start the MP4 encoder from imageio-ffmpeg ({exc}); "
-                                 "reinstall imageio-ffmpeg or record a .gif.") from None
+            raise RecordingError("viewer.record_no_encoder", error=str(exc)) from None
 
     def close(self) -> Path | None:
         """Finish the file and move it to ``path``; None (and no file) when no frame was recorded."""

@@ -20,6 +20,7 @@ from typing import Any
 from playground import envs, runs
 from playground.config import of_run
 from playground.errors import PlaygroundError, RunStateError
+from playground.i18n import say
 from playground.store import Store, get_store
 from playground.training import make_agent
 from playground.viewer.common import (
@@ -59,14 +60,17 @@ class WatchSummary(ViewerSummary):
     games: list[GameResult] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        """What the CLI prints."""
+        """What the CLI prints, in the process's language."""
         out = []
         for i, game in enumerate(self.games, 1):
-            seed = f", seed {game.seed}" if game.seed is not None else ""
-            out.append(f"game {i}: score {game.score:g} in {game.steps:,} agent steps "
-                       f"(checkpoint step {game.checkpoint_step:,}{seed})")
+            if game.seed is not None:
+                out.append(say("viewer.game_line_seed", game=i, score=game.score, steps=game.steps,
+                               checkpoint=game.checkpoint_step, seed=game.seed))
+            else:
+                out.append(say("viewer.game_line", game=i, score=game.score, steps=game.steps,
+                               checkpoint=game.checkpoint_step))
         if not self.games:
-            out.append("no game finished")
+            out.append(say("viewer.no_game_finished"))
         return out + self.recording_lines()
 
     def record(self) -> dict[str, Any]:
@@ -167,8 +171,7 @@ def watch(
     """
     check_view_options(zoom=zoom, fps=fps, episodes=episodes, max_frames=max_frames, seed=seed)
     if follow and checkpoint is not None:
-        raise PlaygroundError("--follow always plays the newest checkpoint (the best once the run ends); "
-                              "leave out --checkpoint.")
+        raise PlaygroundError("viewer.follow_and_checkpoint")
     record_path = check_record_path(record) if record is not None else None
     if headless:
         go_headless()
@@ -177,9 +180,9 @@ def watch(
     store = store or get_store()
     run = runs.get(ref, store)
     if run.kind == "gan":
-        raise RunStateError(f"run {run.id} is a GAN run; watch it with `playground gan watch {run.id}`.")
+        raise RunStateError("viewer.watch_gan_run", run=run.id)
     if run.kind != "rl":
-        raise RunStateError(f"run {run.id} is a {run.kind} run; `playground watch` shows RL agents.")
+        raise RunStateError("viewer.watch_not_rl", run=run.id, kind=run.kind)
     config = of_run(run)
     follower = Follower(run.id, store) if follow else None
     chosen: tuple[int, Path] | None = None
@@ -221,7 +224,7 @@ def watch(
                     raise
                 hud = HudState(run_id=run.id, algo=config.algo, env_id=spec.env_id, following=follow,
                                run_status=follower.status if follower else None,
-                               eval_curve=[(e.step, e.mean) for e in store.evaluations(run.id)])
+                               eval_curve=[(e.step, e.mean) for e in store.evaluations(run.id, played=True)])
                 session = WatchSession(env, agent, hud, seed=seed, checkpoint_step=step)
                 if record_path is None and headless:
                     record_path = default_video_path(Path(run.folder), run.id, step)

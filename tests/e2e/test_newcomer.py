@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from playground.ui.i18n import translate
+from playground.i18n import translate
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,7 @@ import streamlit as st
 from playground import runs
 from playground.errors import PlaygroundError
 from playground.game import profiles
-from playground.ui.common import page, shown_errors, t
+from playground.ui.common import error_text, page, shown_errors, t
 from playground.ui.game_views import (
     RUN_STATUS_ICONS,
     STATUS_ICONS,
@@ -84,7 +84,7 @@ def recent_runs() -> None:
     try:
         records = [runs.record(r) for r in runs.list_runs()]
     except PlaygroundError as exc:
-        st.error(str(exc))
+        st.error(error_text(exc))
         return
     if not records:
         st.info(t("home.no_runs"))

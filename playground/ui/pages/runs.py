@@ -16,7 +16,7 @@ from playground import compare, runs
 from playground.errors import PlaygroundError
 from playground.store import Run, Store, get_store
 from playground.ui import charts
-from playground.ui.common import page, shown_errors, t
+from playground.ui.common import error_text, page, shown_errors, t
 from playground.ui.live import eta_text
 
 NOTICE = "runs_notice"
@@ -179,7 +179,7 @@ def _stop(run_id: str) -> None:
         runs.request_stop(run_id)
         st.session_state[NOTICE] = ("success", t("runs.stop_sent", run=run_id))
     except PlaygroundError as exc:
-        st.session_state[NOTICE] = ("error", str(exc))
+        st.session_state[NOTICE] = ("error", error_text(exc))
 
 
 def _delete(run_id: str) -> None:
@@ -188,7 +188,7 @@ def _delete(run_id: str) -> None:
         st.session_state[NOTICE] = ("success", t("runs.deleted", run=run_id))
         st.session_state[SELECTED] = [i for i in st.session_state.get(SELECTED, []) if i != run_id]
     except PlaygroundError as exc:
-        st.session_state[NOTICE] = ("error", str(exc))
+        st.session_state[NOTICE] = ("error", error_text(exc))
 
 
 def _actions(by_id: dict[str, Run]) -> None:

@@ -14,7 +14,7 @@ from playground import envs
 from playground.store import Run
 from playground.ui import engine, live, thumbnails
 from playground.ui.common import Prefill, lang, page, t
-from playground.ui.i18n import table
+from playground.i18n import table
 from playground.ui.live import learn_more
 
 # The small tasks we offer beside every ALE game (those not installed are left out).

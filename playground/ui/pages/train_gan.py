@@ -76,7 +76,7 @@ def dataset_picker(kind: str, needs_labels: bool) -> str | None:
     if marker not in cache:  # unpack once per file and data kind, and remember a refusal too
         try:
             with st.spinner(t("train_gan.unpacking")):
-                folder_path, info = uploads.extract_zip(upload.getvalue(), upload.name, kind)
+                folder_path, info = uploads.extract_zip(upload.getvalue(), upload.name, kind, lang=lang())
             cache[marker] = (str(folder_path), None, info.size)
         except PlaygroundError as exc:
             cache[marker] = (None, exc, 0)  # the exception: its sentence follows the language switch

@@ -13,19 +13,18 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-from playground import runs
+from playground import jobs, runs
 from playground.errors import PlaygroundError
+from playground.jobs import ChildFailed
 from playground.store import Run, Store, get_store
 from playground.ui.charts import label
-from playground.ui.common import page, shown_errors, t
+from playground.ui.common import error_text, lang, page, shown_errors, t
 from playground.ui.live import best_checkpoint
 
 RECORD_TIMEOUT_S = 300  # a recording that takes longer is stopped and reported
@@ -40,32 +39,23 @@ def _status(status: str) -> str:
     return t(f"runs.status.{status}")
 
 
+_NO_WINDOW = {"SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}  # recordings and grids draw off screen
+
+
 def has_display() -> bool:
     """Whether a pygame window could open on the machine that runs the app."""
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def _child_env() -> dict[str, str]:
-    return {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy", "PYTHONUNBUFFERED": "1"}
-
-
-def _failure(proc: subprocess.CompletedProcess[str]) -> str:
-    """The CLI's one-sentence error (``error: …``), or the end of what it said."""
-    lines = [line for line in (proc.stderr or "").splitlines() if line.strip()]
-    for line in reversed(lines):
-        if line.startswith("error:"):
-            return line.removeprefix("error:").strip()
-    return t("watch.failed", code=proc.returncode, tail=" ".join(lines[-2:]))
-
-
-def _playground(args: list[str], timeout: float) -> subprocess.CompletedProcess[str] | str:
-    """``playground ARGS`` in a child process; the finished process, or a sentence saying why not."""
+def _playground(args: list[str], timeout: float) -> str | ChildFailed:
+    """``playground ARGS`` in a child process with no window, speaking this session's language: what it
+    printed, or its refusal (one sentence)."""
     try:
-        proc = subprocess.run([sys.executable, "-m", "playground", *args], capture_output=True, text=True,
-                              timeout=timeout, env=_child_env(), stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        return t("watch.timeout", seconds=int(timeout))
-    return proc if proc.returncode == 0 else _failure(proc)
+        return jobs.run_cli(args, timeout=timeout, lang=lang(), env=_NO_WINDOW)
+    except jobs.ChildTimedOut:
+        return ChildFailed("watch.timeout", seconds=int(timeout))
+    except ChildFailed as refusal:
+        return refusal
 
 
 def record(run_id: str, which: str, *, episodes: int, max_frames: int, out: Path | None = None,
@@ -75,19 +65,18 @@ def record(run_id: str, which: str, *, episodes: int, max_frames: int, out: Path
             "--max-frames", str(max_frames), "--json"]
     if out is not None:
         args += ["--record", str(out)]
-    proc = _playground(args, timeout)
-    if isinstance(proc, str):
-        return proc
+    printed = _playground(args, timeout)
+    if isinstance(printed, ChildFailed):
+        return error_text(printed)
     try:
-        return json.loads(proc.stdout)
+        return json.loads(printed)
     except json.JSONDecodeError:
-        return t("watch.failed", code=0, tail=proc.stdout[-200:])
+        return t("watch.failed", code=0, tail=printed[-200:])
 
 
-def open_window(args: list[str]) -> None:
-    """``playground ARGS`` (the pygame viewer) as a detached process that outlives this page."""
-    subprocess.Popen([sys.executable, "-m", "playground", *args], stdin=subprocess.DEVNULL,
-                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+def open_window(args: list[str]) -> int:
+    """``playground ARGS`` (the pygame viewer) in a window that outlives this page; collected when it closes."""
+    return jobs.open_window(args, lang=lang())
 
 
 def _window_button(args: list[str], key: str) -> None:
@@ -294,9 +283,9 @@ def _timelapse(run: Run, store: Store) -> Path | None:
 
 def _new_grid(run: Run, step: int, seed: int) -> Path | str:
     out = Path(run.folder) / "samples" / f"sample-step{step}-seed{seed}.png"
-    proc = _playground(["gan", "sample", run.id, "--checkpoint", str(step), "--seed", str(seed), "--out", str(out),
-                        "--device", "cpu"], RECORD_TIMEOUT_S)
-    return proc if isinstance(proc, str) else out
+    printed = _playground(["gan", "sample", run.id, "--checkpoint", str(step), "--seed", str(seed), "--out", str(out),
+                           "--device", "cpu"], RECORD_TIMEOUT_S)
+    return error_text(printed) if isinstance(printed, ChildFailed) else out
 
 
 def _follow_gan(run_id: str) -> None:
