@@ -7,9 +7,9 @@ it, evaluate it (``playground rl|gan eval`` in a child process) and the challeng
 A job is a separate process, so the panel finds it again after a browser refresh: with no run in
 this session it shows the newest running run of its kind (else the newest one).
 
-The panel is a fragment that reruns every ``REFRESH_S`` seconds while its run is alive (or being
-evaluated); when the run's status changes it reruns the page, so the run picker above it says the
-new status, and once the run has ended it stops polling.
+The panel is two fragments that rerun while its run is alive (or being evaluated): its numbers every
+``REFRESH_S`` seconds and its chart every ``CURVE_REFRESH_S``. When the run's status changes it reruns
+the page, so the run picker above it says the new status, and once the run has ended it stops polling.
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ from playground.ui.common import lang, shown_errors, t
 from playground.ui.game_views import LANDED, announce, challenge_card, load_game
 from playground.i18n import table
 
-REFRESH_S = 2.0
+REFRESH_S = 3.0  # the numbers: status, speed, ETA, the bar
+CURVE_REFRESH_S = 15.0  # the chart: each redraw costs the browser about half a second of CPU on a 2-core laptop
 LOG_TAIL_LINES = 30
 ALIVE = ("created", "running")
 WATCH_PAGE = "playground/ui/pages/watch.py"
@@ -286,7 +287,8 @@ def _buttons(run: Run, session_key: str) -> None:
 
 
 def render_run(run: Run, session_key: str) -> None:
-    """Everything the panel says about one run (called inside the fragment)."""
+    """What the panel says about one run's progress (inside the fast fragment): status, speed, ETA, the
+    bar, a failure's sentence, the buttons and a finished run's next steps."""
     try:
         run = runs.get(run.id)
     except PlaygroundError:  # deleted meanwhile: show the runs that are left
@@ -297,7 +299,6 @@ def render_run(run: Run, session_key: str) -> None:
     unit = t("live.unit." + run.kind)
     st.subheader(run.id + (f" · {run.label}" if run.label else ""))
     st.caption(f"{run.algo} · {run.env}")
-    chart = _curve(run.kind, run)
     total = run.total_steps or 0
     cols = st.columns(3)
     cols[0].metric(t("live.status"), t("live.status." + run.status))
@@ -314,15 +315,6 @@ def render_run(run: Run, session_key: str) -> None:
     _buttons(run, session_key)
     if run.status == "finished":
         next_steps(run)
-    left, right = st.columns([3, 2])
-    with left:
-        st.markdown("**" + t("live.curve." + run.kind) + "**")
-        if chart is None:
-            st.caption(t("live.no_curve"))
-        else:
-            st.line_chart(chart)
-    with right:
-        _evaluation(run)
     seen_key = f"live.status_seen.{run.id}"
     before = st.session_state.get(seen_key)
     st.session_state[seen_key] = _polling(run)
@@ -330,20 +322,40 @@ def render_run(run: Run, session_key: str) -> None:
         st.rerun()  # the whole page: the panel stops polling a run that has ended (or its evaluation)
 
 
+def render_curves(run: Run) -> None:
+    """The run's curve and its latest evaluation (inside the slow fragment)."""
+    left, right = st.columns([3, 2])
+    with left:
+        st.markdown("**" + t("live.curve." + run.kind) + "**")
+        chart = _curve(run.kind, run)
+        if chart is None:
+            st.caption(t("live.no_curve"))
+        else:
+            st.line_chart(chart)
+    with right:
+        _evaluation(run)
+
+
 def live_panel(kind: str, session_key: str) -> None:
-    """The panel: pick a run of ``kind`` and follow it (reruns every few seconds while it is alive)."""
+    """The panel: pick a run of ``kind`` and follow it while it is alive: its numbers every ``REFRESH_S``
+    seconds, its chart every ``CURVE_REFRESH_S`` (a chart costs the browser far more to draw)."""
     st.header(t("live.title"))
     run = pick_run(kind, session_key)
     if run is None:
         st.info(t("live.none_" + kind))
         return
-    every = REFRESH_S if _polling(run) else None
+    polling = _polling(run)
 
-    @st.fragment(run_every=every)
-    def panel() -> None:
+    @st.fragment(run_every=REFRESH_S if polling else None)
+    def numbers() -> None:
         render_run(run, session_key)
 
-    panel()
+    @st.fragment(run_every=CURVE_REFRESH_S if polling else None)
+    def curves() -> None:
+        render_curves(runs.get(run.id))
+
+    numbers()
+    curves()
 
 
 # -- a finished run's next steps ---------------------------------------------------------------------
