@@ -100,14 +100,16 @@ def _worker_pids(run_id: str) -> dict[int, int]:
 
 
 @pytest.mark.slow
-def test_a3c_two_workers_solve_cartpole_within_200k_steps(cli) -> None:  # type: ignore[no-untyped-def]
-    record = _train_json(cli, "a3c", "CartPole-v1", "--envs", "2", "--steps", "200000", "--seed", "0",
-                         "--eval-every", "20000", "--eval-episodes", "10")
+def test_a3c_two_workers_pass_cartpoles_bar_within_50k_steps(cli) -> None:  # type: ignore[no-untyped-def]
+    record = _train_json(cli, "a3c", "CartPole-v1", "--envs", "2", "--steps", "50000", "--seed", "0",
+                         "--eval-every", "10000", "--eval-episodes", "10")
     assert record["config"]["preset"] == "cartpole" and record["config"]["n_envs"] == 2
-    assert record["status"] == "finished" and 200_000 <= record["step"] <= 200_000 + 2
+    assert record["status"] == "finished" and 50_000 <= record["step"] <= 50_000 + 2
     evaluations = record["evaluations"]
-    assert len(evaluations) >= 5
-    # A random policy averages about 22; CartPole-v1's classic "solved" bar is 195.
+    assert len(evaluations) >= 4
+    # A random policy averages about 22; CartPole-v1's classic "solved" bar is 195. Measured here (workers
+    # are asynchronous, so runs differ): best means 472 and 500 in two runs of seed 0; 500 by 60k steps in
+    # two 100k runs. The whole default run (200k steps) is timed in the README, not here.
     assert max(e["mean"] for e in evaluations) >= 195, [(e["step"], e["mean"]) for e in evaluations]
     assert {"train/policy_loss", "train/value_loss", "train/entropy", "train/grad_norm"} <= set(record["metric_keys"])
 
