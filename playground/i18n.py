@@ -39,7 +39,7 @@ def table() -> dict[str, dict[str, str]]:
             raise ValueError(f"translation keys appear twice: {', '.join(twice)}")
         return dict(pairs)
 
-    loader = type("Loader", (yaml.SafeLoader,), {})
+    loader = type("Loader", (getattr(yaml, "CSafeLoader", yaml.SafeLoader),), {})  # libyaml, when installed, reads it faster
     loader.add_constructor(
         yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
         lambda load, node: no_duplicates(load.construct_pairs(node, deep=True)),
