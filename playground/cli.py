@@ -397,7 +397,7 @@ def rl_train(
         if as_json:
             _print_detached(run, pid)
             return
-        err.print(say("cli.rl_detached", pid=pid, run=run.id))
+        err.print(say("cli.rl_detached", pid=pid, run=run.id), soft_wrap=True)
         return
     _run_in_foreground(run.id, resume=False, as_json=as_json)
 
@@ -483,7 +483,7 @@ def rl_import(
 
     run = import_sb3_zip(file, env, algo, label=name, player=_player())
     sys.stdout.write(run.id + "\n")
-    err.print(say("cli.imported", step=run.step, run=run.id))
+    err.print(say("cli.imported", step=run.step, run=run.id), soft_wrap=True)
 
 
 @rl_app.command("presets")
@@ -539,7 +539,7 @@ def gan_train(
         if as_json:
             _print_detached(run, pid)
             return
-        err.print(say("cli.gan_detached", pid=pid, folder=run.folder, run=run.id))
+        err.print(say("cli.gan_detached", pid=pid, folder=run.folder, run=run.id), soft_wrap=True)
         return
     _run_in_foreground(run.id, resume=False, as_json=as_json, kind="gan")
 

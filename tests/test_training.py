@@ -106,6 +106,8 @@ def test_stop_from_another_door_then_resume_continues(cli, home: Path) -> None: 
     assert started.code == 0, started.err
     run_id = started.out.splitlines()[0]
     pid = int(started.err.split("pid ")[1].split(")")[0])
+    for command in (f"`playground runs show {run_id}`", f"`playground runs stop {run_id}`"):
+        assert command in started.err  # never cut in two, however narrow the terminal
     store = get_store()
     _wait_for(lambda: runs.get(run_id).status == "running" and runs.get(run_id).step >= 2500, what="training")
     assert cli("runs", "stop", run_id).code == 0
