@@ -12,11 +12,16 @@ from playground.errors import UnknownAlgorithm
 from playground.i18n import Words
 
 
+# stable-baselines3's agent of a family we also write ourselves: what an SB3 zip of that family imports as.
+SB3_NAMES = {"dqn": "sb3-dqn"}
+
+
 def _registry() -> dict[str, type[Agent]]:
     from agents.a3c import A3CAgent
-    from agents.sb3 import A2CAgent, DQNAgent, PPOAgent
+    from agents.dqn import DQNAgent
+    from agents.sb3 import A2CAgent, PPOAgent, SB3DQNAgent
 
-    return {"dqn": DQNAgent, "ppo": PPOAgent, "a2c": A2CAgent, "a3c": A3CAgent}
+    return {"dqn": DQNAgent, "sb3-dqn": SB3DQNAgent, "ppo": PPOAgent, "a2c": A2CAgent, "a3c": A3CAgent}
 
 
 def names() -> list[str]:

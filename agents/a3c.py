@@ -61,7 +61,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from torch import nn
 from torch.distributions import Categorical
 
-from agents.base import Agent, Thought, TrainingHooks, check_schedule, checkpoint_archive
+from agents.base import Agent, Thought, TrainingHooks, check_schedule, checkpoint_archive, learning_rate_at
 from agents.worker_pool import LossAverager, WorkerPool
 from playground.errors import BadConfig, CheckpointError, IncompatibleEnvironment
 from playground.i18n import Words
@@ -108,14 +108,6 @@ class A3CHyperparameters(BaseModel):
         if not value or any(size <= 0 for size in value):
             raise ValueError("give one or more positive layer sizes, e.g. [64, 64]")
         return value
-
-
-def learning_rate_at(schedule: float | str, step: int, total_steps: int) -> float:
-    """``lin_X`` goes from X at step 0 to 0 at ``total_steps``; a number stays put."""
-    if isinstance(schedule, str):
-        progress_left = max(0.0, 1.0 - step / max(total_steps, 1))
-        return float(schedule[4:]) * progress_left
-    return float(schedule)
 
 
 # -- networks ------------------------------------------------------------------------------------

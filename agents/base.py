@@ -50,6 +50,14 @@ def check_schedule(value: Any) -> Any:
     return value
 
 
+def learning_rate_at(schedule: float | str, step: int, total_steps: int) -> float:
+    """``lin_X`` goes from X at step 0 to 0 at ``total_steps``; a number stays put."""
+    if isinstance(schedule, str):
+        progress_left = max(0.0, 1.0 - step / max(total_steps, 1))
+        return float(schedule[4:]) * progress_left
+    return float(schedule)
+
+
 _READ_ERRORS = (zipfile.BadZipFile, EOFError, OSError, json.JSONDecodeError, UnicodeDecodeError, RuntimeError,
                 pickle.UnpicklingError, ValueError)
 
@@ -110,6 +118,8 @@ class Thought:
     probabilities: np.ndarray | None = None  # (batch, n_actions): PPO, A2C, A3C on discrete actions
     q_values: np.ndarray | None = None  # (batch, n_actions): DQN
     values: np.ndarray | None = None  # (batch,): the state-value estimate V(s) (DQN: max over Q)
+    distribution: np.ndarray | None = None  # (batch, atoms): C51, the chosen action's return probabilities
+    support: np.ndarray | None = None  # (atoms,): C51, the return each atom of ``distribution`` stands for
 
 
 class TrainingHooks(Protocol):
@@ -198,6 +208,9 @@ class Agent(ABC):
     def save_extra(self, folder: Path) -> list[Path]:
         """Optional extra state worth keeping beside a checkpoint (DQN's replay buffer)."""
         return []
+
+    def check_extra(self, folder: Path) -> None:
+        """Raise ``CheckpointError`` when extra state kept in ``folder`` cannot resume these settings (cheap)."""
 
     def close(self) -> None:
         """Release environments and worker processes."""

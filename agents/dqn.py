@@ -33,14 +33,21 @@ section "The Integrated Agent" and table 1):
    ``agents/replay.py``; here the loss weights each sample and hands back its error as the new priority.
 
 The file reads: settings; the noisy layer; the networks (torso, head, ``QNetwork``); the learning math as pure
-functions of tensors (``td_target``, ``project_distribution``, ``dqn_loss``, the schedules). Nothing here knows
-the store, runs or the UI.
+functions of tensors (``td_target``, ``project_distribution``, ``dqn_loss``, the schedules); the agent, whose
+``learn`` is Algorithm 1's loop over a vector of envs; its checkpoints. Nothing here knows the store, runs or the
+UI: the platform hands ``learn`` its ``TrainingHooks``.
 """
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 import math
+import time
+import zipfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -49,8 +56,14 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from torch import nn
 
-from agents.base import check_schedule
-from playground.errors import BadConfig
+from agents.base import Agent, Thought, TrainingHooks, check_schedule, checkpoint_archive, learning_rate_at
+from agents.precision import Precision
+from agents.replay import ReplayMemory, ReplaySettings, check_fits, check_saved
+from playground import threads
+from playground.errors import BadConfig, CheckpointError, IncompatibleEnvironment
+from playground.i18n import Words
+
+log = logging.getLogger(__name__)
 
 # -- settings ----------------------------------------------------------------------------------------------------
 
@@ -118,6 +131,8 @@ class DQNSettings(BaseModel):
     """Lowest return the distribution can represent."""
     v_max: float = 10.0
     """Highest return the distribution can represent."""
+    mixed_precision: bool = True
+    """Image networks in bfloat16 on CPUs that compute it natively, AMP on CUDA; false keeps float32 throughout."""
 
     _schedule = field_validator("learning_rate")(check_schedule)
 
@@ -224,8 +239,8 @@ class NoisyLinear(nn.Module):
         if not self.training:
             return F.linear(x, self.weight_mu, self.bias_mu)
         # Building the (out, in) weight costs less than the batch's matrix product at DQN's batch sizes.
-        weight = self.weight_mu + self.weight_sigma * self.weight_epsilon
-        bias = self.bias_mu + self.bias_sigma * self.bias_epsilon
+        weight = torch.addcmul(self.weight_mu, self.weight_sigma, self.weight_epsilon)
+        bias = torch.addcmul(self.bias_mu, self.bias_sigma, self.bias_epsilon)
         return F.linear(x, weight, bias)
 
     def extra_repr(self) -> str:
@@ -298,6 +313,7 @@ class QNetwork(nn.Module):
             self.advantage = stream(self.n_actions * self.n_atoms)
         else:
             self.q = stream(self.n_actions * self.n_atoms)
+        self._noisy: list[NoisyLinear] | None = None
         if self.distributional:  # z_i, the returns the atoms stand for; rebuilt from the settings, not saved
             self.register_buffer("support", torch.linspace(settings.v_min, settings.v_max, settings.atoms),
                                  persistent=False)
@@ -312,10 +328,12 @@ class QNetwork(nn.Module):
         if self.image:
             x = x / 255.0  # uint8 frames in, [0, 1] inside: the memory and the env keep bytes
         x = self.torso(x)
+        # Under autocast the layers compute in bfloat16 or float16; the outputs, and all the loss math after them
+        # (softmax, projection, Huber), are float32.
         if not self.dueling:
-            return self.q(x).view(-1, self.n_actions, self.n_atoms)
-        value = self.value(x).view(-1, 1, self.n_atoms)
-        advantage = self.advantage(x).view(-1, self.n_actions, self.n_atoms)
+            return self.q(x).view(-1, self.n_actions, self.n_atoms).float()
+        value = self.value(x).view(-1, 1, self.n_atoms).float()
+        advantage = self.advantage(x).view(-1, self.n_actions, self.n_atoms).float()
         return value + advantage - advantage.mean(dim=1, keepdim=True)  # Wang et al. 2016, eq. 9
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
@@ -341,9 +359,10 @@ class QNetwork(nn.Module):
 
     def reset_noise(self) -> None:
         """Draw new noise in every noisy layer (nothing without ``noisy``)."""
-        for module in self.modules():
-            if isinstance(module, NoisyLinear):
-                module.reset_noise()
+        if self._noisy is None:  # found once: walking the modules costs more than drawing the noise
+            self._noisy = [module for module in self.modules() if isinstance(module, NoisyLinear)]
+        for layer in self._noisy:
+            layer.reset_noise()
 
 
 # -- the learning math (improvements 3 to 6), pure functions of tensors ------------------------------------------
@@ -481,3 +500,365 @@ def beta(step: int, settings: DQNSettings, total_steps: int) -> float:
     (Schaul et al. 2016, section 3.4)."""
     done = min(max(step, 0) / max(total_steps, 1), 1.0)
     return settings.beta0 + done * (1.0 - settings.beta0)
+
+
+# -- the agent: acting, remembering, learning --------------------------------------------------------------------
+
+
+CHECKPOINT_FORMAT = 1
+META_MEMBER = "playground.json"  # the same metadata member name as our other checkpoints carry
+MODEL_MEMBER, TARGET_MEMBER, OPTIMIZER_MEMBER = "model.pth", "target.pth", "optimizer.pth"
+REPLAY_FILE = "replay_buffer.npz"  # beside the checkpoint, only when the run keeps its replay memory
+LOG_EVERY_STEPS = 1000  # environment steps between two rows of the run's curves
+
+
+class LossMeans:
+    """Running sums of what the gradient steps report, emptied into the run's curves now and then."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, float] = {}
+        self.count = 0
+
+    def add(self, values: dict[str, float]) -> None:
+        for key, value in values.items():
+            self.sums[key] = self.sums.get(key, 0.0) + value
+        self.count += 1
+
+    def pop(self) -> dict[str, float]:
+        means = {key: value / self.count for key, value in self.sums.items()} if self.count else {}
+        self.sums, self.count = {}, 0
+        return means
+
+
+class DQNAgent(Agent):
+    """The DQN family behind the platform's agent interface (``agents.base.Agent``).
+
+    One loop, the one of Mnih et al. 2015's Algorithm 1, over a vector of envs: act for every env at once
+    (epsilon-greedy, or greedy on a noisy network), put the step into the replay memory, and every
+    ``train_freq`` transitions take ``gradient_steps`` gradient steps on batches of ``batch_size``.
+
+    ``train_freq``, ``target_update_interval``, ``learning_starts`` and the exploration schedule count
+    *transitions* (environment steps summed over the envs), so the replay ratio (samples learnt per transition
+    played) is the RL Zoo's whatever the number of envs: 8 envs with ``train_freq=4`` take 2 gradient steps per
+    step of the vector. (Stable-baselines3 counts steps of the vector instead, which changes the ratio with the
+    number of envs.)"""
+
+    name = "dqn"
+    Hyperparameters = DQNSettings
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.settings = DQNSettings.model_validate(self.hyperparameters)
+        self.torch_device = torch.device(self.device)
+        self.precision = Precision.choose(self.torch_device, wanted=self.settings.mixed_precision,
+                                          images=self._images())
+        self.online: QNetwork | None = None
+        self.target: QNetwork | None = None
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.scaler: torch.amp.GradScaler | None = None
+        self.memory: ReplayMemory | None = None
+        self._step = 0
+        self.n_updates = 0
+        self._owed = 0  # transitions played since the last round of learning
+        self._learning_from = self.settings.learning_starts  # no gradient step before this step
+        self._env: Any = None  # the training envs, kept from one learn call to the next
+        self._obs: np.ndarray | None = None
+        self._rng = np.random.default_rng(self.seed)
+
+    # -- what this agent can train on, and what it builds --------------------------------------------------------
+
+    @classmethod
+    def check_env(cls, spec: Any) -> None:
+        from gymnasium import spaces
+
+        if not isinstance(spec.action_space, spaces.Discrete):
+            raise IncompatibleEnvironment("agents.dqn_needs_discrete", env=spec.env_id)
+
+    def _images(self) -> bool:
+        space = self.spec.observation_space
+        return is_image(space.shape, space.dtype)
+
+    def _network(self) -> QNetwork:
+        space = self.spec.observation_space
+        return QNetwork(space.shape, space.dtype, int(self.spec.action_space.n), self.settings)
+
+    def replay_settings(self) -> ReplaySettings:
+        s, space = self.settings, self.spec.observation_space
+        return ReplaySettings(capacity=s.buffer_size, obs_shape=tuple(space.shape), obs_dtype=np.dtype(space.dtype).name,
+                              n_envs=self.n_envs, n_step=s.n_step, gamma=s.gamma, prioritized=s.prioritized,
+                              alpha=s.alpha)
+
+    def check_build(self) -> None:
+        """The network builds and the replay memory fits, without reserving either's memory for long."""
+        try:
+            self._network()
+        except (ValueError, RuntimeError) as exc:
+            raise BadConfig("dqn.no_network", reason=str(exc).splitlines()[0]) from None
+        check_fits(self.replay_settings())
+
+    def build(self, tensorboard_dir: Path | None = None) -> None:
+        if tensorboard_dir is not None:
+            log.warning("our DQN writes no TensorBoard files yet; its curves are in the run's metrics")
+        torch.manual_seed(self.seed)
+        self.online = self._network().to(self.torch_device)
+        self.target = self._network().to(self.torch_device)
+        self.target.load_state_dict(self.online.state_dict())
+        self.target.train()  # noisy layers of the target draw noise too (Rainbow); it never takes a gradient
+        for parameter in self.target.parameters():
+            parameter.requires_grad_(False)
+        # A fused Adam updates all 1.7M weights of the Nature network in one pass (5x less time than the loop).
+        self.optimizer = torch.optim.Adam(self.online.parameters(), lr=learning_rate_at(self.settings.learning_rate,
+                                          0, 1), eps=self.settings.optimizer_eps, fused=True)
+        self.scaler = self.precision.scaler()
+        self.memory = ReplayMemory(self.replay_settings(), seed=self.seed)
+
+    # -- acting --------------------------------------------------------------------------------------------------
+
+    def _q_values(self, obs: np.ndarray | torch.Tensor, *, explore: bool) -> torch.Tensor:
+        """Q(s, .) for a batch, without gradients: the noisy network as it explores (``explore``), or its
+        means (evaluation, the viewer)."""
+        assert self.online is not None, "build() or load() first"
+        was_training = self.online.training
+        self.online.train(explore)
+        try:
+            with torch.no_grad(), self.precision.autocast():
+                return self.online(torch.as_tensor(np.asarray(obs), device=self.torch_device))
+        finally:
+            self.online.train(was_training)
+
+    def _explore(self, obs: np.ndarray, eps: float) -> np.ndarray:
+        """Actions for the training envs: at random before learning starts; else greedy on the (noisy) network,
+        replaced by a random action with probability ``eps``."""
+        n_actions = int(self.spec.action_space.n)
+        if self._step < self._learning_from:
+            return self._rng.integers(0, n_actions, size=len(obs))
+        if self.settings.noisy:
+            self.online.reset_noise()  # type: ignore[union-attr]  # new noise for every step the agent acts
+        actions = self._q_values(obs, explore=True).argmax(dim=1).cpu().numpy()
+        if eps > 0:
+            coin = self._rng.random(len(obs)) < eps
+            actions = np.where(coin, self._rng.integers(0, n_actions, size=len(obs)), actions)
+        return actions
+
+    def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        """Greedy on the network's means; not deterministic: epsilon-greedy with the final epsilon, or greedy on
+        freshly drawn noise."""
+        return self.think(obs, deterministic).actions
+
+    def think(self, obs: np.ndarray, deterministic: bool = True) -> Thought:
+        """Q-values of every action, V(s) the largest; for C51 also the return distribution of the chosen action."""
+        assert self.online is not None, "build() or load() first"
+        explore = not deterministic and self.settings.noisy
+        if explore:
+            self.online.reset_noise()
+        was_training = self.online.training
+        self.online.train(explore)
+        try:
+            with torch.no_grad(), self.precision.autocast():
+                obs_tensor = torch.as_tensor(np.asarray(obs), device=self.torch_device)
+                if self.online.distributional:
+                    probs = self.online.distribution(obs_tensor)
+                    q = self.online.expected(probs)
+                else:
+                    probs, q = None, self.online(obs_tensor)
+        finally:
+            self.online.train(was_training)
+        q_values = q.float().cpu().numpy()
+        actions = q_values.argmax(axis=1)
+        if not deterministic and not self.settings.noisy and self.settings.exploration_final_eps > 0:
+            coin = self._rng.random(len(actions)) < self.settings.exploration_final_eps
+            actions = np.where(coin, self._rng.integers(0, q_values.shape[1], size=len(actions)), actions)
+        thought = Thought(actions=actions, q_values=q_values, values=q_values.max(axis=1))
+        if probs is not None:
+            rows = np.arange(len(actions))
+            thought.distribution = probs.float().cpu().numpy()[rows, actions]
+            thought.support = self.online.support.cpu().numpy()
+        return thought
+
+    # -- learning ------------------------------------------------------------------------------------------------
+
+    def _gradient_step(self, total_steps: int) -> dict[str, float]:
+        """One gradient step on one batch from the replay memory; returns what the curves show of it."""
+        assert self.online is not None and self.target is not None and self.memory is not None
+        assert self.optimizer is not None and self.scaler is not None
+        s = self.settings
+        b = beta(self._step, s, total_steps) if s.prioritized else None
+        batch = self.memory.sample(s.batch_size, b)
+        if s.noisy:  # each gradient step sees new noise in both networks (Fortunato et al. 2018, Algorithm 1)
+            self.online.reset_noise()
+            self.target.reset_noise()
+        lr = learning_rate_at(s.learning_rate, self._step, total_steps)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        with self.precision.autocast():
+            loss, errors = dqn_loss(self.online, self.target, batch, s)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.unscale_(self.optimizer)
+        nn.utils.clip_grad_norm_(self.online.parameters(), s.max_grad_norm)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.n_updates += 1
+        if s.prioritized:
+            self.memory.update_priorities(batch.indices, errors.float().cpu().numpy())
+        values = {"train/loss": float(loss.detach()), "train/learning_rate": lr}
+        if b is not None:
+            values["train/beta"] = b
+        return values
+
+    def _training_envs(self) -> tuple[Any, np.ndarray]:
+        if self._env is None:
+            self._env = self.make_env(self.n_envs, self.seed)
+            self._obs = None
+        if self._obs is None:
+            self._obs = self._env.reset()
+        return self._env, self._obs  # type: ignore[return-value]
+
+    def learn(self, total_steps: int, hooks: TrainingHooks) -> int:
+        assert self.online is not None and self.memory is not None, "build() or load() first"
+        s = self.settings
+        env, obs = self._training_envs()
+        self.online.train()
+        gradient_steps = s.gradient_steps if s.gradient_steps > 0 else s.train_freq  # -1: one per transition
+        losses = LossMeans()
+        started_at, started_step, next_log = time.monotonic(), self._step, self._step + LOG_EVERY_STEPS
+        with threads.at_most(None if self._images() or self.torch_device.type != "cpu" else 1):
+            while self._step < total_steps:
+                eps = 0.0 if s.noisy else epsilon(self._step, s, total_steps)
+                actions = self._explore(obs, eps)
+                next_obs, rewards, dones, infos = env.step(actions)
+                truncated = np.array([bool(info.get("TimeLimit.truncated", False)) for info in infos]) & dones
+                terminated = dones & ~truncated
+                final_obs = next_obs
+                if dones.any():  # the vector env has already reset those envs: their last observation is in infos
+                    final_obs = next_obs.copy()
+                    for i in np.flatnonzero(dones):
+                        final_obs[i] = infos[i]["terminal_observation"]
+                self.memory.add(obs, actions, rewards, final_obs, terminated, truncated)
+                obs = self._obs = next_obs
+                before, self._step = self._step, self._step + self.n_envs
+                for info in infos:
+                    if "episode" in info:
+                        hooks.episode(self._step, float(info["episode"]["r"]), int(info["episode"]["l"]))
+
+                if self._step > self._learning_from and len(self.memory) > 0:
+                    self._owed += self._step - max(before, self._learning_from)  # the transitions after it
+                    while self._owed >= s.train_freq:
+                        self._owed -= s.train_freq
+                        for _ in range(gradient_steps):
+                            losses.add(self._gradient_step(total_steps))
+                if self._step // s.target_update_interval > before // s.target_update_interval:
+                    update_target(self.target, self.online, s.tau)  # type: ignore[arg-type]
+
+                if self._step >= next_log:
+                    next_log = self._step + LOG_EVERY_STEPS
+                    self._log(hooks, losses, eps, started_at, started_step)
+                if not hooks.on_step(self._step, self, self.save):
+                    break
+        self._log(hooks, losses, eps, started_at, started_step)
+        return self._step
+
+    def _log(self, hooks: TrainingHooks, losses: LossMeans, eps: float, started_at: float, started_step: int) -> None:
+        values = losses.pop()
+        values["train/n_updates"] = float(self.n_updates)
+        values["time/total_timesteps"] = float(self._step)
+        if not self.settings.noisy:
+            values["rollout/exploration_rate"] = eps
+        elapsed = time.monotonic() - started_at
+        if elapsed > 0 and self._step > started_step:
+            values["time/fps"] = (self._step - started_step) / elapsed
+        hooks.log(self._step, values)
+
+    @property
+    def step(self) -> int:
+        return self._step
+
+    def close(self) -> None:
+        if self._env is not None:
+            self._env.close()
+            self._env, self._obs = None, None
+
+    # -- checkpoints and the replay memory beside them -----------------------------------------------------------
+
+    def save(self, path: Path) -> None:
+        assert self.online is not None and self.target is not None and self.optimizer is not None
+        meta = {"format": CHECKPOINT_FORMAT, "algo": self.name, "env": self.spec.env_id, "step": self._step,
+                "n_updates": self.n_updates, "owed": self._owed, "learning_from": self._learning_from,
+                "hyperparameters": self.settings.model_dump()}
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(META_MEMBER, json.dumps(meta))
+            for member, state in ((MODEL_MEMBER, self.online.state_dict()), (TARGET_MEMBER, self.target.state_dict()),
+                                  (OPTIMIZER_MEMBER, self.optimizer.state_dict())):
+                buffer = io.BytesIO()
+                torch.save(state, buffer)
+                archive.writestr(member, buffer.getvalue())
+
+    def load(self, path: Path, *, for_training: bool = False, tensorboard_dir: Path | None = None) -> int:
+        path = Path(path)
+        meta, states = read_dqn_checkpoint(path, for_training=for_training)
+        if meta.get("env") != self.spec.env_id:
+            raise CheckpointError("dqn.other_env", name=path.name, trained=meta.get("env"), env=self.spec.env_id)
+        if for_training:
+            self.build(tensorboard_dir)
+        else:  # playing needs the network only: no replay memory, no optimizer
+            torch.manual_seed(self.seed)
+            self.online = self._network().to(self.torch_device)
+            self.target, self.optimizer, self.memory = None, None, None
+        assert self.online is not None
+        try:
+            self.online.load_state_dict(states[MODEL_MEMBER], strict=True)
+            if for_training:
+                assert self.target is not None and self.optimizer is not None
+                self.target.load_state_dict(states[TARGET_MEMBER], strict=True)
+                self.optimizer.load_state_dict(states[OPTIMIZER_MEMBER])
+        except (RuntimeError, ValueError, KeyError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise CheckpointError("dqn.does_not_fit", name=path.name, env=self.spec.env_id, reason=first[:200]) from None
+        self._step = int(meta["step"])
+        self.n_updates = int(meta.get("n_updates", 0))
+        self._owed = int(meta.get("owed", 0))
+        self._learning_from = int(meta.get("learning_from", self.settings.learning_starts))
+        self._rng = np.random.default_rng([self.seed, self._step])  # a resumed run does not replay its first draws
+        return self._step
+
+    def save_extra(self, folder: Path) -> list[Path]:
+        """The replay memory (with its priorities and random state), as one npz of plain arrays."""
+        assert self.memory is not None
+        return [self.memory.save(Path(folder) / REPLAY_FILE)]
+
+    def check_extra(self, folder: Path) -> None:
+        """Refuse, before anything changes, a saved replay memory made with other settings than this run's."""
+        path = Path(folder) / REPLAY_FILE
+        if path.is_file():
+            check_saved(path, self.replay_settings())
+
+    def load_extra(self, folder: Path) -> bool:
+        """The replay memory saved beside the checkpoint, as it was; without one, the memory starts empty and
+        learning waits ``learning_starts`` more steps while it fills again."""
+        path = Path(folder) / REPLAY_FILE
+        if path.is_file():
+            self.memory = ReplayMemory.load(path, self.replay_settings())
+            return True
+        log.info("no replay memory was kept beside the checkpoint; it fills again before learning resumes")
+        self._learning_from = self._step + self.settings.learning_starts
+        return False
+
+
+def read_dqn_checkpoint(path: Path, *, for_training: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(metadata, {member: state}) from our zip, tensors read with ``weights_only=True``; playing reads the online
+    network only."""
+    what = Words("dqn.what_checkpoint")
+    members = [MODEL_MEMBER] + ([TARGET_MEMBER, OPTIMIZER_MEMBER] if for_training else [])
+    with checkpoint_archive(path, [META_MEMBER], what) as archive:
+        meta = json.loads(archive.read(META_MEMBER).decode())
+        if not isinstance(meta, dict) or meta.get("algo") != "dqn" or not isinstance(meta.get("step"), int):
+            algo = meta.get("algo") if isinstance(meta, dict) else None
+            raise CheckpointError("dqn.not_ours", name=Path(path).name, algo=repr(algo))
+        if meta.get("format") != CHECKPOINT_FORMAT:
+            raise CheckpointError("dqn.bad_format", name=Path(path).name, format=meta.get("format"))
+        missing = [member for member in members if member not in archive.namelist()]
+        if missing:
+            raise CheckpointError("agents.checkpoint_not_what", name=Path(path).name, what=what, member=missing[0])
+        states = {member: torch.load(io.BytesIO(archive.read(member)), weights_only=True, map_location="cpu")
+                  for member in members}
+    return meta, states

@@ -580,21 +580,7 @@ class ReplayMemory:
         """The memory saved at ``path``, exactly as it was (contents, priorities, random state), refused in one
         sentence when it was made with other settings than ``expected_settings`` or cannot be read."""
         path = Path(path)
-        if not path.is_file():
-            raise CheckpointError("replay.file_missing", path=str(path))
-        try:
-            with np.load(path, allow_pickle=False) as archive:
-                meta = json.loads(str(archive["meta"][()]))
-            if meta.get("format") != SAVE_FORMAT:
-                raise ValueError(f"unknown format {meta.get('format')!r}")
-            saved = ReplaySettings(**meta["settings"])
-        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, BadConfig) as exc:
-            raise CheckpointError("replay.unreadable", path=str(path), reason=_reason(exc)) from exc
-        for field in fields(ReplaySettings):
-            was, now = getattr(saved, field.name), getattr(expected_settings, field.name)
-            if was != now:
-                raise CheckpointError("replay.settings_differ", path=str(path), setting=field.name, saved=was,
-                                      expected=now)
+        meta = check_saved(path, expected_settings)
         memory = cls(expected_settings, check_memory=check_memory)
         try:
             memory._fill_from(path, meta)
@@ -622,6 +608,28 @@ class ReplayMemory:
             self.sum_tree.rebuild()
             self.min_tree.rebuild()
             self.max_priority = float(meta["max_priority"])
+
+
+def check_saved(path: str | Path, expected_settings: ReplaySettings) -> dict[str, Any]:
+    """The saved memory's metadata, after checking (from its small ``meta`` array alone) that it can be read and
+    was made with ``expected_settings``; one sentence otherwise."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError("replay.file_missing", path=str(path))
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            meta = json.loads(str(archive["meta"][()]))
+        if meta.get("format") != SAVE_FORMAT:
+            raise ValueError(f"unknown format {meta.get('format')!r}")
+        saved = ReplaySettings(**meta["settings"])
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, BadConfig) as exc:
+        raise CheckpointError("replay.unreadable", path=str(path), reason=_reason(exc)) from exc
+    for field in fields(ReplaySettings):
+        was, now = getattr(saved, field.name), getattr(expected_settings, field.name)
+        if was != now:
+            raise CheckpointError("replay.settings_differ", path=str(path), setting=field.name, saved=was,
+                                  expected=now)
+    return meta
 
 
 def _read_into(archive: zipfile.ZipFile, name: str, out: np.ndarray) -> None:

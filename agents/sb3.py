@@ -1,4 +1,4 @@
-"""DQN, PPO and A2C through stable-baselines3, behind the playground's agent interface.
+"""PPO, A2C and DQN (as ``sb3-dqn``) through stable-baselines3, behind the playground's agent interface.
 
 Checkpoints are SB3's own zip format, so models trained with RL Baselines3 Zoo load here and ours
 load there. Loading never unpickles: the model is rebuilt from our config, and only the
@@ -34,6 +34,7 @@ from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
 from stable_baselines3.common.utils import LinearSchedule
 
 from agents.base import Agent, Thought, TrainingHooks, check_schedule, checkpoint_archive
+from agents.precision import cpu_has_bfloat16
 from playground import threads
 from playground.atomic import atomic_write
 from playground.errors import BadConfig, CheckpointError, IncompatibleEnvironment
@@ -281,14 +282,6 @@ class _HooksWriter(KVWriter):
 # -- the agents ----------------------------------------------------------------------------------
 
 
-def cpu_has_bfloat16() -> bool:
-    """Whether oneDNN computes bfloat16 natively here (elsewhere it would only be emulated, slowly)."""
-    try:
-        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
-
-
 def _feature_extractors(policy: torch.nn.Module) -> list[torch.nn.Module]:
     """Every distinct features extractor of a policy (shared or not; DQN's target net too)."""
     found: dict[int, torch.nn.Module] = {}
@@ -497,8 +490,11 @@ class A2CAgent(SB3Agent):
     Hyperparameters = A2CHyperparameters
 
 
-class DQNAgent(SB3Agent):
-    name = "dqn"
+class SB3DQNAgent(SB3Agent):
+    """stable-baselines3's DQN, under its own name since ``dqn`` is ours (``agents/dqn.py``): for SB3 zips
+    brought in with ``rl import`` and runs made before, and to compare against."""
+
+    name = "sb3-dqn"
     algo_class = DQN
     Hyperparameters = DQNHyperparameters
     cpu_bfloat16 = False  # its batches of 32 gained nothing measurable, so Q-values keep full precision

@@ -347,7 +347,7 @@ def _next_challenge() -> tuple[str, int, str] | None:
 # -- rl ----------------------------------------------------------------------------------------
 @rl_app.command("train")
 def rl_train(
-    algo: Annotated[str, typer.Argument(help="dqn, ppo, a2c or a3c")],
+    algo: Annotated[str, typer.Argument(help="dqn, ppo, a2c, a3c or sb3-dqn (stable-baselines3's DQN)")],
     env: Annotated[str, typer.Argument(help="a Gymnasium id: CartPole-v1, ALE/Pong-v5, …")],
     steps: Annotated[Optional[str], typer.Option(help="total environment steps (100000, 1e6, 100k); default from the preset")] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
@@ -475,7 +475,7 @@ def rl_eval(
 def rl_import(
     file: Annotated[Path, typer.Argument(help="a stable-baselines3 .zip")],
     env: Annotated[str, typer.Option(help="the environment it was trained on, e.g. ALE/Pong-v5")],
-    algo: Annotated[str, typer.Option(help="dqn, ppo or a2c (stable-baselines3 models)")],
+    algo: Annotated[str, typer.Option(help="dqn, ppo or a2c (stable-baselines3 models; a DQN zip becomes an sb3-dqn run)")],
     name: Annotated[Optional[str], typer.Option(help="a name of your own for the run")] = None,
 ) -> None:
     """Import a model trained elsewhere (e.g. with RL Baselines3 Zoo) as a run."""
@@ -487,7 +487,7 @@ def rl_import(
 
 
 @rl_app.command("presets")
-def rl_presets(algo: Annotated[Optional[str], typer.Argument(help="dqn, ppo, a2c or a3c")] = None) -> None:
+def rl_presets(algo: Annotated[Optional[str], typer.Argument(help="dqn, ppo, a2c, a3c or sb3-dqn")] = None) -> None:
     """The tuned hyperparameter presets and where their numbers come from."""
     import agents
     from agents import presets
@@ -495,7 +495,7 @@ def rl_presets(algo: Annotated[Optional[str], typer.Argument(help="dqn, ppo, a2c
     table = Table(say("cli.col_algo"), say("cli.col_preset"), say("cli.col_envs"), say("cli.col_steps"),
                   say("cli.col_envs_times"), say("cli.col_hyperparameters"), say("cli.col_source"))
     for name in [agents.get(algo).name] if algo else agents.names():
-        for p in presets.presets_for(name).values():
+        for p in (version for preset in presets.presets_for(name).values() for version in preset.versions()):
             hyper = ", ".join(f"{k}={v}" for k, v in p.hyperparameters.items())
             envs_text = p.envs if isinstance(p.envs, str) else ", ".join(p.envs)
             table.add_row(name, p.name, envs_text, f"{p.steps:,}", str(p.n_envs), hyper, p.source)

@@ -21,6 +21,8 @@ def import_sb3_zip(path: Path, env: str, algo: str, label: str | None = None, st
     store = store or get_store()
     path = Path(path).expanduser()
     cls = agents.get(algo)
+    if cls.name in agents.SB3_NAMES:  # an SB3 zip of a family we write ourselves is SB3's agent's (dqn -> sb3-dqn)
+        cls = agents.get(agents.SB3_NAMES[cls.name])
     if not issubclass(cls, SB3Agent):
         raise PlaygroundError("importing.not_sb3", algo=algo)
     spec = envs.resolve(env)

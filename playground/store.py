@@ -143,6 +143,17 @@ events_table = Table(
 )
 
 
+# One row per data migration done to this database, so that each is done once (the schema's own changes need
+# no record: ``_ADDED_COLUMNS`` looks at the columns themselves).
+migrations_table = Table(
+    "migrations",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("done_at", Float, nullable=False),
+    Column("detail", Text),  # JSON: what it changed
+)
+
+
 @dataclass
 class Run:
     id: str
@@ -253,6 +264,34 @@ def _migrate(conn: Any) -> None:
             conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
             log.info("added column %s.%s to an older database", table, column)
     _move_gan_evaluations(conn)
+    _once(conn, "dqn-is-ours", _rename_sb3_dqn_runs)
+
+
+def _once(conn: Any, name: str, migration: Any) -> None:
+    """Run ``migration(conn)`` unless this database has a record of it; record it (with what it returned)."""
+    if conn.execute(select(migrations_table.c.name).where(migrations_table.c.name == name)).first() is not None:
+        return
+    detail = migration(conn)
+    conn.execute(insert(migrations_table).values(name=name, done_at=time.time(), detail=json.dumps(detail)))
+
+
+def _rename_sb3_dqn_runs(conn: Any) -> dict[str, Any]:
+    """Runs made while ``dqn`` was stable-baselines3's become ``sb3-dqn`` runs: their checkpoints are SB3 zips
+    and their settings SB3's, which only that agent reads, and ``dqn`` is ours now. Ids, folders, evaluations
+    and events stay as they were (an id is a name: ``dqn-Pong-3`` may now be an ``sb3-dqn`` run)."""
+    rows = conn.execute(select(runs_table.c.id, runs_table.c.config).where(runs_table.c.algo == "dqn")).all()
+    for row in rows:
+        try:
+            config = json.loads(row.config)
+        except json.JSONDecodeError:
+            config = None
+        values: dict[str, Any] = {"algo": "sb3-dqn"}
+        if isinstance(config, dict) and config.get("algo") == "dqn":
+            values["config"] = json.dumps({**config, "algo": "sb3-dqn"})
+        conn.execute(update(runs_table).where(runs_table.c.id == row.id).values(**values))
+    if rows:
+        log.info("%d runs of stable-baselines3's DQN are now named sb3-dqn (dqn is the playground's own)", len(rows))
+    return {"runs": [row.id for row in rows]}
 
 
 def _move_gan_evaluations(conn: Any) -> None:
@@ -298,6 +337,11 @@ def _run_from_row(row: Any) -> Run:
     if data["status"] not in RUN_STATUSES:
         raise _Damaged(Words("store.damage_unknown_status", status=repr(data["status"])))
     return Run(**data)
+
+
+def _like_literal(text: str) -> str:
+    """``text`` matched literally by LIKE (with ``escape='\\'``): its own % and _ are not wildcards."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _damage(exc: Exception) -> Words | str:
@@ -395,8 +439,12 @@ class Store:
         """Insert a run with the next free number for its algorithm and game (``ppo-Pong-3``)."""
 
         def tx(conn: Any) -> str:
+            # The numbers of ids of this algorithm and game: an id keeps its name when its run's algorithm is
+            # renamed (a ``dqn-Pong-3`` made by SB3's DQN is an ``sb3-dqn`` run now), so ids are counted too.
             current = conn.execute(
-                select(func.max(runs_table.c.number)).where(runs_table.c.algo == algo, runs_table.c.game == game)
+                select(func.max(runs_table.c.number)).where(
+                    (runs_table.c.algo == algo) & (runs_table.c.game == game)
+                    | runs_table.c.id.like(f"{_like_literal(algo)}-{_like_literal(game)}-%", escape="\\"))
             ).scalar()
             number = (current or 0) + 1
             run_id = f"{algo}-{game}-{number}"

@@ -181,6 +181,7 @@ def prepare_resume(ref: str, steps: int | None = None, store: Store | None = Non
         agent = make_agent(config, device="cpu")
         try:
             agent.load(path, for_training=True)
+            agent.check_extra(path.parent)
         finally:
             agent.close()
         return config

@@ -132,8 +132,17 @@ def created_run(home: Path) -> str:
         (("rl", "train", "ppo", "CartPole-v1", "--preset", "nope"), ["'nope'", "cartpole"]),
         (("rl", "train", "dqn", "CartPole-v1", "--set", "gradient_steps=0"), ["'gradient_steps'"]),
         # Settings only stable-baselines3 itself refuses are caught by a small build before the run exists.
-        (("rl", "train", "dqn", "CartPole-v1", "--set", "optimize_memory_usage=true"),
+        (("rl", "train", "sb3-dqn", "CartPole-v1", "--set", "optimize_memory_usage=true"),
          ["stable-baselines3 refuses", "optimize_memory_usage"]),
+        # our DQN family: settings that cannot work together, and a replay memory larger than the machine
+        (("rl", "train", "dqn", "CartPole-v1", "--preset", "rainbow", "--set", "v_min=100"),
+         ["v_min below v_max", "v_min=100", "v_max=100"]),
+        (("rl", "train", "dqn", "CartPole-v1", "--set", "distributional=true", "--set", "atoms=1"), ["atoms=1"]),
+        (("rl", "train", "dqn", "CartPole-v1", "--set", "n_step=0"), ["n_step", "not 0"]),
+        (("rl", "train", "dqn", "CartPole-v1", "--set", "prioritized=true", "--set", "alpha=1.5"), ["alpha", "1.5"]),
+        (("rl", "train", "dqn", "CartPole-v1", "--set", "noisy=true"), ["exploration_initial_eps=0"]),
+        (("rl", "train", "dqn", "ALE/Pong-v5", "--set", "buffer_size=100000000"),
+         ["100,000,000 transitions", "lower buffer_size"]),
         (("rl", "train", "ppo", "CartPole-v1", "--device", "cuda"), ["cuda"]),
         # infinite and NaN numbers, absurd sizes, names that would paint the terminal
         (("rl", "train", "ppo", "CartPole-v1", "--set", "ent_coef=inf"), ["'ent_coef'", "finite"]),

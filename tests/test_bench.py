@@ -96,7 +96,7 @@ def _plain(kwargs: dict) -> dict:
     return out
 
 
-@pytest.mark.parametrize("algo", ["ppo", "a2c", "dqn"])
+@pytest.mark.parametrize("algo", ["ppo", "a2c", "sb3-dqn"])
 def test_the_zoo_peer_trains_with_our_atari_presets_numbers(algo: str) -> None:
     from agents import presets
     from agents.sb3 import sb3_kwargs
@@ -104,7 +104,7 @@ def test_the_zoo_peer_trains_with_our_atari_presets_numbers(algo: str) -> None:
     from playground.peers import sb3_zoo
 
     preset = presets.pick(algo, envs.resolve("ALE/Pong-v5"), None)
-    n_envs, peer = sb3_zoo.zoo_hyperparameters(sb3_zoo.ATARI[algo])
+    n_envs, peer = sb3_zoo.zoo_hyperparameters(sb3_zoo.ATARI[algo.removeprefix("sb3-")])
     assert n_envs == preset.n_envs
     assert _plain(peer) == _plain(sb3_kwargs(preset.hyperparameters))
 
@@ -123,11 +123,15 @@ def test_the_cartpole_peer_has_the_zoo_settings_of_our_zoo_preset() -> None:
 # -- every suite, tiny and for real -----------------------------------------------------------------
 def test_rl_suite_trains_ours_and_the_zoo_peer(home: Path) -> None:
     figures = bench.run("rl", level="tiny")
-    assert [f.name.split()[0] for f in figures] == ["PPO", "A2C", "DQN"]
+    assert [f.name.split()[0] for f in figures] == ["PPO", "A2C", "DQN", "Rainbow", "DQN"]
     for f in figures:
         _check_shape(f, "rl")
-        assert f.notes["n_envs"]["ours"] == f.notes["n_envs"]["peer"]
-    assert [f.notes["n_envs"]["ours"] for f in figures] == [8, 16, 1]
+    *training, learner = figures
+    # PPO and A2C play as many envs as the Zoo; our DQN family acts in 8 at once against SB3's one, at the
+    # Zoo's replay ratio (its train_freq counts transitions)
+    assert [(f.notes["n_envs"]["ours"], f.notes["n_envs"]["peer"]) for f in training] == [(8, 8), (16, 16), (8, 1),
+                                                                                           (8, 1)]
+    assert "learner alone" in learner.name and learner.notes["precision"] in ("bfloat16", "float32")
 
 
 def test_env_suite_steps_ours_the_sb3_wrappers_and_bare_emulators(home: Path) -> None:
@@ -168,6 +172,16 @@ def test_cartpole_suite_times_both_to_the_target(home: Path) -> None:
 
 
 # -- the speed choices of our path keep checkpoints and settings as they were ------------------------
+def test_our_dqn_in_the_bench_has_the_zoos_atari_settings() -> None:
+    """The rl suite's ``dqn`` figure gives our DQN the numbers of the Zoo's Atari entry, as the peer has them."""
+    from playground.bench.rl import ZOO_DQN
+    from playground.peers import sb3_zoo
+
+    zoo = dict(sb3_zoo.ATARI["dqn"])
+    assert {k: zoo[k] for k in ZOO_DQN} == ZOO_DQN
+    assert set(zoo) - set(ZOO_DQN) == {"n_envs", "learning_starts", "optimize_memory_usage"}
+
+
 def test_bfloat16_cnn_changes_no_weight_and_no_checkpoint(home: Path, tmp_path: Path) -> None:
     from agents.sb3 import SB3Agent, cpu_has_bfloat16
     from playground.bench.ours import our_agent

@@ -158,7 +158,7 @@ def test_the_shipped_catalogue_is_complete_and_matches_the_reference() -> None:
     assert all(t.requires for t in cat.tiers[1:])
     assert tuple(catalogue.RL_ALGOS) == tuple(agents.names())
     used = {a for c in cat.challenges for a in c.constraints.algos}
-    assert set(agents.names()) | set(catalogue.GAN_MODELS) <= used
+    assert {catalogue.algorithm_of(a) for a in agents.names()} | set(catalogue.GAN_MODELS) <= used
     assert {c.kind for c in cat.challenges} == {"rl", "gan", "human"}
     assert any(c.metric == "duels_won" for c in cat.challenges)
     for c in cat.challenges:
@@ -196,8 +196,9 @@ def test_the_suggested_commands_can_meet_their_challenges() -> None:
     """Each RL challenge's command trains the right algorithm on its game within its step budget."""
     from agents import presets
     from playground import envs
-    from playground.numbers import parse_steps
     from playground.game import catalogue
+    from playground.game.catalogue import one_improvement_apart, setting_of
+    from playground.numbers import parse_steps
 
     for c in catalogue.load().challenges:
         train = c.commands[0].split()
@@ -209,7 +210,16 @@ def test_the_suggested_commands_can_meet_their_challenges() -> None:
             steps = parse_steps(train[train.index("--steps") + 1]) if "--steps" in train else None
             steps = steps or presets.pick(algo, envs.resolve(env), preset).steps
             assert c.constraints.max_steps is None or steps <= c.constraints.max_steps, (c.id, steps)
-            assert c.commands[-1].startswith("playground rl eval") and "--episodes 10" in c.commands[-1]
+            hyperparameters = presets.pick(algo, envs.resolve(env), preset).hyperparameters
+            assert all(setting_of(hyperparameters, k) == v for k, v in c.constraints.settings), c.id
+            if c.metric == "compared":  # an ablation: a second run one improvement apart, then both side by side
+                again = c.commands[1].split()
+                assert again[:5] == train[:5] and again[again.index("--seed") + 1] == train[train.index("--seed") + 1]
+                other = presets.pick(algo, envs.resolve(env), again[again.index("--preset") + 1]).hyperparameters
+                assert one_improvement_apart(hyperparameters, other) is not None, c.id
+                assert c.commands[-1].startswith("playground runs compare")
+            else:
+                assert c.commands[-1].startswith("playground rl eval") and "--episodes 10" in c.commands[-1]
         elif c.kind == "gan":
             assert train[:5] == ["playground", "gan", "train", c.constraints.algos[0], c.datasets[0]], c.id
             assert c.commands[-1].startswith("playground gan eval")
@@ -352,6 +362,61 @@ def test_only_verified_results_within_the_constraints_count(cli: Any, home: Path
     assert cli("runs", "delete", run_id, "--yes").code == 0
     assert as_json(cli, "profile")["xp"] == 125
     assert len(store.events("award")) == 2
+
+
+def test_the_dqn_improvements_known_to_the_game_are_our_dqns_defaults() -> None:
+    from agents.dqn import DQNSettings
+    from playground.game.catalogue import DQN_COMPANIONS, DQN_IMPROVEMENTS
+
+    defaults = DQNSettings()
+    assert DQN_IMPROVEMENTS == {name: getattr(defaults, name) for name in DQN_IMPROVEMENTS}
+    assert {k for names in DQN_COMPANIONS.values() for k in names} <= set(DQNSettings.model_fields)
+
+
+def test_one_improvement_apart_names_the_one_difference() -> None:
+    from playground.game.catalogue import one_improvement_apart
+
+    nature = {"learning_rate": 0.0023, "net_arch": [256, 256]}
+    assert one_improvement_apart(nature, {**nature, "double": True}) == "double"
+    assert one_improvement_apart({**nature, "double": False}, nature) is None  # the default, written out
+    assert one_improvement_apart(nature, {**nature, "double": True, "dueling": True}) is None  # two
+    assert one_improvement_apart(nature, {**nature, "double": True, "learning_rate": 0.001}) is None  # and more
+    assert one_improvement_apart(nature, {**nature, "prioritized": True, "alpha": 0.6}) == "prioritized"
+    noisy = {**nature, "noisy": True, "exploration_initial_eps": 0.0, "exploration_final_eps": 0.0}
+    assert one_improvement_apart(nature, noisy) == "noisy"
+    assert one_improvement_apart({**noisy, "n_step": 3}, {**noisy, "n_step": 1}) == "n_step"
+
+
+def test_two_runs_one_improvement_apart_meet_the_ablation_and_settings_pick_rainbow(cli: Any, home: Path) -> None:
+    """Against the shipped catalogue. dqn-ablation: the nature and double presets on CartPole with one seed, each
+    evaluated over 10 games at the same step; a run two improvements away, or on another seed, is no twin.
+    cartpole-rainbow: only the run trained with all six improvements counts, and the others say which setting."""
+    nature = tiny_run(cli, "dqn", 256, "--preset", "nature", "--seed", "3")
+    other_seed = tiny_run(cli, "dqn", 256, "--preset", "double", "--seed", "4")
+    two_apart = tiny_run(cli, "dqn", 256, "--preset", "double", "--seed", "3", "--set", "dueling=true")
+    g = game()
+    assert "dqn-ablation" not in {a["challenge"] for a in g.report.awards}  # no evaluation of 10 games yet
+    for run_id in (nature, other_seed, two_apart):
+        add_eval(run_id, [100.0 + i for i in range(10)])
+    g = game()
+    assert "dqn-ablation" not in {a["challenge"] for a in g.report.awards}
+
+    double = tiny_run(cli, "dqn", 256, "--preset", "double", "--seed", "3")
+    add_eval(double, [120.0] * 10)
+    g = game()
+    [award] = [a for a in g.report.awards if a["challenge"] == "dqn-ablation"]
+    assert award["evidence"]["run_id"] in (nature, double)
+    shown = g.challenge("dqn-ablation", "ada")
+    assert shown["status"] == "met"
+
+    rainbow = tiny_run(cli, "dqn", 256, "--preset", "rainbow")
+    add_eval(rainbow, [500.0] * 10)
+    add_eval(nature, [500.0] * 10)
+    g = game()
+    [met] = [a for a in g.report.awards if a["challenge"] == "cartpole-rainbow"]
+    assert met["evidence"]["run_id"] == rainbow
+    why = " | ".join("; ".join(a["why"]) for a in g.challenge("cartpole-rainbow", "ada")["not_counted"])
+    assert "trained with double=false; this challenge asks for double=true" in why
 
 
 def test_the_wall_time_budget_counts_training_sessions(cli: Any, test_catalogue: Path) -> None:

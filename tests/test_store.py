@@ -342,3 +342,28 @@ def test_a_database_from_before_the_later_columns_opens_and_is_migrated_in_place
     again = reopened.get_run(old.id)
     assert (again.step, again.steps_per_s, again.eta_s) == (50, 25.0, 4.0)
     assert reopened.events("run_started", run_id=old.id)[-1]["payload"]["player"] == "ada"
+
+
+def test_runs_of_sb3s_dqn_from_before_become_sb3_dqn_runs_once_and_new_dqn_runs_get_new_ids(home: Path) -> None:
+    """``dqn`` was stable-baselines3's until our own DQN took the name: a database from then opens with those
+    runs renamed ``sb3-dqn`` (settings and all, so they resume and play with SB3's agent), their ids kept; a
+    new ``dqn`` run on the same game takes the next free number, and opening again renames nothing more."""
+    import sqlite3
+
+    from playground.store import Store
+
+    store = Store()
+    old = _new_run(store, "dqn", "Pong")
+    store.engine.dispose()
+    with sqlite3.connect(home / "playground.db") as conn:  # take the database back to before the migration
+        conn.execute("DROP TABLE migrations")
+
+    reopened = Store()
+    run = reopened.get_run(old.id)
+    assert (run.id, run.algo, run.config["algo"]) == ("dqn-Pong-1", "sb3-dqn", "sb3-dqn")
+    ours = _new_run(reopened, "dqn", "Pong")
+    assert ours.id == "dqn-Pong-2" and ours.algo == "dqn"
+    assert Store().get_run(ours.id).algo == "dqn"  # opened again: renamed once, not twice
+    assert [r.id for r in Store().find_runs(algo="sb3-dqn")] == ["dqn-Pong-1"]
+    # A run id keeps literal % and _ in the count: another game's runs are not counted by a LIKE wildcard.
+    assert _new_run(reopened, "ppo", "Po_g").id == "ppo-Po_g-1" and _new_run(reopened, "ppo", "Pong").id == "ppo-Pong-1"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -39,12 +40,17 @@ def _wait_for(predicate, timeout: float = 90.0, what: str = "condition"):  # typ
 
 
 def _assert_loads(record: dict) -> None:
-    """The newest checkpoint is a whole SB3 zip that our agent can load and act with."""
+    """The newest checkpoint is a whole zip of its algorithm's format (SB3's, or our DQN's) at its step, and our
+    agent can load and act with it."""
+    from agents.dqn import read_dqn_checkpoint
     from agents.sb3 import read_checkpoint
 
     latest = record["checkpoints"][-1]
-    info = read_checkpoint(Path(latest["path"]))
-    assert info.step == latest["step"]
+    if record["config"]["algo"] == "dqn":
+        meta, _states = read_dqn_checkpoint(Path(latest["path"]), for_training=True)
+        assert meta["step"] == latest["step"]
+    else:
+        assert read_checkpoint(Path(latest["path"])).step == latest["step"]
     assert_checkpoint_plays(record["config"], latest["path"], latest["step"])
 
 
@@ -54,6 +60,7 @@ def _assert_loads(record: dict) -> None:
         ("ppo", TINY_PPO),
         ("a2c", []),
         ("dqn", ["--set", "learning_starts=200", "--set", "buffer_size=5000"]),
+        ("sb3-dqn", ["--set", "learning_starts=200", "--set", "buffer_size=5000"]),
     ],
 )
 def test_cartpole_trains_and_records(cli, algo: str, extra: list[str]) -> None:  # type: ignore[no-untyped-def]
@@ -300,11 +307,12 @@ def test_importing_under_the_wrong_algorithm_is_refused(cli, tmp_path: Path) -> 
     assert cli("rl", "import", str(zip_path), "--env", "CartPole-v1", "--algo", "dqn").code == 0
 
 
-def test_dqn_keeps_its_replay_buffer_across_a_resume_when_asked(cli) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("algo", ["dqn", "sb3-dqn"])
+def test_dqn_keeps_its_replay_buffer_across_a_resume_when_asked(cli, algo: str) -> None:  # type: ignore[no-untyped-def]
     from playground.config import RLConfig
     from playground.training import make_agent
 
-    record = _train_json(cli, "dqn", "CartPole-v1", "--steps", "600", "--envs", "2", "--save-replay-buffer",
+    record = _train_json(cli, algo, "CartPole-v1", "--steps", "600", "--envs", "2", "--save-replay-buffer",
                          "--set", "learning_starts=100", "--set", "buffer_size=5000", "--eval-episodes", "1")
     folder = Path(record["folder"]) / "checkpoints"
     assert (folder / "replay_buffer.npz").is_file()
@@ -312,13 +320,37 @@ def test_dqn_keeps_its_replay_buffer_across_a_resume_when_asked(cli) -> None:  #
     try:
         agent.load(Path(record["checkpoints"][-1]["path"]), for_training=True)
         assert agent.load_extra(folder) is True  # type: ignore[attr-defined]
-        buffer = agent.model.replay_buffer  # type: ignore[attr-defined]
-        assert buffer.pos == record["step"] // 2 and buffer.rewards[: buffer.pos].sum() > 0
+        if algo == "dqn":
+            memory = agent.memory  # type: ignore[attr-defined]
+            # every step of both envs is there: CartPole pays 1 per step, the slots games end on hold 0
+            assert memory.rewards.sum() == record["step"] and len(memory) > record["step"] - 20
+        else:
+            buffer = agent.model.replay_buffer  # type: ignore[attr-defined]
+            assert buffer.pos == record["step"] // 2 and buffer.rewards[: buffer.pos].sum() > 0
     finally:
         agent.close()
     resumed = cli("rl", "resume", record["id"], "--steps", "1200", "--json")
     assert resumed.code == 0, resumed.err
     assert json.loads("\n".join(resumed.out.splitlines()[1:]))["step"] >= 1200
+
+
+def test_resuming_with_a_replay_memory_of_other_settings_is_one_sentence_and_changes_nothing(cli) -> None:  # type: ignore[no-untyped-def]
+    """A replay memory beside the checkpoint that another run made (another buffer_size here) is refused
+    before the run changes: its total steps, status and files stay as they were."""
+    args = ("--steps", "300", "--envs", "2", "--save-replay-buffer", "--set", "learning_starts=100",
+            "--eval-episodes", "1")
+    first = _train_json(cli, "dqn", "CartPole-v1", *args, "--set", "buffer_size=5000")
+    other = _train_json(cli, "dqn", "CartPole-v1", *args, "--set", "buffer_size=4000")
+    mine = Path(first["folder"]) / "checkpoints" / "replay_buffer.npz"
+    shutil.copyfile(Path(other["folder"]) / "checkpoints" / "replay_buffer.npz", mine)
+    before = runs.get(first["id"])
+
+    refused = cli("rl", "resume", first["id"], "--steps", "600")
+
+    assert refused.code == 2 and refused.err.count("\n") == 1 and "Traceback" not in refused.err, refused.err
+    assert "capacity=4000" in refused.err and "capacity=5000" in refused.err, refused.err
+    after = runs.get(first["id"])
+    assert (after.status, after.total_steps, after.step) == (before.status, before.total_steps, before.step)
 
 
 def test_lunarlander_trains_with_its_preset(cli) -> None:  # type: ignore[no-untyped-def]

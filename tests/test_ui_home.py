@@ -17,6 +17,7 @@ from playground.errors import RunStateError
 from playground.game import profiles
 from playground.store import file_sha256, get_store
 from playground.i18n import translate
+from tests.test_ui_strings import CARDS, DQN_CARDS  # the Learn page's cards, read from its source
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
@@ -112,9 +113,10 @@ def test_challenges_and_learn_on_an_empty_store(home: Path, lang: str) -> None:
     assert translate("challenges.board_empty", lang) in shown
     assert ("用 PPO 解决 CartPole" if lang == "zh" else "CartPole solved with PPO") in shown
     learn = ok(open_page("learn", lang))
-    assert [s.value for s in learn.subheader] == [translate(f"learn.{n}.title", lang) for n in
-                                                  ("dqn", "ppo", "a2c", "a3c", "dcgan", "cdcgan", "pix2pix",
-                                                   "cyclegan")]
+    assert [s.value for s in learn.subheader] == [translate(f"learn.{n}.title", lang) for n in CARDS]
+    # the DQN improvements, each with its one equation, under their own heading
+    assert translate("learn.dqn_heading", lang) in [h.value for h in learn.header]
+    assert len(learn.latex) == len(DQN_CARDS) and "arg\\max" in learn.latex[0].value
 
 
 @pytest.mark.parametrize("name", ["home", "challenges"])
@@ -298,7 +300,7 @@ def test_learn_shows_the_card_the_session_chose_first(home: Path, lang: str) -> 
     assert body[0] == translate("learn.ppo.what", lang)
     assert translate("learn.ppo.idea", lang) in body[1]
     assert "`clip_range`" in texts(app) and "lin_0.1" in texts(app)
-    assert len(app.expander) == 7  # the other cards, closed
+    assert len(app.expander) == len(CARDS) - 1  # the other cards, closed
 
 
 def test_learn_takes_the_card_from_the_address(home: Path) -> None:
@@ -312,7 +314,18 @@ def test_learn_takes_the_card_from_the_address(home: Path) -> None:
     unknown.query_params["card"] = "sac"
     unknown.run()
     assert not unknown.exception and "sac" in unknown.warning[0].value
-    assert len(unknown.subheader) == 8  # every card
+    assert len(unknown.subheader) == len(CARDS)  # every card
+
+    rainbow = AppTest.from_file(str(PAGES / "learn.py"), default_timeout=TIMEOUT)
+    rainbow.query_params["card"] = "rainbow"
+    ok(rainbow.run())
+    assert [s.value for s in rainbow.subheader] == [translate("learn.rainbow.title", "en")]
+    assert "`--preset rainbow`" in rainbow.markdown[-1].value or "`--preset rainbow`" in texts(rainbow)
+    assert "Rainbow" in rainbow.subheader[0].value and "\\gamma^{3}" in rainbow.latex[0].value  # its own equation first
+    sb3 = AppTest.from_file(str(PAGES / "learn.py"), default_timeout=TIMEOUT)
+    sb3.query_params["card"] = "sb3-dqn"  # stable-baselines3's DQN is explained by DQN's card
+    ok(sb3.run())
+    assert [s.value for s in sb3.subheader] == [translate("learn.dqn.title", "en")]
 
 
 def test_the_learn_cards_name_real_preset_keys() -> None:
@@ -329,11 +342,20 @@ def test_the_learn_cards_name_real_preset_keys() -> None:
     allowed_words = {"lin_0.1", "lin_0.2", "lin_2.5e-4", "lin_0.001", "lin_0.002", "lin_0.00083", "lin_7.0e-4", "lin_1.0e-3",
                      "--set key=value", "--envs", "--workers", "--batch-size", "--image-size", "bce", "wgan-gp",
                      "paper-64", "paper", "default", "dcgan", "AtoB", "BtoA", "batch", "instance", "aligned",
-                     "unaligned", "rmsprop", "adam", "optimizer: rmsprop_tf_like", "lstm: true", "lin_X"}
-    for name in ("dqn", "ppo", "a2c", "a3c"):
-        fields = set(agents.get(name).Hyperparameters.model_fields) | set(RLConfig.model_fields)
+                     "unaligned", "rmsprop", "adam", "optimizer: rmsprop_tf_like", "lstm: true", "lin_X", "--preset"}
+    from agents import presets
+
+    dqn_cards = ("double", "dueling", "per", "nstep", "noisy", "c51", "rainbow")  # learn.py's DQN_CARDS
+    for name in ("dqn", "ppo", "a2c", "a3c", *dqn_cards):
+        algo = "dqn" if name in dqn_cards else name
+        fields = set(agents.get(algo).Hyperparameters.model_fields) | set(RLConfig.model_fields)
+        preset_names = set(presets.presets_for(algo))
         for word in re.findall(r"`([^`]+)`", translate(f"learn.{name}.knobs", "en")):
-            assert word in fields or word in allowed_words, (name, word)
+            flag, _, value = word.partition(" ")
+            key, _, _ = word.removeprefix("--set ").partition("=")
+            ok = (word in fields or word in allowed_words or word in preset_names or key in fields
+                  or flag == "--preset" and value in preset_names)
+            assert ok, (name, word)
     for name in ("dcgan", "cdcgan", "pix2pix", "cyclegan"):
         fields = set(gans.get(name).Hyperparameters.model_fields)
         for word in re.findall(r"`([^`]+)`", translate(f"learn.{name}.knobs", "en")):
@@ -346,7 +368,10 @@ def test_the_learn_cards_name_real_preset_keys() -> None:
     assert f"CartPole: {cartpole['n_steps']} × 8" in card and f"CartPole: 256 and {cartpole['n_epochs']}" in card
     assert f"CartPole `{cartpole['learning_rate']}`" in card and f"CartPole 0.98 and {cartpole['gae_lambda']}" in card
     dqn = yaml.safe_load((ROOT / "agents" / "presets" / "dqn.yaml").read_text())
-    assert dqn["atari"]["hyperparameters"]["target_update_interval"] == 1000
+    nature = dqn["nature"]["hyperparameters"]
+    card = translate("learn.dqn.knobs", "en")
+    assert f"nature: {nature['target_update_interval']:,}" in card and f"nature: {nature['learning_starts'] // 1000}k" in card
+    assert f"down to {nature['exploration_final_eps']}" in card
     assert gans.get("pix2pix").Hyperparameters().lambda_l1 == 100
     cyc = gans.get("cyclegan").Hyperparameters()
     assert (cyc.lambda_a, cyc.lambda_b, cyc.lambda_identity, cyc.pool_size) == (10, 10, 0.5, 50)
@@ -372,10 +397,12 @@ def test_every_training_command_of_the_catalogue_starts_from_the_ui(home: Path) 
             assert (config.algo, config.env) == (words[3], words[4])
             if "--steps" in words:
                 steps = words[words.index("--steps") + 1]
-                assert config.steps == {"100k": 100_000, "500k": 500_000, "1M": 1_000_000, "5M": 5_000_000,
-                                        "10M": 10_000_000, "20M": 20_000_000}[steps], command
+                assert config.steps == {"100k": 100_000, "500k": 500_000, "1M": 1_000_000, "2.5M": 2_500_000,
+                                        "5M": 5_000_000, "10M": 10_000_000, "20M": 20_000_000}[steps], command
             if "--preset" in words:
                 assert config.preset == words[words.index("--preset") + 1]
+            if "--seed" in words:
+                assert config.seed == int(words[words.index("--seed") + 1])
             if "--workers" in words:
                 assert config.n_envs == int(words[words.index("--workers") + 1])
         else:

@@ -3,6 +3,7 @@ and the families of keys that pages build from data (statuses, metrics, columns,
 
 from __future__ import annotations
 
+import ast
 import re
 import string
 from pathlib import Path
@@ -17,6 +18,22 @@ SOURCES = sorted((ROOT / "playground" / "ui").rglob("*.py")) + [ROOT / "streamli
 # "prefix." + name are built keys, checked by family below
 LITERAL_KEY = re.compile(r"""\b(?:t|page)\(\s*(["'])([A-Za-z0-9_.\-]+)\1\s*[,)]""")
 CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def _learn_cards() -> dict[str, tuple[str, ...]]:
+    """The Learn page's card lists, read from its source (importing a page runs it)."""
+    tree = ast.parse((ROOT / "playground" / "ui" / "pages" / "learn.py").read_text(encoding="utf-8"))
+    return {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+            and node.targets[0].id.endswith(("_CARDS", "EQUATIONS"))}
+
+
+DQN_CARDS = _learn_cards()["DQN_CARDS"]
+CARDS = tuple(name for key, names in _learn_cards().items() if key.endswith("_CARDS") for name in names)
+
+
+def test_each_dqn_improvement_card_has_its_equation() -> None:
+    assert sorted(_learn_cards()["EQUATIONS"]) == sorted(DQN_CARDS)
 
 
 def fields(text: str) -> list[str]:
@@ -65,10 +82,10 @@ def test_every_entry_has_both_languages_and_the_chinese_is_chinese() -> None:
 
 
 @pytest.mark.parametrize("family, members", [
-    ("learn.{}.title", ["dqn", "ppo", "a2c", "a3c", "dcgan", "cdcgan", "pix2pix", "cyclegan"]),
-    ("learn.{}.what", ["dqn", "ppo", "a2c", "a3c", "dcgan", "cdcgan", "pix2pix", "cyclegan"]),
-    ("learn.{}.idea", ["dqn", "ppo", "a2c", "a3c", "dcgan", "cdcgan", "pix2pix", "cyclegan"]),
-    ("learn.{}.knobs", ["dqn", "ppo", "a2c", "a3c", "dcgan", "cdcgan", "pix2pix", "cyclegan"]),
+    ("learn.{}.title", [*CARDS]),
+    ("learn.{}.what", [*CARDS]),
+    ("learn.{}.idea", [*CARDS]),
+    ("learn.{}.knobs", [*CARDS]),
     ("challenges.status.{}", ["met", "attempted", "open"]),
     ("home.run_status.{}", ["created", "running", "stopped", "finished", "failed"]),
     ("challenges.ref.{}", ["random", "human", "nature_dqn"]),
@@ -92,7 +109,7 @@ def test_every_metric_of_the_catalogue_has_a_name() -> None:
 def test_the_idea_of_each_card_is_one_sentence() -> None:
     """The training forms show `learn.<name>.idea` next to the algorithm picker: one sentence."""
     strings = table()
-    for name in ("dqn", "ppo", "a2c", "a3c", "dcgan", "cdcgan", "pix2pix", "cyclegan"):
+    for name in CARDS:
         en, zh = strings[f"learn.{name}.idea"]["en"], strings[f"learn.{name}.idea"]["zh"]
         assert en.endswith(".") and en.count(". ") == 0 and "\n" not in en, name
         assert zh.endswith("。") and zh.count("。") == 1, name

@@ -225,7 +225,7 @@ def test_learn_more_links_to_the_chosen_card(home: Path, page_file: Path, key: s
     assert translate(f"learn.{name}.idea", "en") in [c.value for c in app.caption]
 
 
-@pytest.mark.parametrize("algo", ["dqn", "ppo", "a2c", "a3c"])
+@pytest.mark.parametrize("algo", ["dqn", "sb3-dqn", "ppo", "a2c", "a3c"])
 def test_each_algorithm_prefills_its_key_knobs_from_the_preset(home: Path, algo: str) -> None:
     from agents import presets
 
@@ -233,7 +233,7 @@ def test_each_algorithm_prefills_its_key_knobs_from_the_preset(home: Path, algo:
     app.selectbox(key="train_agent.algo").set_value(algo).run()
     assert not app.exception and not app.error
     preset = app.selectbox(key=f"train_agent.preset.{algo}.CartPole-v1").value
-    tuned = presets.presets_for(algo)[preset].hyperparameters
+    tuned = presets.presets_for(algo)[preset].for_env("CartPole-v1", False).hyperparameters
     knobs = {w.label: w for w in app.text_input if w.key and w.key.startswith(f"train_agent.hp.{algo}.")}
     assert len(knobs) >= 6
     assert all(w.help for w in knobs.values())  # each says what it does
@@ -241,7 +241,7 @@ def test_each_algorithm_prefills_its_key_knobs_from_the_preset(home: Path, algo:
         if name in knobs:
             assert knobs[name].value == str(value)
     steps = app.number_input(key=f"train_agent.steps.{algo}.{preset}").value
-    assert steps == presets.presets_for(algo)[preset].steps
+    assert steps == presets.presets_for(algo)[preset].for_env("CartPole-v1", False).steps
 
 
 @pytest.mark.parametrize(

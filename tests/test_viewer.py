@@ -44,6 +44,8 @@ TINY_PPO = ["n_steps=64", "batch_size=64"]
 PPO_PROBS = [0.8, 0.2]  # the known PPO network: LEFT with 0.8, whatever it sees; V(s) = 1.25
 A3C_PROBS = [0.3, 0.7]  # the known A3C network: RIGHT with 0.7; V(s) = -0.5
 DQN_Q = [0.5, 2.0]  # the known DQN network: Q(LEFT) = 0.5, Q(RIGHT) = 2.0
+C51_SETS = ["distributional=true", "atoms=5", "v_min=-2", "v_max=2", "buffer_size=100"]
+C51_LEFT, C51_RIGHT = [0.0, 1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.5, 0.5]  # on the returns -2, -1, 0, +1, +2
 
 
 @dataclass
@@ -88,8 +90,20 @@ def _known_a3c(agent: Any) -> None:
 
 
 def _known_dqn(agent: Any) -> None:
+    for net in (agent.online, agent.target):
+        _set_linear(net.q[-1], DQN_Q)
+
+
+def _known_sb3_dqn(agent: Any) -> None:
     for net in (agent.model.q_net, agent.model.q_net_target):
         _set_linear(net.q_net[-1], DQN_Q)
+
+
+def _known_c51(agent: Any) -> None:
+    """LEFT: every bit of probability on the return -1; RIGHT: half on +1, half on +2 (support -2..2, 5 atoms)."""
+    logits = [math.log(max(p, 1e-12)) for p in C51_LEFT + C51_RIGHT]
+    for net in (agent.online, agent.target):
+        _set_linear(net.q[-1], logits)
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +123,10 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Any:
             "a2c": _run_with_checkpoint(build_rl_config("a2c", "CartPole-v1", steps=1000, n_envs=1), _known_ppo),
             "dqn": _run_with_checkpoint(build_rl_config("dqn", "CartPole-v1", steps=1000, n_envs=1,
                                                         sets=["buffer_size=100"]), _known_dqn),
+            "sb3-dqn": _run_with_checkpoint(build_rl_config("sb3-dqn", "CartPole-v1", steps=1000, n_envs=1,
+                                                            sets=["buffer_size=100"]), _known_sb3_dqn),
+            "c51": _run_with_checkpoint(build_rl_config("dqn", "CartPole-v1", steps=1000, n_envs=1, sets=C51_SETS),
+                                        _known_c51),
             "a3c": _run_with_checkpoint(build_rl_config("a3c", "CartPole-v1", steps=1000, n_envs=1), _known_a3c),
         }
         pong = _run_with_checkpoint(build_rl_config("ppo", "ALE/Pong-v5", steps=1000, n_envs=1, sets=TINY_PPO,
@@ -189,7 +207,7 @@ def test_headless_without_record_goes_to_the_run_folder(lab: Lab, in_lab: Any) -
     assert str(path) in [a.path for a in get_store().artifacts(lab.trained, "video")]
 
 
-@pytest.mark.parametrize("algo", ["ppo", "a2c", "dqn", "a3c"])
+@pytest.mark.parametrize("algo", ["ppo", "a2c", "dqn", "a3c", "sb3-dqn"])
 def test_every_algorithm_plays_a_whole_game_into_a_video(lab: Lab, in_lab: Any, tmp_path: Path, algo: str) -> None:
     out = tmp_path / f"{algo}.mp4"
     done = _json(in_lab("watch", lab.known[algo], "--headless", "--record", str(out), "--json"))
@@ -219,6 +237,8 @@ def _session(lab: Lab, run_id: str, seed: int = 0) -> tuple[WatchSession, RLConf
         ("a2c", "probabilities", PPO_PROBS, "LEFT", 1.25),
         ("a3c", "probabilities", A3C_PROBS, "RIGHT", -0.5),
         ("dqn", "q_values", DQN_Q, "RIGHT", 2.0),
+        ("sb3-dqn", "q_values", DQN_Q, "RIGHT", 2.0),
+        ("c51", "q_values", [-1.0, 1.5], "RIGHT", 1.5),
     ],
 )
 def test_the_hud_shows_the_models_own_numbers(lab: Lab, monkeypatch: pytest.MonkeyPatch, algo: str, kind: str,
@@ -244,6 +264,13 @@ def test_the_hud_shows_the_models_own_numbers(lab: Lab, monkeypatch: pytest.Monk
         else:
             assert right > left
         assert f"action: {action}" in app.drawn["lines"]
+        if algo == "c51":  # the chosen action's return distribution, atom by atom, on its support
+            assert hud.distribution == pytest.approx(C51_RIGHT, abs=1e-5) and hud.support == (-2.0, 2.0)
+            heights = app.drawn["distribution"]
+            assert heights[:3] == [0, 0, 0] and heights[3] == heights[4] > 20
+            assert "return distribution of RIGHT" in app.drawn["lines"]
+        else:
+            assert hud.distribution is None and "distribution" not in app.drawn
     finally:
         session.close()
 

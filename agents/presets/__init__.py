@@ -3,11 +3,16 @@
 Each ``<algo>.yaml`` maps a preset name to: description (and ``description_zh``, its Simplified Chinese
 for the web UI), source (where the numbers come from), envs (``atari``, ``any`` or a list of ids), steps,
 n_envs and hyperparameters.
+
+A preset may also carry ``tasks``: versions of itself for other environments, each a mapping with its own
+``envs`` (a list of ids) and any of description, description_zh, source (each added after the preset's own),
+steps, n_envs and hyperparameters (which replace or, for hyperparameters, update the preset's own). The DQN family uses them: ``rainbow`` is
+Rainbow's six improvements everywhere, at the scale of Atari on Atari and at the scale of CartPole on CartPole.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +26,16 @@ if TYPE_CHECKING:
     from playground.envs import EnvSpec
 
 PRESET_DIR = Path(__file__).parent
+MADE_FOR_IT, FAMILY, ANY = 0, 1, 2  # how closely a preset fits an env, best first
+
+
+def fits_envs(envs: Any, env_id: str, atari: bool) -> bool:
+    """Whether ``envs`` (``atari``, ``any`` or a list of ids) takes ``env_id``."""
+    if envs == "atari":
+        return atari
+    if envs == "any":
+        return True
+    return env_id in envs
 
 
 @dataclass(frozen=True)
@@ -34,17 +49,44 @@ class Preset:
     n_envs: int
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     description_zh: str = ""
+    tasks: tuple[dict[str, Any], ...] = ()  # versions for other envs, as the YAML gives them
 
     def text(self, lang: str) -> str:
         """The one-line description in ``lang`` (``en`` or ``zh``); English where no translation is given."""
         return self.description_zh if lang == "zh" and self.description_zh else self.description
 
     def fits(self, spec: EnvSpec) -> bool:
-        if self.envs == "atari":
-            return spec.is_atari
-        if self.envs == "any":
-            return True
-        return spec.env_id in self.envs
+        return self.fits_id(spec.env_id, spec.is_atari)
+
+    def fits_id(self, env_id: str, atari: bool) -> bool:
+        return fits_envs(self.envs, env_id, atari) or any(env_id in task["envs"] for task in self.tasks)
+
+    def rank(self, env_id: str, atari: bool) -> int:
+        """MADE_FOR_IT (a list or a task names the env), FAMILY (``atari``) or ANY; the lowest is picked."""
+        if any(env_id in task["envs"] for task in self.tasks) or isinstance(self.envs, list):
+            return MADE_FOR_IT
+        return FAMILY if self.envs == "atari" else ANY
+
+    def for_env(self, env_id: str, atari: bool) -> Preset:
+        """This preset as it applies to ``env_id``: its task for that env, merged over it, if it has one."""
+        for task in self.tasks:
+            if env_id in task["envs"]:
+                def joined(mine: str, theirs: Any, space: str = " ") -> str:  # the variant, then the task's scale
+                    return f"{mine}{space}{theirs}".strip() if theirs else mine
+
+                return replace(
+                    self, envs=list(task["envs"]), tasks=(),
+                    description=joined(self.description, task.get("description")),
+                    description_zh=joined(self.description_zh, task.get("description_zh"), ""),
+                    source=joined(self.source, task.get("source")),
+                    steps=int(task.get("steps", self.steps)), n_envs=int(task.get("n_envs", self.n_envs)),
+                    hyperparameters={**self.hyperparameters, **(task.get("hyperparameters") or {})},
+                )
+        return self
+
+    def versions(self) -> list[Preset]:
+        """The preset for its own envs, then each task's version (what ``rl presets`` lists)."""
+        return [replace(self, tasks=())] + [self.for_env(task["envs"][0], False) for task in self.tasks]
 
 
 @lru_cache(maxsize=None)
@@ -64,22 +106,33 @@ def presets_for(algo: str) -> dict[str, Preset]:
             n_envs=int(body.get("n_envs", 1)),
             hyperparameters=dict(body.get("hyperparameters") or {}),
             description_zh=str(body.get("description_zh", "")),
+            tasks=tuple(dict(task) for task in body.get("tasks") or ()),
         )
         for name, body in raw.items()
     }
 
 
+def fitting(algo: str, env_id: str, atari: bool) -> list[Preset]:
+    """Every preset of ``algo`` that fits ``env_id``, as it applies there, in the file's order."""
+    return [p.for_env(env_id, atari) for p in presets_for(algo).values() if p.fits_id(env_id, atari)]
+
+
+def default_for(algo: str, env_id: str, atari: bool) -> Preset | None:
+    """The preset picked when the user names none: made for this env, then its family, then any (first in file)."""
+    found = fitting(algo, env_id, atari)
+    return min(found, key=lambda p: p.rank(env_id, atari)) if found else None
+
+
 def pick(algo: str, spec: EnvSpec, name: str | None = None) -> Preset:
-    """The named preset, or the one made for this environment (then its family, then ``default``)."""
+    """The named preset (as it applies to this env), or the one made for this environment (then its family,
+    then ``default``)."""
     available = presets_for(algo)
     if name:
         if name not in available:
             raise BadConfig("agents.unknown_preset", name=name, algo=algo,
                             choices=", ".join(available) or Words("agents.no_presets"))
-        return available[name]
-    for kind in ("list", "atari", "any"):
-        for preset in available.values():
-            is_kind = isinstance(preset.envs, list) if kind == "list" else preset.envs == kind
-            if is_kind and preset.fits(spec):
-                return preset
-    raise BadConfig("agents.no_preset_fits", algo=algo, env=spec.env_id)
+        return available[name].for_env(spec.env_id, spec.is_atari)
+    chosen = default_for(algo, spec.env_id, spec.is_atari)
+    if chosen is None:
+        raise BadConfig("agents.no_preset_fits", algo=algo, env=spec.env_id)
+    return chosen

@@ -1,5 +1,5 @@
-"""rl: environment steps per second of training PPO, A2C and DQN on Atari Pong with the RL Zoo
-hyperparameters: our training path (fast ALE vector env, our agents) against plain
+"""rl: environment steps per second of training on Atari Pong: PPO, A2C, our DQN and our Rainbow with the RL
+Zoo's hyperparameters on our training path (fast ALE vector env, our agents), against plain
 stable-baselines3 run the way RL Baselines3 Zoo runs it (``playground.peers.sb3_zoo``).
 
 Both sides continue one model from round to round, so every round is real training (PPO: whole
@@ -7,27 +7,39 @@ rollouts plus their updates). DQN's Zoo entry collects 100k steps before its fir
 both sides start updating after ``DQN_LEARNING_STARTS`` steps, so the figure is DQN's training
 speed, not random play.
 
-Our path is what ``playground rl train`` runs, CPU choices included (``agents/sb3.py``: the
-image CNN under bfloat16 autocast where the CPU computes bfloat16 natively); both sides keep
-torch's default thread count.
+The DQN family against SB3's DQN with the Zoo's Atari settings (1 env, one gradient step of 32 per 4 steps):
+``dqn`` is ours with those very settings, acting in its preset's 8 envs at a time (its ``train_freq`` counts
+transitions, so 8 envs keep the Zoo's replay ratio); ``rainbow`` is our ``rainbow`` preset with the Zoo's
+100k buffer, the same replay ratio and batch. ``learner`` is the bound both meet on a CPU: gradient steps
+alone (sampling, forward, backward, optimizer, on a filled memory), as environment steps per second at one
+gradient step per 4 steps, ours (Nature DQN network, its number format) against SB3's ``train``.
+
+Our path is what ``playground rl train`` runs, CPU choices included (the image CNN under bfloat16
+autocast where the CPU computes bfloat16 natively); both sides keep torch's default thread count.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from playground.bench import Figure, alternate, level_of, per_second
 from playground.bench.ours import learn_steps, our_agent, train_steps
 
 ENV_ID = "ALE/Pong-v5"
 DQN_LEARNING_STARTS = 1000
+# RL Baselines3 Zoo's Atari DQN (hyperparams/dqn.yml, entry 'atari'; the same numbers as sb3_zoo.ATARI["dqn"]),
+# given to our DQN by name.
+ZOO_DQN = {"buffer_size": 100_000, "learning_rate": 1e-4, "batch_size": 32, "target_update_interval": 1000,
+           "train_freq": 4, "gradient_steps": 1, "exploration_fraction": 0.1, "exploration_final_eps": 0.01}
+TRANSITIONS_PER_GRADIENT_STEP = 4  # the Zoo's train_freq with gradient_steps 1
 
 
 @dataclass(frozen=True)
 class Level:
-    steps: dict[str, int]  # environment steps per round, per algorithm
+    steps: dict[str, int]  # environment steps per round, per figure (learner: gradient steps per round)
     rounds: int
-    algos: tuple[str, ...] = ("ppo", "a2c", "dqn")
+    algos: tuple[str, ...] = ("ppo", "a2c", "dqn", "rainbow", "learner")
     warmup: bool = True
     # Changes to the Zoo's settings, the same on both sides: only the tests' tiny level has any
     # (short PPO rollouts, so that a round takes a second).
@@ -35,29 +47,52 @@ class Level:
 
 
 LEVELS = {
-    "tiny": Level(steps={"ppo": 128, "a2c": 80, "dqn": 64}, rounds=1, warmup=False,
+    "tiny": Level(steps={"ppo": 128, "a2c": 80, "dqn": 64, "rainbow": 64, "learner": 2}, rounds=1, warmup=False,
                   overrides={"ppo": {"n_steps": 16, "batch_size": 64},
                              "dqn": {"buffer_size": 1000, "learning_starts": 64}}),
-    "quick": Level(steps={"ppo": 1024, "a2c": 800, "dqn": 400}, rounds=1),
-    "full": Level(steps={"ppo": 3072, "a2c": 3200, "dqn": 1500}, rounds=3),
+    "quick": Level(steps={"ppo": 1024, "a2c": 800, "dqn": 400, "rainbow": 400, "learner": 50}, rounds=1),
+    "full": Level(steps={"ppo": 3072, "a2c": 3200, "dqn": 1600, "rainbow": 1600, "learner": 200}, rounds=3),
 }
+TITLES = {"ppo": "PPO", "a2c": "A2C", "dqn": "DQN", "rainbow": "Rainbow"}
+
+
+def _ours(algo: str, level: Level, device: str) -> Any:
+    """Our agent for a figure, with the Zoo's DQN settings (and the level's overrides) where it is the DQN family."""
+    overrides = dict(level.overrides.get("dqn" if algo in ("dqn", "rainbow", "learner") else algo, {}))
+    if algo in ("dqn", "learner"):
+        sets = {**ZOO_DQN, "learning_starts": DQN_LEARNING_STARTS, **overrides}
+        return our_agent("dqn", ENV_ID, sets=[f"{k}={v}" for k, v in sets.items()], device=device)[1]
+    if algo == "rainbow":
+        sets = {"buffer_size": ZOO_DQN["buffer_size"], "learning_starts": DQN_LEARNING_STARTS, **overrides}
+        return our_agent("dqn", ENV_ID, preset="rainbow", sets=[f"{k}={v}" for k, v in sets.items()],
+                         device=device)[1]
+    return our_agent(algo, ENV_ID, sets=[f"{k}={v}" for k, v in overrides.items()], device=device)[1]
+
+
+def _peer(algo: str, level: Level, device: str) -> Any:
+    from playground.peers import sb3_zoo
+
+    if algo in ("dqn", "rainbow", "learner"):
+        overrides = {"learning_starts": DQN_LEARNING_STARTS, **level.overrides.get("dqn", {})}
+        return sb3_zoo.atari_model("dqn", ENV_ID, device=device, **overrides)
+    return sb3_zoo.atari_model(algo, ENV_ID, device=device, **level.overrides.get(algo, {}))
 
 
 def figure(algo: str, level: Level, device: str) -> Figure:
-    from playground.peers import sb3_zoo
-
     steps = level.steps[algo]
-    overrides = {"learning_starts": DQN_LEARNING_STARTS} if algo == "dqn" else {}
-    overrides.update(level.overrides.get(algo, {}))
-    _config, ours = our_agent(algo, ENV_ID, sets=[f"{k}={v}" for k, v in overrides.items()], device=device)
-    peer = sb3_zoo.atari_model(algo, ENV_ID, device=device, **overrides)
+    ours, peer = _ours(algo, level, device), _peer(algo, level, device)
     try:
-        if algo == "dqn":  # fill both replay buffers past learning_starts before any round is timed
-            train_steps(ours, overrides["learning_starts"])
-            learn_steps(peer, overrides["learning_starts"])
+        if algo in ("dqn", "rainbow", "learner"):  # fill both replay buffers past learning_starts before timing
+            train_steps(ours, peer.learning_starts)
+            learn_steps(peer, peer.learning_starts)
+        if algo == "learner":
+            return _learner(ours, peer, steps, level, device)
         n_envs = ours.n_envs
-        result = Figure("rl", f"{algo.upper()} {ENV_ID} training, {n_envs} env{'s' if n_envs > 1 else ''}",
-                        "steps/s", "SB3 as RL Zoo runs it (AtariWrapper, DummyVecEnv, VecFrameStack 4)")
+        peer_name = "SB3 as RL Zoo runs it (AtariWrapper, DummyVecEnv, VecFrameStack 4)"
+        if algo in ("dqn", "rainbow"):
+            peer_name = "SB3's DQN as RL Zoo runs it (1 env, AtariWrapper, VecFrameStack 4)"
+        result = Figure("rl", f"{TITLES[algo]} {ENV_ID} training, {n_envs} env{'s' if n_envs > 1 else ''}",
+                        "steps/s", peer_name)
         result.notes["n_envs"] = {"ours": n_envs, "peer": peer.n_envs}
         return alternate(
             result,
@@ -69,6 +104,28 @@ def figure(algo: str, level: Level, device: str) -> Figure:
     finally:
         ours.close()
         peer.get_env().close()
+
+
+def _learner(ours: Any, peer: Any, gradient_steps: int, level: Level, device: str) -> Figure:
+    """Gradient steps alone on both sides, reported as the environment steps per second they would allow."""
+    from playground import threads
+
+    def ours_round() -> int:
+        total = ours.step + 10**9  # a far horizon: the schedules stay where they are
+        with threads.at_most(None):
+            for _ in range(gradient_steps):
+                ours._gradient_step(total)
+        return gradient_steps * TRANSITIONS_PER_GRADIENT_STEP
+
+    def peer_round() -> int:
+        peer.train(gradient_steps=gradient_steps, batch_size=peer.batch_size)
+        return gradient_steps * TRANSITIONS_PER_GRADIENT_STEP
+
+    result = Figure("rl", f"DQN learner alone on {ENV_ID}: batch 32, 1 gradient step per 4 steps", "steps/s",
+                    "SB3's DQN train() with the Zoo's settings")
+    result.notes["precision"] = ours.precision.name
+    return alternate(result, lambda: per_second(ours_round, device), lambda: per_second(peer_round, device),
+                     level.rounds, warmup=level.warmup)
 
 
 def run(level: str, device: str) -> list[Figure]:

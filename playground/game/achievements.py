@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from playground.game import reference
-from playground.game.catalogue import GAN_MODELS, RL_ALGOS
+from playground.game.catalogue import GAN_MODELS, RL_FAMILIES, algorithm_of
 from playground.game.evidence import Attempt, Evidence, RunInfo
 
 
@@ -116,13 +116,14 @@ def _algorithms(ev: Evidence, needed: int | None, per_game: bool, kind: str, nam
     seen: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)  # (player, game or "") -> algo -> run id
     out = []
     for info, t in _started_runs(ev):
-        if info.run.kind != kind or info.run.algo not in names:
+        algo = algorithm_of(info.run.algo)  # SB3's DQN and ours are one algorithm
+        if info.run.kind != kind or algo not in names:
             continue
         key = (info.owner, info.run.game if per_game else "")
         algos = seen[key]
-        if info.run.algo in algos:
+        if algo in algos:
             continue
-        algos[info.run.algo] = info.run.id
+        algos[algo] = info.run.id
         if len(algos) == (needed or len(names)):
             evidence = {"runs": dict(algos)}
             if per_game:
@@ -209,8 +210,8 @@ RULES: dict[str, Callable[[Evidence, Iterable[dict[str, Any]]], list[Found]]] = 
     "first-finish": _first_finish,
     "beats-random": _beats_random,
     "atari": _atari,
-    "three-algorithms": lambda ev, _aw: _algorithms(ev, 3, True, "rl", RL_ALGOS),
-    "every-algorithm": lambda ev, _aw: _algorithms(ev, None, False, "rl", RL_ALGOS),
+    "three-algorithms": lambda ev, _aw: _algorithms(ev, 3, True, "rl", RL_FAMILIES),
+    "every-algorithm": lambda ev, _aw: _algorithms(ev, None, False, "rl", RL_FAMILIES),
     "resumed": _resumed,
     "compared-five": _compared_five,
     "first-samples": _first_samples,

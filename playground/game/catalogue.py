@@ -25,7 +25,54 @@ from playground.i18n import Words, translate
 CATALOGUE = Path(__file__).resolve().parent / "challenges.yaml"
 LANGUAGES = ("en", "zh")
 KINDS = ("rl", "gan", "human")
-RL_ALGOS = ("dqn", "ppo", "a2c", "a3c")  # agents.names(); a test keeps them equal without importing torch here
+RL_ALGOS = ("dqn", "sb3-dqn", "ppo", "a2c", "a3c")  # agents.names(); a test keeps them equal without importing torch
+# Agents that count as another's algorithm wherever a challenge or an achievement names algorithms: SB3's DQN is a
+# DQN (``dqn`` named it until our own took the name, and runs and challenges from then say ``dqn``).
+SAME_ALGORITHM = {"sb3-dqn": "dqn"}
+RL_FAMILIES = tuple(dict.fromkeys(SAME_ALGORITHM.get(a, a) for a in RL_ALGOS))  # dqn, ppo, a2c, a3c
+
+
+def algorithm_of(algo: str) -> str:
+    """The algorithm an agent counts as (``sb3-dqn`` -> ``dqn``)."""
+    return SAME_ALGORITHM.get(algo, algo)
+
+
+def allows(algos: tuple[str, ...], algo: str) -> bool:
+    """Whether constraints naming ``algos`` (none: any) take a run of ``algo``."""
+    return not algos or algo in algos or algorithm_of(algo) in algos
+
+
+# Our DQN's improvements and their values when a run's settings do not name them (agents/dqn.py's DQNSettings
+# defaults; a test keeps them equal without importing torch here), each with the settings that belong to it:
+# two runs that differ in one improvement and in its own settings differ in that one improvement (an ablation).
+DQN_IMPROVEMENTS: dict[str, Any] = {"double": False, "dueling": False, "prioritized": False, "n_step": 1,
+                                    "noisy": False, "distributional": False}
+DQN_COMPANIONS: dict[str, tuple[str, ...]] = {
+    "prioritized": ("alpha", "beta0"),
+    "noisy": ("noisy_sigma0", "exploration_initial_eps", "exploration_final_eps", "exploration_fraction"),
+    "distributional": ("atoms", "v_min", "v_max"),
+}
+
+
+def shown_setting(value: Any) -> str:
+    """A setting's value as ``--set`` takes it: ``true``, ``3``, ``lin_1e-4``."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def setting_of(hyperparameters: Mapping[str, Any], name: str) -> Any:
+    """A run's value of one setting: as saved, or the DQN family's default for an improvement it does not name."""
+    return hyperparameters.get(name, DQN_IMPROVEMENTS.get(name))
+
+
+def one_improvement_apart(a: Mapping[str, Any], b: Mapping[str, Any]) -> str | None:
+    """The one DQN improvement two runs' settings differ in (with, at most, that improvement's own settings), or
+    None when they differ in none, in two or more, or in anything else."""
+    differ = {k for k in set(a) | set(b) | set(DQN_IMPROVEMENTS) if setting_of(a, k) != setting_of(b, k)}
+    improvements = differ & set(DQN_IMPROVEMENTS)
+    if len(improvements) != 1:
+        return None
+    (improvement,) = improvements
+    return improvement if differ - {improvement} <= set(DQN_COMPANIONS.get(improvement, ())) else None
 GAN_MODELS = ("dcgan", "cdcgan", "pix2pix", "cyclegan")
 GAN_METRIC_NAMES = ("FD-mnist", "FD-atari", "FID")
 # gans/data/builtin_sets.py's built-in sets: plain names, and families made from Atari games ("edges2atari:Pong",
@@ -47,13 +94,17 @@ METRICS: dict[str, tuple[str, str, tuple[str, ...] | None]] = {
     "best_game": ("human", HIGHER, None),
     "games": ("human", HIGHER, None),
     "duels_won": ("human", HIGHER, None),
+    # 1 when the run's evaluation has a twin: the same player's run of the same algorithm, env and seed that differs
+    # in one DQN improvement, evaluated (10 games or more) at the same step; see evidence.py's _ablations
+    "compared": ("rl", HIGHER, ("dqn",)),
 }
 OPS = {">=": HIGHER, ">": HIGHER, "<=": LOWER, "<": LOWER}
 # How a goal reads (translation keys): the comparison, and each metric's name.
 OP_WORDS = {">=": "game.op_at_least", ">": "game.op_above", "<=": "game.op_at_most", "<": "game.op_below"}
 METRIC_WORDS = {"score": "game.metric_score", "best_game": "game.metric_best_game", "games": "game.metric_games",
                 "duels_won": "game.metric_duels_won", "cycle_l1": "game.metric_cycle_l1", "l1": "game.metric_l1",
-                "psnr": "game.metric_psnr", "fd": "game.metric_fd", "kid": "game.metric_kid"}
+                "psnr": "game.metric_psnr", "fd": "game.metric_fd", "kid": "game.metric_kid",
+                "compared": "game.metric_compared"}
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,48}$")
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -61,7 +112,7 @@ _CHALLENGE_KEYS = {
     "id", "tier", "kind", "title", "description", "envs", "datasets", "metric", "gan_metric", "op", "threshold",
     "threshold_source", "also", "provisional", "constraints", "xp", "commands",
 }
-_CONSTRAINT_KEYS = {"algos", "max_steps", "max_wall_time_s", "min_games", "min_samples", "image_size"}
+_CONSTRAINT_KEYS = {"algos", "max_steps", "max_wall_time_s", "min_games", "min_samples", "image_size", "settings"}
 _TIER_KEYS = {"id", "name", "description", "xp", "requires"}
 
 
@@ -100,9 +151,11 @@ class Constraints:
     min_games: int = MIN_GAMES
     min_samples: int = MIN_SAMPLES
     image_size: int | None = None
+    settings: tuple[tuple[str, Any], ...] = ()  # (hyperparameter, value) the run must have been trained with
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "settings": dict(self.settings),
             "algos": list(self.algos),
             "max_steps": self.max_steps,
             "max_wall_time_s": self.max_wall_time_s,
@@ -166,6 +219,9 @@ class Challenge:
             parts.append(translate("game.goal_max_steps", lang, steps=c.max_steps))
         if c.max_wall_time_s is not None:
             parts.append(translate("game.goal_max_hours", lang, hours=c.max_wall_time_s / 3600))
+        if c.settings:
+            parts.append(translate("game.goal_settings", lang,
+                                   settings=", ".join(f"{k}={shown_setting(v)}" for k, v in c.settings)))
         return translate("game.list_sep", lang).join(parts)
 
 
@@ -305,10 +361,23 @@ def _constraints(where: str, kind: str, raw: Any) -> Constraints:
         min_games=_number(where, "min_games", raw.get("min_games", MIN_GAMES), whole=True, positive=True),
         min_samples=_number(where, "min_samples", raw.get("min_samples", MIN_SAMPLES), whole=True, positive=True),
         image_size=_number(where, "image_size", raw["image_size"], whole=True, positive=True) if "image_size" in raw else None,
+        settings=_settings(where, kind, raw.get("settings")),
     )
     if kind == "rl" and out.min_games < MIN_GAMES:
         raise _fail(where, f"'min_games' must be at least {MIN_GAMES} (mean − std over fewer games is luck)")
     return out
+
+
+def _settings(where: str, kind: str, raw: Any) -> tuple[tuple[str, Any], ...]:
+    """``settings: {double: true, n_step: 3}``: plain values a run's hyperparameters must hold (RL only)."""
+    if raw is None:
+        return ()
+    if kind != "rl" or not isinstance(raw, Mapping) or not raw:
+        raise _fail(where, "'settings' must be a mapping of hyperparameters to values, in an rl challenge")
+    for key, value in raw.items():
+        if not isinstance(key, str) or not isinstance(value, bool | int | float | str):
+            raise _fail(where, f"the setting {key!r} must be a name with a plain value, not {value!r}")
+    return tuple(sorted(raw.items()))
 
 
 def _condition(where: str, kind: str, raw: Mapping[str, Any], models: Sequence[str]) -> Condition:

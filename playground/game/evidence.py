@@ -31,7 +31,17 @@ from typing import Any
 
 from playground.errors import PlaygroundError
 from playground.game import reference
-from playground.game.catalogue import HIGHER, MIN_GAMES, Challenge, passes
+from playground.game.catalogue import (
+    HIGHER,
+    MIN_GAMES,
+    Challenge,
+    algorithm_of,
+    allows,
+    one_improvement_apart,
+    passes,
+    setting_of,
+    shown_setting,
+)
 from playground.game.profiles import default_owner
 from playground.game.results import DUEL, HUMAN_GAME, check_player
 from playground.i18n import Words, translate
@@ -274,9 +284,11 @@ class Evidence:
                     metrics={"score": mean - std, "mean": mean, "std": std}, n=len(scores), created_at=ev.created_at,
                     step=ev.step, run_id=ev.run_id, checkpoint=ev.checkpoint, checkpoint_sha256=ev.checkpoint_sha256,
                     evaluation_id=ev.id, checkpoint_time=written_at, wall_time_s=info.wall_time_until(written_at),
-                    problems=problems, extra={"seed": ev.seed},
+                    problems=problems, extra={"seed": ev.seed, "run_seed": info.run.seed,
+                                              "settings": dict(info.run.config.get("hyperparameters") or {})},
                 )
             )
+        _ablations(out)
         return out
 
     def _gan_attempts(self) -> list[Attempt]:
@@ -379,6 +391,32 @@ class Evidence:
         return [a for a in self.attempts if a.player == player]
 
 
+def _ablations(attempts: list[Attempt]) -> None:
+    """Give every verified RL evaluation of ``MIN_GAMES`` or more games its ``compared`` metric: 1 when the same
+    player has a run of the same algorithm, env and seed that differs from its run in one DQN improvement (and that
+    improvement's own settings) with such an evaluation at the same step, else 0. The twin, the improvement and both
+    results go into ``extra["ablation"]``: what the two runs show side by side."""
+    groups: dict[tuple[Any, ...], list[Attempt]] = defaultdict(list)
+    for a in attempts:
+        a.metrics["compared"] = 0.0
+        if a.verified and a.n >= MIN_GAMES:
+            groups[(a.player, algorithm_of(a.algo), a.env, a.extra.get("run_seed"), a.step)].append(a)
+    for group in groups.values():
+        for a in group:
+            for b in group:
+                if a.run_id == b.run_id or a.metrics["compared"]:
+                    continue
+                improvement = one_improvement_apart(a.extra["settings"], b.extra["settings"])
+                if improvement is not None:
+                    a.metrics["compared"] = 1.0
+                    a.extra["ablation"] = {
+                        "improvement": improvement, "with": b.run_id,
+                        "values": [setting_of(a.extra["settings"], improvement),
+                                   setting_of(b.extra["settings"], improvement)],
+                        "scores": [a.metrics["score"], b.metrics["score"]],
+                    }
+
+
 # -- one player's attempts against one challenge -----------------------------------------------------
 def relevant(challenge: Challenge, attempt: Attempt) -> bool:
     """Whether the attempt is on the challenge's game (so it shows up there, counted or not)."""
@@ -396,7 +434,7 @@ def tries(challenge: Challenge, attempt: Attempt) -> bool:
     environment. A PPO run on CartPole shows on the DQN card (why it does not count), but it is no try
     at it, so that card stays "not tried yet" instead of "attempted, not met"."""
     c = challenge.constraints
-    if c.algos and attempt.algo not in c.algos:
+    if not allows(c.algos, attempt.algo):
         return False
     return not (challenge.kind == "rl" and attempt.env not in challenge.envs)
 
@@ -421,10 +459,15 @@ def reasons(challenge: Challenge, attempt: Attempt, evidence: Evidence | None = 
     if challenge.kind == "rl":
         if attempt.env not in challenge.envs:
             out.append(Words("game.why_other_env", env=attempt.env, envs=_Either(challenge.envs)))
-        if c.algos and attempt.algo not in c.algos:
+        if not allows(c.algos, attempt.algo):
             out.append(Words("game.why_other_algo", algo=attempt.algo, algos=_Either(c.algos)))
         if attempt.n < c.min_games:
             out.append(Words("game.why_fewer_games", games=attempt.n, min_games=c.min_games))
+        settings = attempt.extra.get("settings") or {}
+        for key, wanted in c.settings:
+            if setting_of(settings, key) != wanted:
+                out.append(Words("game.why_other_setting", key=key, value=shown_setting(setting_of(settings, key)),
+                                 wanted=shown_setting(wanted)))
     elif challenge.kind == "gan":
         if c.algos and attempt.algo not in c.algos:
             out.append(Words("game.why_other_gan", model=attempt.algo, models=_Either(c.algos)))

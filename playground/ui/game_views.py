@@ -107,6 +107,8 @@ class TrainCommand:
                 kwargs["preset"] = opts["--preset"]
             if "--workers" in opts or "--envs" in opts:
                 kwargs["n_envs"] = _count(opts.get("--workers") or opts["--envs"], "--workers")
+            if "--seed" in opts:
+                kwargs["seed"] = _count(opts["--seed"], "--seed")
             return build_rl_config(self.name, self.target, **kwargs)
         kwargs = {}
         if "--epochs" in opts:
@@ -118,7 +120,7 @@ class TrainCommand:
         return build_gan_config(self.name, self.target, **kwargs)
 
 
-_RL_FLAGS = {"--steps", "--preset", "--workers", "--envs"}
+_RL_FLAGS = {"--steps", "--preset", "--workers", "--envs", "--seed"}
 _GAN_FLAGS = {"--epochs", "--iters", "--preset"}
 
 

@@ -29,6 +29,7 @@ from streamlit.errors import StreamlitAPIException
 from playground import runs
 from playground.errors import PlaygroundError
 from playground.game import profiles
+from playground.game.catalogue import algorithm_of
 from playground.store import Evaluation, Run, Store, get_store
 from playground.ui import engine
 from playground.ui.common import lang, shown_errors, t
@@ -53,6 +54,7 @@ def learn_more(name: str) -> None:
     """A model's idea in one line (``learn.<name>.idea``) and a link to its card on the Learn page.
 
     The card opens in a new tab (the Learn page reads ``?card=``), so the form keeps what was typed."""
+    name = algorithm_of(name)  # stable-baselines3's DQN has DQN's card
     idea = f"learn.{name}.idea"
     if idea in table():
         st.caption(t(idea))

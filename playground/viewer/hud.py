@@ -127,6 +127,8 @@ class HudState:
     action_names: list[str] = field(default_factory=list)
     probabilities: list[float] | None = None
     q_values: list[float] | None = None
+    distribution: list[float] | None = None  # C51: the chosen action's return probabilities, atom by atom
+    support: tuple[float, float] | None = None  # C51: the returns the first and the last atom stand for
     value: float | None = None
     values: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=150))
     eval_curve: list[tuple[int, float]] = field(default_factory=list)
@@ -159,14 +161,19 @@ WATCH_KEYS = (
 
 
 # -- layout ----------------------------------------------------------------------------------------
-def panel_height(n_actions: int) -> int:
-    """Room the panel needs: the header lines, a bar per action, the value sparkline, the curve."""
-    return 11 * LINE + 2 * PAD + min(n_actions, 18) * BAR_ROW + 3 * LINE + 50 + 2 * LINE + 70 + 2 * LINE
+DISTRIBUTION_HEIGHT = 48  # the C51 histogram
 
 
-def watch_size(frame_shape: Sequence[int], zoom: int, n_actions: int) -> tuple[int, int]:
+def panel_height(n_actions: int, distribution: bool = False) -> int:
+    """Room the panel needs: the header lines, a bar per action, (C51) the return distribution, the value
+    sparkline, the curve."""
+    extra = 2 * LINE + DISTRIBUTION_HEIGHT + 6 if distribution else 0
+    return 11 * LINE + 2 * PAD + min(n_actions, 18) * BAR_ROW + 3 * LINE + 50 + 2 * LINE + 70 + 2 * LINE + extra
+
+
+def watch_size(frame_shape: Sequence[int], zoom: int, n_actions: int, distribution: bool = False) -> tuple[int, int]:
     height, width = int(frame_shape[0]), int(frame_shape[1])
-    return even(width * zoom + PANEL_WIDTH), even(max(height * zoom, panel_height(n_actions)))
+    return even(width * zoom + PANEL_WIDTH), even(max(height * zoom, panel_height(n_actions, distribution)))
 
 
 # -- pieces ------------------------------------------------------------------------------------------
@@ -198,6 +205,25 @@ def draw_bars(surface: pygame.Surface, x: int, y: int, width: int, names: Sequen
         text(surface, shown, (x + label_w + bar_w + 6, y), TEXT if i == chosen else DIM, size=14)
         y += BAR_ROW
     return y, lengths
+
+
+def draw_distribution(surface: pygame.Surface, rect: pygame.Rect, probabilities: Sequence[float]) -> list[int]:
+    """C51's return distribution: one column per atom, heights in proportion to the largest probability.
+
+    Returns each column's height in pixels."""
+    pygame.draw.rect(surface, GRID, rect, 1)
+    n = len(probabilities)
+    top = max(probabilities) if n else 0.0
+    if n == 0 or not top > 0:
+        return [0] * n
+    inner = rect.inflate(-4, -4)
+    heights = [round(p / top * inner.height) for p in probabilities]
+    for i, h in enumerate(heights):
+        left = inner.x + i * inner.width // n
+        right = inner.x + (i + 1) * inner.width // n
+        if h > 0:
+            pygame.draw.rect(surface, ACCENT, (left, inner.bottom - h, max(1, right - left - 1), h))
+    return heights
 
 
 def draw_sparkline(surface: pygame.Surface, rect: pygame.Rect, values: Sequence[float],
@@ -350,6 +376,16 @@ def draw_watch(surface: pygame.Surface, frame: np.ndarray, hud: HudState, view: 
         line("what it thinks: Q-values", DIM, 14)
         panel.y, drawn["bars"] = draw_bars(surface, x, panel.y, w, names, hud.q_values, chosen, probabilities=False)
         drawn["bar_kind"] = "q_values"
+    if hud.distribution is not None and hud.support is not None:
+        panel.y += 4
+        line(f"return distribution of {hud.action_name}", DIM, 14)
+        rect = pygame.Rect(x, panel.y, w, DISTRIBUTION_HEIGHT)
+        drawn["distribution"] = draw_distribution(surface, rect, hud.distribution)
+        panel.y += DISTRIBUTION_HEIGHT + 2
+        low, high = f"{hud.support[0]:+g}", f"{hud.support[1]:+g}"
+        text(surface, low, (x, panel.y), DIM, size=14)
+        text(surface, high, (x + w - font(14).size(high)[0], panel.y), DIM, size=14)
+        panel.y += LINE
     panel.y += 6
     line(f"value estimate V(s) {fmt(hud.value, 3)}", DIM, 14)
     draw_sparkline(surface, pygame.Rect(x, panel.y, w, 44), list(hud.values))

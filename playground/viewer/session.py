@@ -121,6 +121,8 @@ class WatchSession:
             hud.action_name = " ".join(f"{a:+.2f}" for a in hud.action)
         hud.probabilities = None if thought.probabilities is None else [float(p) for p in thought.probabilities[0]]
         hud.q_values = None if thought.q_values is None else [float(q) for q in thought.q_values[0]]
+        hud.distribution = None if thought.distribution is None else [float(p) for p in thought.distribution[0]]
+        hud.support = None if thought.support is None else (float(thought.support[0]), float(thought.support[-1]))
         if thought.values is not None:
             hud.value = float(np.asarray(thought.values).reshape(-1)[0])
             hud.values.append(hud.value)

@@ -206,7 +206,8 @@ def watch(
                 probe = env.reset(seed=seed).frames[-1]
                 zoom = zoom or default_zoom(probe.shape)
                 fps = fps or round(env.native_fps)
-                size = watch_size(probe.shape, zoom, len(env.action_names))
+                size = watch_size(probe.shape, zoom, len(env.action_names),
+                                  distribution=bool(config.hyperparameters.get("distributional")))
                 summary.fps, summary.size = float(fps), size
                 screen = held.screen = Screen(size, title=f"{run.id} · playground watch", headless=headless,
                                               fps=fps, realtime=not headless or follow)

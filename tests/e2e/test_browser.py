@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from playground.i18n import translate
@@ -61,8 +62,17 @@ def _train_then_compare(page, app_url: str, artifacts: Path) -> None:  # type: i
     page.goto(f"{app_url}/runs")
     page.get_by_role("heading", name=en("nav.runs")).wait_for(timeout=60_000)
     picker = page.get_by_test_id("stMultiSelect").filter(has_text=en("compare.pick"))
-    picker.click()
-    page.get_by_role("option", name=re.compile(re.escape(run_id))).click()
+    option = page.get_by_role("option", name=re.compile(re.escape(run_id)))
+    for attempt in range(3):  # a rerun of the page (its first, on a busy machine) can close the list just opened
+        picker.click()
+        try:
+            option.wait_for(timeout=15_000)
+            break
+        except PlaywrightTimeoutError:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
+    option.click()
     page.keyboard.press("Escape")
     chart = page.get_by_test_id("stVegaLiteChart").first
     chart.wait_for(timeout=60_000)

@@ -22,7 +22,10 @@ CLASSIC = ("CartPole-v1", "Acrobot-v1", "MountainCar-v0", "LunarLander-v3", "Pen
 # The knobs shown per algorithm, each with a one-line explanation (train_agent.hp.<name>).
 KEY_HYPERPARAMETERS = {
     "dqn": ("learning_rate", "gamma", "batch_size", "buffer_size", "learning_starts", "train_freq",
-            "target_update_interval", "exploration_fraction", "exploration_final_eps"),
+            "target_update_interval", "exploration_fraction", "exploration_final_eps", "double", "dueling",
+            "prioritized", "n_step", "noisy", "distributional"),
+    "sb3-dqn": ("learning_rate", "gamma", "batch_size", "buffer_size", "learning_starts", "train_freq",
+                "target_update_interval", "exploration_fraction", "exploration_final_eps"),
     "ppo": ("learning_rate", "gamma", "n_steps", "batch_size", "n_epochs", "gae_lambda", "clip_range", "ent_coef"),
     "a2c": ("learning_rate", "gamma", "n_steps", "gae_lambda", "ent_coef", "vf_coef"),
     "a3c": ("learning_rate", "gamma", "n_steps", "ent_coef", "max_grad_norm", "optimizer"),
@@ -39,10 +42,11 @@ def environment_ids() -> list[str]:
     return [e for e in CLASSIC if e in known] + envs.list_ids(atari_only=True)
 
 
-def _fits(preset: presets.Preset, env_id: str) -> bool:
-    if preset.envs == "atari":
-        return env_id.startswith("ALE/")
-    return preset.envs == "any" or env_id in preset.envs
+def _preset(algo: str, name: str | None, env_id: str) -> presets.Preset | None:
+    """The preset called ``name`` as it applies to ``env_id``, if it fits it."""
+    found = presets.presets_for(algo).get(str(name))
+    atari = env_id.startswith("ALE/")
+    return found.for_env(env_id, atari) if found is not None and found.fits_id(env_id, atari) else None
 
 
 def _text(value: object) -> str:
@@ -62,8 +66,8 @@ def prefill_from(run: Run) -> None:
                                  "train_agent.seed": int(config.get("seed") or 0), "train_agent.label": run.label or ""}
     if config.get("device") in DEVICES:
         values["train_agent.device"] = config["device"]
-    preset = presets.presets_for(algo).get(str(preset_name))
-    if preset is not None and _fits(preset, env_id):
+    preset = _preset(algo, preset_name, env_id)
+    if preset is not None:
         values[f"train_agent.preset.{algo}.{env_id}"] = preset.name
         values[f"train_agent.steps.{algo}.{preset.name}"] = int(run.total_steps or preset.steps)
         defaults = engine.hyperparameter_defaults(algo)
@@ -96,16 +100,16 @@ def agent_form(landed: Run | None) -> None:
             index=_start("train_agent.env", ids.index("CartPole-v1") if "CartPole-v1" in ids else 0),
             help=t("train_agent.env_help"), key="train_agent.env",
         )
-        fitting = [p for p in presets.presets_for(algo).values() if _fits(p, env_id)]
-        preset_names = [p.name for p in fitting]
+        atari = env_id.startswith("ALE/")
+        preset_names = [p.name for p in presets.fitting(algo, env_id, atari)]
         # The preset `build_rl_config` would pick on its own: made for this env, then its family, then any.
-        ranked = sorted(fitting, key=lambda p: (0 if isinstance(p.envs, list) else 1 if p.envs == "atari" else 2))
+        default = presets.default_for(algo, env_id, atari)
         preset_name = st.selectbox(
             t("train_agent.preset"), preset_names,
-            index=_start(f"train_agent.preset.{algo}.{env_id}", preset_names.index(ranked[0].name) if ranked else 0),
+            index=_start(f"train_agent.preset.{algo}.{env_id}", preset_names.index(default.name) if default else 0),
             key=f"train_agent.preset.{algo}.{env_id}",
         ) if preset_names else None
-        chosen = presets.presets_for(algo).get(preset_name) if preset_name else None
+        chosen = _preset(algo, preset_name, env_id) if preset_name else None
         if chosen is not None:
             preset_caption(chosen)
     with right:

@@ -1,0 +1,56 @@
+"""Which number format a network computes in: bfloat16 where the CPU computes it natively, AMP on CUDA.
+
+Weights, optimizer state and losses stay float32 everywhere; only the forward passes inside
+:meth:`Precision.autocast` run in the lower format. Checkpoints therefore load on any machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+
+import torch
+
+
+def cpu_has_bfloat16() -> bool:
+    """Whether oneDNN computes bfloat16 natively here (elsewhere it would only be emulated, slowly)."""
+    try:
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+@dataclass(frozen=True)
+class Precision:
+    """The autocast format of one device, or None for plain float32."""
+
+    device_type: str
+    dtype: torch.dtype | None
+
+    @classmethod
+    def choose(cls, device: torch.device | str, *, wanted: bool = True, images: bool = True) -> Precision:
+        """bfloat16 on a CPU with native bfloat16 (for image networks: a small MLP gains nothing), bfloat16 on a
+        CUDA GPU that has it and float16 on one that does not; float32 when ``wanted`` is false."""
+        device = torch.device(device)
+        dtype: torch.dtype | None = None
+        if wanted and device.type == "cuda":
+            dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        elif wanted and device.type == "cpu" and images and cpu_has_bfloat16():
+            dtype = torch.bfloat16
+        return cls(device.type, dtype)
+
+    @property
+    def name(self) -> str:
+        return "float32" if self.dtype is None else str(self.dtype).removeprefix("torch.")
+
+    @contextmanager
+    def autocast(self) -> Iterator[None]:
+        context = nullcontext() if self.dtype is None else torch.autocast(self.device_type, dtype=self.dtype)
+        with context:
+            yield
+
+    def scaler(self) -> torch.amp.GradScaler:
+        """float16 gradients underflow without loss scaling; bfloat16 and float32 need none (a disabled scaler
+        passes everything through)."""
+        return torch.amp.GradScaler(self.device_type, enabled=self.dtype == torch.float16)
