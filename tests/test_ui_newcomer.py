@@ -322,10 +322,12 @@ def test_every_preset_has_its_chinese_line() -> None:
 
     from agents import presets
 
-    for algo in ("dqn", "ppo", "a2c", "a3c"):
-        for preset in presets.presets_for(algo).values():
+    for algo in ("dqn", "sb3-dqn", "ppo", "a2c", "a3c"):
+        for preset in (v for p in presets.presets_for(algo).values() for v in p.versions()):
             assert re.search(r"[\u3400-\u9fff]", preset.text("zh")), (algo, preset.name)
-            assert preset.text("en") == preset.description
+            assert preset.text("en") == f"{preset.description} {preset.scale}".strip()
+            # each version's scale in both languages: a Chinese line never falls back to English numbers
+            assert bool(preset.scale) == bool(preset.scale_zh), (algo, preset.name, preset.envs)
     for path in sorted((ROOT / "gans" / "presets").glob("*.yaml")):
         for name, body in yaml.safe_load(path.read_text(encoding="utf-8")).items():
             assert re.search(r"[\u3400-\u9fff]", body.get("description_zh", "")), (path.name, name)

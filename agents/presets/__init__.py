@@ -4,9 +4,10 @@ Each ``<algo>.yaml`` maps a preset name to: description (and ``description_zh``,
 for the web UI), source (where the numbers come from), envs (``atari``, ``any`` or a list of ids), steps,
 n_envs and hyperparameters.
 
-A preset may also carry ``tasks``: versions of itself for other environments, each a mapping with its own
-``envs`` (a list of ids) and any of description, description_zh, source (each added after the preset's own),
-steps, n_envs and hyperparameters (which replace or, for hyperparameters, update the preset's own). The DQN family uses them: ``rainbow`` is
+A preset may also carry ``scale`` (and ``scale_zh``): a line on its numbers at its envs' scale, shown after the
+description; and ``tasks``: versions of itself for other environments, each a mapping with its own ``envs`` (a
+list of ids) and any of scale, scale_zh, source (added after the preset's own), steps, n_envs and
+hyperparameters (which replace or, for hyperparameters, update the preset's own). The DQN family uses them: ``rainbow`` is
 Rainbow's six improvements everywhere, at the scale of Atari on Atari and at the scale of CartPole on CartPole.
 """
 
@@ -50,10 +51,14 @@ class Preset:
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     description_zh: str = ""
     tasks: tuple[dict[str, Any], ...] = ()  # versions for other envs, as the YAML gives them
+    scale: str = ""  # what the numbers are at this env's scale, after the description (DQN family)
+    scale_zh: str = ""
 
     def text(self, lang: str) -> str:
         """The one-line description in ``lang`` (``en`` or ``zh``); English where no translation is given."""
-        return self.description_zh if lang == "zh" and self.description_zh else self.description
+        if lang == "zh" and self.description_zh:
+            return self.description_zh + self.scale_zh
+        return f"{self.description} {self.scale}".strip()
 
     def fits(self, spec: EnvSpec) -> bool:
         return self.fits_id(spec.env_id, spec.is_atari)
@@ -71,14 +76,11 @@ class Preset:
         """This preset as it applies to ``env_id``: its task for that env, merged over it, if it has one."""
         for task in self.tasks:
             if env_id in task["envs"]:
-                def joined(mine: str, theirs: Any, space: str = " ") -> str:  # the variant, then the task's scale
-                    return f"{mine}{space}{theirs}".strip() if theirs else mine
-
+                source = f"{self.source} {task['source']}" if task.get("source") else self.source
                 return replace(
                     self, envs=list(task["envs"]), tasks=(),
-                    description=joined(self.description, task.get("description")),
-                    description_zh=joined(self.description_zh, task.get("description_zh"), ""),
-                    source=joined(self.source, task.get("source")),
+                    scale=str(task.get("scale", self.scale)), scale_zh=str(task.get("scale_zh", self.scale_zh)),
+                    source=source,
                     steps=int(task.get("steps", self.steps)), n_envs=int(task.get("n_envs", self.n_envs)),
                     hyperparameters={**self.hyperparameters, **(task.get("hyperparameters") or {})},
                 )
@@ -107,6 +109,8 @@ def presets_for(algo: str) -> dict[str, Preset]:
             hyperparameters=dict(body.get("hyperparameters") or {}),
             description_zh=str(body.get("description_zh", "")),
             tasks=tuple(dict(task) for task in body.get("tasks") or ()),
+            scale=str(body.get("scale", "")),
+            scale_zh=str(body.get("scale_zh", "")),
         )
         for name, body in raw.items()
     }
