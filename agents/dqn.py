@@ -722,6 +722,7 @@ class DQNAgent(Agent):
         gradient_steps = s.gradient_steps if s.gradient_steps > 0 else s.train_freq  # -1: one per transition
         losses = LossMeans()
         started_at, started_step, next_log = time.monotonic(), self._step, self._step + LOG_EVERY_STEPS
+        eps = 0.0 if s.noisy else epsilon(self._step, s, total_steps)
         with threads.at_most(None if self._images() or self.torch_device.type != "cpu" else 1):
             while self._step < total_steps:
                 eps = 0.0 if s.noisy else epsilon(self._step, s, total_steps)

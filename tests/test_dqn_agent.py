@@ -89,6 +89,7 @@ def test_learning_goes_on_where_the_last_call_ended() -> None:
         agent.learn(200, Counting())
         first = (agent.step, len(agent.memory), agent.n_updates)  # type: ignore[arg-type]
         agent.learn(400, Counting())
+        assert agent.learn(400, Counting()) == 400  # already there: nothing to do, and no error
     finally:
         agent.close()
     assert first[0] == 200 and agent.step == 400
