@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from playground.errors import CheckpointError
 from playground.i18n import Words
@@ -48,6 +48,50 @@ def check_schedule(value: Any) -> Any:
     if not start > 0:
         raise ValueError("it must be above zero")
     return value
+
+
+class OffPolicyKeys(BaseModel):
+    """The settings stable-baselines3's DQN names, with its meanings and defaults, shared by our DQN family
+    (``agents.dqn.DQNSettings``) and SB3's (``agents.sb3.DQNHyperparameters``): the RL Zoo's DQN presets read
+    the same for both. Strict: ``train_freq=2.5`` is an error, not a guess."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, use_attribute_docstrings=True)
+
+    learning_rate: float | str = 1e-4
+    """Adam's step size: a number, or lin_X for X decayed linearly to 0 over training."""
+    buffer_size: int = Field(default=1_000_000, gt=0)
+    """Transitions the replay memory keeps."""
+    learning_starts: int = Field(default=100, ge=0)
+    """Environment steps played (acting at random) before learning begins."""
+    batch_size: int = Field(default=32, gt=0)
+    """Transitions per gradient step."""
+    tau: float = Field(default=1.0, gt=0, le=1)
+    """Target network update: 1 copies the online network, less moves it that fraction of the way (Polyak)."""
+    gamma: float = Field(default=0.99, gt=0, le=1)
+    """Discount per step."""
+    train_freq: int = Field(default=4, gt=0)
+    """Environment steps between two rounds of learning (ours: transitions summed over the envs)."""
+    gradient_steps: int = Field(default=1, ge=-1)
+    """Gradient steps per round of learning; -1: as many as environment steps were played since the last."""
+    target_update_interval: int = Field(default=10_000, gt=0)
+    """Environment steps between two target network updates."""
+    exploration_fraction: float = Field(default=0.1, gt=0, le=1)
+    """Fraction of training over which epsilon falls from its initial to its final value."""
+    exploration_initial_eps: float = Field(default=1.0, ge=0, le=1)
+    """Probability of a random action at the start of training."""
+    exploration_final_eps: float = Field(default=0.05, ge=0, le=1)
+    """Probability of a random action once the exploration fraction has passed."""
+    max_grad_norm: float = Field(default=10.0, gt=0)
+    """Gradients are clipped to this norm."""
+
+    _schedule = field_validator("learning_rate")(check_schedule)
+
+    @field_validator("gradient_steps")
+    @classmethod
+    def _gradient_steps(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("use -1 (as many as environment steps) or a positive number")
+        return value
 
 
 def learning_rate_at(schedule: float | str, step: int, total_steps: int) -> float:

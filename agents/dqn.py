@@ -53,10 +53,10 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 from torch import nn
 
-from agents.base import Agent, Thought, TrainingHooks, check_schedule, checkpoint_archive, learning_rate_at
+from agents.base import Agent, OffPolicyKeys, Thought, TrainingHooks, checkpoint_archive, learning_rate_at
 from agents.precision import Precision
 from agents.replay import ReplayMemory, ReplaySettings, check_fits, check_saved
 from playground import threads
@@ -68,42 +68,16 @@ log = logging.getLogger(__name__)
 # -- settings ----------------------------------------------------------------------------------------------------
 
 
-class DQNSettings(BaseModel):
-    """Every hyperparameter of the family. The first group has the names, meanings and defaults of
-    stable-baselines3's DQN (so the RL Zoo's presets read the same); the improvements follow, each off.
+class DQNSettings(OffPolicyKeys):
+    """Every hyperparameter of the family: stable-baselines3's DQN settings (``OffPolicyKeys``: the names, meanings
+    and defaults the RL Zoo's presets use), Adam's epsilon and the layers, then the improvements, each off.
 
     Strict: ``n_step=2.5`` or ``double=yes please`` is an error, not a guess."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(frozen=True)
 
-    learning_rate: float | str = 1e-4
-    """Adam's step size: a number, or lin_X for X decayed linearly to 0 over training."""
     optimizer_eps: float = Field(default=1e-8, gt=0)
     """Adam's epsilon (PyTorch's and SB3's 1e-8; Rainbow uses 1.5e-4)."""
-    buffer_size: int = Field(default=1_000_000, gt=0)
-    """Transitions the replay memory keeps."""
-    learning_starts: int = Field(default=100, ge=0)
-    """Environment steps played (acting at random) before learning begins."""
-    batch_size: int = Field(default=32, gt=0)
-    """Transitions per gradient step."""
-    tau: float = Field(default=1.0, gt=0, le=1)
-    """Target network update: 1 copies the online network, less moves it that fraction of the way (Polyak)."""
-    gamma: float = Field(default=0.99, gt=0, le=1)
-    """Discount per step."""
-    train_freq: int = Field(default=4, gt=0)
-    """Environment steps between two rounds of learning."""
-    gradient_steps: int = Field(default=1, ge=-1)
-    """Gradient steps per round of learning; -1: as many as environment steps were played since the last."""
-    target_update_interval: int = Field(default=10_000, gt=0)
-    """Environment steps between two target network updates."""
-    exploration_fraction: float = Field(default=0.1, gt=0, le=1)
-    """Fraction of training over which epsilon falls from its initial to its final value."""
-    exploration_initial_eps: float = Field(default=1.0, ge=0, le=1)
-    """Probability of a random action at the start of training."""
-    exploration_final_eps: float = Field(default=0.05, ge=0, le=1)
-    """Probability of a random action once the exploration fraction has passed."""
-    max_grad_norm: float = Field(default=10.0, gt=0)
-    """Gradients are clipped to this norm."""
     net_arch: list[int] | None = None
     """Hidden linear layers; default [512] after the Nature CNN, [64, 64] for flat observations."""
 
@@ -133,15 +107,6 @@ class DQNSettings(BaseModel):
     """Highest return the distribution can represent."""
     mixed_precision: bool = True
     """Image networks in bfloat16 on CPUs that compute it natively, AMP on CUDA; false keeps float32 throughout."""
-
-    _schedule = field_validator("learning_rate")(check_schedule)
-
-    @field_validator("gradient_steps")
-    @classmethod
-    def _gradient_steps(cls, value: int) -> int:
-        if value == 0:
-            raise ValueError("use -1 (as many as environment steps) or a positive number")
-        return value
 
     @field_validator("net_arch")
     @classmethod

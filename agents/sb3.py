@@ -33,7 +33,7 @@ from stable_baselines3.common.save_util import load_from_zip_file
 from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
 from stable_baselines3.common.utils import LinearSchedule
 
-from agents.base import Agent, Thought, TrainingHooks, check_schedule, checkpoint_archive
+from agents.base import Agent, OffPolicyKeys, Thought, TrainingHooks, check_schedule, checkpoint_archive
 from agents.precision import cpu_has_bfloat16
 from playground import threads
 from playground.atomic import atomic_write
@@ -95,30 +95,10 @@ class A2CHyperparameters(_OnPolicyKeys):
     learning_rate: Schedule = 7e-4
 
 
-class DQNHyperparameters(_PolicyKeys):
-    learning_rate: Schedule = 1e-4
-    buffer_size: int = Field(default=1_000_000, gt=0)
-    learning_starts: int = Field(default=100, ge=0)
-    batch_size: int = Field(default=32, gt=0)
-    tau: float = Field(default=1.0, gt=0, le=1)
-    gamma: float = Field(default=0.99, gt=0, le=1)
-    train_freq: int = Field(default=4, gt=0)
-    gradient_steps: int = Field(default=1, ge=-1)
-    target_update_interval: int = Field(default=10_000, gt=0)
-    exploration_fraction: float = Field(default=0.1, gt=0, le=1)
-    exploration_initial_eps: float = Field(default=1.0, ge=0, le=1)
-    exploration_final_eps: float = Field(default=0.05, ge=0, le=1)
-    max_grad_norm: float = Field(default=10.0, gt=0)
+class DQNHyperparameters(_PolicyKeys, OffPolicyKeys):
+    """SB3's DQN: the settings it shares with ours (``OffPolicyKeys``), its policy keys, and its memory option."""
+
     optimize_memory_usage: bool = False
-
-    _schedules = field_validator("learning_rate")(check_schedule)
-
-    @field_validator("gradient_steps")
-    @classmethod
-    def _gradient_steps(cls, value: int) -> int:
-        if value == 0:
-            raise ValueError("use -1 (as many as environment steps) or a positive number")
-        return value
 
 
 _ACTIVATIONS = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}
