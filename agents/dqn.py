@@ -59,6 +59,7 @@ from torch import nn
 from agents.base import Agent, OffPolicyKeys, Thought, TrainingHooks, checkpoint_archive, learning_rate_at
 from agents.precision import Precision
 from agents.replay import ReplayMemory, ReplaySettings, check_fits, check_saved
+from agents.worker_pool import LossAverager
 from playground import threads
 from playground.errors import BadConfig, CheckpointError, IncompatibleEnvironment
 from playground.i18n import Words
@@ -477,24 +478,6 @@ REPLAY_FILE = "replay_buffer.npz"  # beside the checkpoint, only when the run ke
 LOG_EVERY_STEPS = 1000  # environment steps between two rows of the run's curves
 
 
-class LossMeans:
-    """Running sums of what the gradient steps report, emptied into the run's curves now and then."""
-
-    def __init__(self) -> None:
-        self.sums: dict[str, float] = {}
-        self.count = 0
-
-    def add(self, values: dict[str, float]) -> None:
-        for key, value in values.items():
-            self.sums[key] = self.sums.get(key, 0.0) + value
-        self.count += 1
-
-    def pop(self) -> dict[str, float]:
-        means = {key: value / self.count for key, value in self.sums.items()} if self.count else {}
-        self.sums, self.count = {}, 0
-        return means
-
-
 class DQNAgent(Agent):
     """The DQN family behind the platform's agent interface (``agents.base.Agent``).
 
@@ -579,31 +562,38 @@ class DQNAgent(Agent):
 
     # -- acting --------------------------------------------------------------------------------------------------
 
-    def _q_values(self, obs: np.ndarray | torch.Tensor, *, explore: bool) -> torch.Tensor:
-        """Q(s, .) for a batch, without gradients: the noisy network as it explores (``explore``), or its
-        means (evaluation, the viewer)."""
+    def _forward(self, obs: np.ndarray, *, explore: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(Q-values, C51 probabilities or None) for a batch, without gradients: on the noisy network as it explores
+        (``explore``), or on its means (evaluation, the viewer)."""
         assert self.online is not None, "build() or load() first"
         was_training = self.online.training
         self.online.train(explore)
         try:
             with torch.no_grad(), self.precision.autocast():
-                return self.online(torch.as_tensor(np.asarray(obs), device=self.torch_device))
+                obs_tensor = torch.as_tensor(np.asarray(obs), device=self.torch_device)
+                if not self.online.distributional:
+                    return self.online(obs_tensor).float(), None
+                probs = self.online.distribution(obs_tensor)
+                return self.online.expected(probs).float(), probs.float()
         finally:
             self.online.train(was_training)
+
+    def _epsilon_greedy(self, actions: np.ndarray, eps: float) -> np.ndarray:
+        """Each action replaced by a random one with probability ``eps``."""
+        if eps <= 0:
+            return actions
+        coin = self._rng.random(len(actions)) < eps
+        return np.where(coin, self._rng.integers(0, int(self.spec.action_space.n), size=len(actions)), actions)
 
     def _explore(self, obs: np.ndarray, eps: float) -> np.ndarray:
         """Actions for the training envs: at random before learning starts; else greedy on the (noisy) network,
         replaced by a random action with probability ``eps``."""
-        n_actions = int(self.spec.action_space.n)
         if self._step < self._learning_from:
-            return self._rng.integers(0, n_actions, size=len(obs))
+            return self._rng.integers(0, int(self.spec.action_space.n), size=len(obs))
         if self.settings.noisy:
             self.online.reset_noise()  # type: ignore[union-attr]  # new noise for every step the agent acts
-        actions = self._q_values(obs, explore=True).argmax(dim=1).cpu().numpy()
-        if eps > 0:
-            coin = self._rng.random(len(obs)) < eps
-            actions = np.where(coin, self._rng.integers(0, n_actions, size=len(obs)), actions)
-        return actions
+        q, _probs = self._forward(obs, explore=True)
+        return self._epsilon_greedy(q.argmax(dim=1).cpu().numpy(), eps)
 
     def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
         """Greedy on the network's means; not deterministic: epsilon-greedy with the final epsilon, or greedy on
@@ -616,34 +606,22 @@ class DQNAgent(Agent):
         explore = not deterministic and self.settings.noisy
         if explore:
             self.online.reset_noise()
-        was_training = self.online.training
-        self.online.train(explore)
-        try:
-            with torch.no_grad(), self.precision.autocast():
-                obs_tensor = torch.as_tensor(np.asarray(obs), device=self.torch_device)
-                if self.online.distributional:
-                    probs = self.online.distribution(obs_tensor)
-                    q = self.online.expected(probs)
-                else:
-                    probs, q = None, self.online(obs_tensor)
-        finally:
-            self.online.train(was_training)
-        q_values = q.float().cpu().numpy()
+        q, probs = self._forward(obs, explore=explore)
+        q_values = q.cpu().numpy()
         actions = q_values.argmax(axis=1)
-        if not deterministic and not self.settings.noisy and self.settings.exploration_final_eps > 0:
-            coin = self._rng.random(len(actions)) < self.settings.exploration_final_eps
-            actions = np.where(coin, self._rng.integers(0, q_values.shape[1], size=len(actions)), actions)
+        if not deterministic and not self.settings.noisy:
+            actions = self._epsilon_greedy(actions, self.settings.exploration_final_eps)
         thought = Thought(actions=actions, q_values=q_values, values=q_values.max(axis=1))
         if probs is not None:
-            rows = np.arange(len(actions))
-            thought.distribution = probs.float().cpu().numpy()[rows, actions]
+            thought.distribution = probs.cpu().numpy()[np.arange(len(actions)), actions]
             thought.support = self.online.support.cpu().numpy()
         return thought
 
     # -- learning ------------------------------------------------------------------------------------------------
 
     def _gradient_step(self, total_steps: int) -> dict[str, float]:
-        """One gradient step on one batch from the replay memory; returns what the curves show of it."""
+        """One gradient step on one batch from the replay memory; returns what the curves show of it (their
+        ``train/`` keys without the prefix, which ``LossAverager`` adds)."""
         assert self.online is not None and self.target is not None and self.memory is not None
         assert self.optimizer is not None and self.scaler is not None
         s = self.settings
@@ -666,9 +644,9 @@ class DQNAgent(Agent):
         self.n_updates += 1
         if s.prioritized:
             self.memory.update_priorities(batch.indices, errors.float().cpu().numpy())
-        values = {"train/loss": float(loss.detach()), "train/learning_rate": lr}
+        values = {"loss": float(loss.detach()), "learning_rate": lr}  # the curves' train/ keys
         if b is not None:
-            values["train/beta"] = b
+            values["beta"] = b
         return values
 
     def _training_envs(self) -> tuple[Any, np.ndarray]:
@@ -685,7 +663,7 @@ class DQNAgent(Agent):
         env, obs = self._training_envs()
         self.online.train()
         gradient_steps = s.gradient_steps if s.gradient_steps > 0 else s.train_freq  # -1: one per transition
-        losses = LossMeans()
+        losses = LossAverager(every_s=0.0)  # emptied every LOG_EVERY_STEPS steps, not on a clock
         started_at, started_step, next_log = time.monotonic(), self._step, self._step + LOG_EVERY_STEPS
         eps = 0.0 if s.noisy else epsilon(self._step, s, total_steps)
         with threads.at_most(None if self._images() or self.torch_device.type != "cpu" else 1):
@@ -712,7 +690,7 @@ class DQNAgent(Agent):
                     while self._owed >= s.train_freq:
                         self._owed -= s.train_freq
                         for _ in range(gradient_steps):
-                            losses.add(self._gradient_step(total_steps))
+                            losses.add(1, self._gradient_step(total_steps))
                 if self._step // s.target_update_interval > before // s.target_update_interval:
                     update_target(self.target, self.online, s.tau)  # type: ignore[arg-type]
 
@@ -724,7 +702,7 @@ class DQNAgent(Agent):
         self._log(hooks, losses, eps, started_at, started_step)
         return self._step
 
-    def _log(self, hooks: TrainingHooks, losses: LossMeans, eps: float, started_at: float, started_step: int) -> None:
+    def _log(self, hooks: TrainingHooks, losses: LossAverager, eps: float, started_at: float, started_step: int) -> None:
         values = losses.pop()
         values["train/n_updates"] = float(self.n_updates)
         values["time/total_timesteps"] = float(self._step)
