@@ -20,8 +20,10 @@ def _registry() -> dict[str, type[Agent]]:
     from agents.a3c import A3CAgent
     from agents.dqn import DQNAgent
     from agents.sb3 import A2CAgent, PPOAgent, SB3DQNAgent
+    from agents.tabular import TABULAR_AGENTS
 
-    return {"dqn": DQNAgent, "sb3-dqn": SB3DQNAgent, "ppo": PPOAgent, "a2c": A2CAgent, "a3c": A3CAgent}
+    return {"dqn": DQNAgent, "sb3-dqn": SB3DQNAgent, "ppo": PPOAgent, "a2c": A2CAgent, "a3c": A3CAgent,
+            **{cls.name: cls for cls in TABULAR_AGENTS}}
 
 
 def names() -> list[str]:

@@ -187,6 +187,9 @@ class Agent(ABC):
 
     name: ClassVar[str]
     Hyperparameters: ClassVar[type[BaseModel]]
+    # True once training has nothing left to do before its total (planning that no longer changes the plan):
+    # a run that stops there has finished, not been stopped.
+    converged: bool = False
 
     def __init__(
         self,

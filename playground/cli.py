@@ -357,7 +357,7 @@ def rl_train(
     set_: Annotated[list[str], typer.Option("--set", help="override one hyperparameter (repeatable)")] = [],  # noqa: B006
     name: Annotated[Optional[str], typer.Option(help="a name of your own for this run")] = None,
     eval_every: Annotated[Optional[str], typer.Option(help="evaluate every N steps (default: 10 times per run)")] = None,
-    eval_episodes: Annotated[int, typer.Option(help="whole games per evaluation")] = 10,
+    eval_episodes: Annotated[int | None, typer.Option(help="whole games per evaluation (default: the preset's, or 10)")] = None,
     checkpoint_every: Annotated[Optional[str], typer.Option(help="checkpoint every N steps (default: at each evaluation)")] = None,
     keep: Annotated[int, typer.Option("--keep", help="keep the newest N checkpoints (every evaluated one is kept too)")] = 1,
     tensorboard: Annotated[bool, typer.Option("--tensorboard", help="also write TensorBoard event files")] = False,

@@ -24,6 +24,7 @@ from playground.i18n import Words
 ConfigT = TypeVar("ConfigT", bound=BaseModel)
 
 EnvBackend = Literal["auto", "fast", "sb3"]
+DEFAULT_EVAL_EPISODES = 10  # whole games per evaluation, unless the preset or the user says otherwise
 
 
 class RLConfig(BaseModel):
@@ -116,7 +117,7 @@ def build_rl_config(
     preset: str | None = None,
     sets: Iterable[str] = (),
     eval_every: int | None = None,
-    eval_episodes: int = 10,
+    eval_episodes: int | None = None,
     checkpoint_every: int | None = None,
     tensorboard: bool = False,
     save_replay_buffer: bool = False,
@@ -141,6 +142,7 @@ def build_rl_config(
                                  ("--eval-episodes", eval_episodes, MAX_EPISODES)):
         check_limit(flag, value, maximum)
     total = steps or chosen.steps
+    eval_episodes = eval_episodes or chosen.eval_episodes or DEFAULT_EVAL_EPISODES
     # About ten evaluations per run, but none closer than 1,000 steps (tiny runs: one at the end).
     every = eval_every or max(total // 10, min(total, 1000))
     return RLConfig(

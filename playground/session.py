@@ -343,15 +343,16 @@ class RunSession:
         self.store.delete_metrics_after(self.run.id, step)
 
     # -- the ending --------------------------------------------------------------------------------
-    def finish(self, step: int) -> str:
-        """The last checkpoint (unless this step has one), metrics, and the status: finished or stopped."""
+    def finish(self, step: int, *, done: bool | None = None) -> str:
+        """The last checkpoint (unless this step has one), metrics, and the status: finished (the total reached, or
+        ``done``: nothing left to learn) or stopped."""
         self.step = step
         if step != self.last_checkpoint_step and self.save is not None:
             self.checkpoint(step)
         if self.pending_means:
             self.log_means(step)
         self.flush()
-        status = "finished" if step >= self.total else "stopped"
+        status = "finished" if step >= self.total or done else "stopped"
         runs.end(self.run.id, status, step, store=self.store)
         self.report(status)
         return status

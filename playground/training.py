@@ -149,11 +149,12 @@ def execute(run_id: str, *, resume: bool = False, progress: ProgressFn | None = 
             agent.learn(config.steps, hooks)
             step = agent.step
             session.step = step
+            done = step >= config.steps or agent.converged
             if step != session.last_checkpoint_step or config.save_replay_buffer:
                 _keep_replay_buffer(session, agent, config, step)
-            if step >= config.steps and session.last_eval_step != step:
+            if done and session.last_eval_step != step:
                 hooks.evaluate(step, agent)
-            session.finish(step)
+            session.finish(step, done=done)
     finally:
         if agent is not None:
             agent.close()

@@ -2,7 +2,7 @@
 
 Each ``<algo>.yaml`` maps a preset name to: description (and ``description_zh``, its Simplified Chinese
 for the web UI), source (where the numbers come from), envs (``atari``, ``any`` or a list of ids), steps,
-n_envs and hyperparameters.
+n_envs and hyperparameters, and optionally eval_episodes (whole games per evaluation; 10 when unset).
 
 A preset may also carry ``scale`` (and ``scale_zh``): a line on its numbers at its envs' scale, shown after the
 description; and ``tasks``: versions of itself for other environments, each a mapping with its own ``envs`` (a
@@ -53,6 +53,7 @@ class Preset:
     tasks: tuple[dict[str, Any], ...] = ()  # versions for other envs, as the YAML gives them
     scale: str = ""  # what the numbers are at this env's scale, after the description (DQN family)
     scale_zh: str = ""
+    eval_episodes: int | None = None  # whole games per evaluation when the user names none (Taxi's pass mark: 100)
 
     def text(self, lang: str) -> str:
         """The one-line description in ``lang`` (``en`` or ``zh``); English where no translation is given."""
@@ -82,6 +83,7 @@ class Preset:
                     scale=str(task.get("scale", self.scale)), scale_zh=str(task.get("scale_zh", self.scale_zh)),
                     source=source,
                     steps=int(task.get("steps", self.steps)), n_envs=int(task.get("n_envs", self.n_envs)),
+                    eval_episodes=int(task["eval_episodes"]) if task.get("eval_episodes") else self.eval_episodes,
                     hyperparameters={**self.hyperparameters, **(task.get("hyperparameters") or {})},
                 )
         return self
@@ -111,6 +113,7 @@ def presets_for(algo: str) -> dict[str, Preset]:
             tasks=tuple(dict(task) for task in body.get("tasks") or ()),
             scale=str(body.get("scale", "")),
             scale_zh=str(body.get("scale_zh", "")),
+            eval_episodes=int(body["eval_episodes"]) if body.get("eval_episodes") else None,
         )
         for name, body in raw.items()
     }

@@ -25,6 +25,7 @@ from playground.envs.specs import (
     ATARI_NOOP_MAX,
     ATARI_SCREEN,
     EnvSpec,
+    make_kwargs,
     register_envs,
 )
 
@@ -87,4 +88,5 @@ def make_atari(spec: EnvSpec, n_envs: int, seed: int, *, train: bool) -> VecEnv:
 
 def make_classic(spec: EnvSpec, n_envs: int, seed: int) -> VecEnv:
     """DummyVecEnv of Monitor-wrapped envs, env i seeded with seed + i at its first reset."""
-    return make_vec_env(spec.env_id, n_envs=n_envs, seed=seed, vec_env_cls=DummyVecEnv)
+    return make_vec_env(spec.registered_id, n_envs=n_envs, seed=seed, vec_env_cls=DummyVecEnv,
+                        env_kwargs=make_kwargs(spec))

@@ -14,10 +14,12 @@ import ast
 import difflib
 import functools
 import importlib.util
+import inspect
 import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -40,6 +42,14 @@ ATARI_FPS = 60  # the emulator's frame rate: the game's normal speed
 ATARI_OBSERVATION_SPACE = spaces.Box(
     low=0, high=255, shape=(ATARI_FRAME_STACK, ATARI_SCREEN, ATARI_SCREEN), dtype=np.uint8
 )
+# An env id may carry Gymnasium keyword arguments after it, comma-separated: ``FrozenLake-v1,is_slippery=False``.
+# Commas need no quoting in a shell and no Gymnasium id holds one. The whole string is the env's name
+# everywhere (runs, challenges, leaderboards): the deterministic lake is another task than the slippery one.
+KWARG_SEPARATOR = ","
+# Games an agent plays are cut at this many steps when their id sets no limit (CliffWalking-v1 has none,
+# and a greedy agent that has learnt nothing yet would walk into a wall for ever).
+DEFAULT_MAX_EPISODE_STEPS = 1000
+
 # Sticky actions per id version, as the ALE documents them: v0 and v5 repeat the last action with
 # probability 0.25, v4 (and so the RL Zoo's NoFrameskip-v4) never does.
 _STICKY = {"v0": 0.25, "v4": 0.0, "v5": 0.25}
@@ -84,13 +94,20 @@ class EnvSpec:
     (once per id) the first time ``action_space`` or ``action_meanings`` is asked for.
     """
 
-    env_id: str
+    env_id: str  # the whole name: the Gymnasium id and its keyword arguments, as ``canonical_env`` writes them
     game: str
     is_atari: bool
     rom: str | None
     repeat_action_probability: float
     observation_space: gym.Space = field(compare=False)
     _action_space: gym.Space | None = field(default=None, compare=False, repr=False)
+    gym_id: str = field(default="", compare=False)  # the registered id alone ("" = env_id)
+    kwargs: dict[str, Any] = field(default_factory=dict, compare=False)  # passed to gym.make
+    max_episode_steps: int | None = field(default=None, compare=False)  # the id's own limit, when it sets one
+
+    @property
+    def registered_id(self) -> str:
+        return self.gym_id or self.env_id
 
     @property
     def action_meanings(self) -> tuple[str, ...] | None:
@@ -102,6 +119,20 @@ class EnvSpec:
         if self._action_space is not None:
             return self._action_space
         return spaces.Discrete(len(self.action_meanings or ()))
+
+
+def make_kwargs(spec: EnvSpec) -> dict[str, Any]:
+    """What ``gym.make(spec.registered_id, ...)`` needs besides the id: the env's keyword arguments and,
+    where the id sets no time limit, ours."""
+    out = dict(spec.kwargs)
+    if not spec.is_atari and spec.max_episode_steps is None:
+        out["max_episode_steps"] = DEFAULT_MAX_EPISODE_STEPS
+    return out
+
+
+def make_gym(spec: EnvSpec, **extra: Any) -> gym.Env:
+    """One Gymnasium env of a (non-Atari) spec, with its keyword arguments: what trains, scores and is watched."""
+    return gym.make(spec.registered_id, **make_kwargs(spec), **extra)
 
 
 # --------------------------------------------------------------------------------------------
@@ -278,39 +309,126 @@ def resolve(env_id: str) -> EnvSpec:
 
     Atari ids are answered from ale-py's files (the agent's observation is the same for every
     game). Other ids open one probe env (closed before returning), because their spaces are only
-    known after construction. Cached per id.
+    known after construction. Keyword arguments may follow the id (``FrozenLake-v1,is_slippery=False``);
+    the spec's ``env_id`` spells them one way. Cached per id.
     """
     if not isinstance(env_id, str):
         raise _unknown(str(env_id))
-    atari = ale_ids().get(env_id)
+    gym_id, _sep, rest = env_id.partition(KWARG_SEPARATOR)
+    gym_id = gym_id.strip()
+    atari = ale_ids().get(gym_id)
     if atari is not None:
-        return _atari_spec(env_id, atari)
-    if env_id not in gym.registry:
-        raise _unknown(env_id)
-    gspec = gym.spec(env_id)
+        if rest:
+            raise BadConfig("envs.atari_no_kwargs", env=env_id, id=gym_id)
+        return _atari_spec(gym_id, atari)
+    if gym_id not in gym.registry:
+        raise _unknown(gym_id)
+    gspec = gym.spec(gym_id)
     if gspec.entry_point == ATARI_ENTRY_POINT:  # an ALE id registered by other code
+        if rest:
+            raise BadConfig("envs.atari_no_kwargs", env=env_id, id=gym_id)
         sticky = float(gspec.kwargs.get("repeat_action_probability", 0.25))
-        return _atari_spec(env_id, AtariId(str(gspec.kwargs["game"]), sticky))
+        return _atari_spec(gym_id, AtariId(str(gspec.kwargs["game"]), sticky))
+    kwargs = _env_kwargs(gym_id, gspec, rest) if rest else {}
     try:
-        probe = gym.make(env_id)
+        probe = gym.make(gym_id, **kwargs)
     except gym.error.DependencyNotInstalled as exc:
-        raise _missing_dependency(env_id, exc) from exc
+        raise _missing_dependency(gym_id, exc) from exc
     except ImportError as exc:  # entry points that import optional packages
-        raise _missing_dependency(env_id, exc) from exc
+        raise _missing_dependency(gym_id, exc) from exc
+    except Exception as exc:  # the env's own constructor refused a keyword argument's value
+        if not kwargs:
+            raise
+        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise BadConfig("envs.kwargs_refused", env=env_id, reason=reason) from None
     try:
         observation_space = probe.observation_space
         action_space = probe.action_space
     finally:
         probe.close()
     return EnvSpec(
-        env_id=env_id,
+        env_id=canonical_env(gym_id, kwargs),
         game=gspec.name,
         is_atari=False,
         rom=None,
         repeat_action_probability=0.0,
         observation_space=observation_space,
         _action_space=action_space,
+        gym_id=gym_id,
+        kwargs=kwargs,
+        max_episode_steps=gspec.max_episode_steps,
     )
+
+
+def _read_kwarg(raw: str) -> Any:
+    """``False``, ``false``, ``0.5``, ``8x8``: booleans and numbers as such, the rest as text."""
+    text = raw.strip()
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("none", "null"):
+        return None
+    for number in (int, float):
+        try:
+            return number(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _write_kwarg(value: Any) -> str:
+    return repr(value) if isinstance(value, (bool, float)) or value is None else str(value)
+
+
+def canonical_env(gym_id: str, kwargs: dict[str, Any]) -> str:
+    """The one spelling of an id with keyword arguments: sorted keys, Python's words for booleans."""
+    return KWARG_SEPARATOR.join([gym_id, *(f"{key}={_write_kwarg(kwargs[key])}" for key in sorted(kwargs))])
+
+
+def env_defaults(gym_id: str) -> dict[str, Any]:
+    """The keyword arguments an id's env takes and the value each has when nobody sets it (the id's own
+    registration first, then the constructor's defaults); ``render_mode`` is the viewer's, not a setting."""
+    gspec = gym.spec(gym_id)
+    defaults: dict[str, Any] = {}
+    entry = gspec.entry_point
+    if isinstance(entry, str):
+        try:
+            entry = gym.envs.registration.load_env_creator(entry)
+        except (ImportError, AttributeError, ValueError):
+            entry = None
+    if entry is not None:
+        try:
+            signature = inspect.signature(entry)
+        except (TypeError, ValueError):
+            signature = None
+        if signature is not None:
+            for name, parameter in signature.parameters.items():
+                if parameter.kind in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL) or name == "render_mode":
+                    continue
+                defaults[name] = None if parameter.default is parameter.empty else parameter.default
+    defaults.update(gspec.kwargs)
+    return defaults
+
+
+def _env_kwargs(gym_id: str, gspec: gym.envs.registration.EnvSpec, text: str) -> dict[str, Any]:
+    """``is_slippery=False,map_name=8x8`` into keyword arguments the env takes, without those equal to its
+    defaults (so ``FrozenLake-v1,map_name=4x4`` is ``FrozenLake-v1``)."""
+    defaults = env_defaults(gym_id)
+    kwargs: dict[str, Any] = {}
+    for pair in text.split(KWARG_SEPARATOR):
+        key, sep, raw = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise BadConfig("envs.bad_kwarg", pair=pair, env=gym_id)
+        if key not in defaults or key in ("max_episode_steps",):
+            known = ", ".join(sorted(k for k in defaults if k != "max_episode_steps")) or "-"
+            raise BadConfig("envs.unknown_kwarg", key=key, env=gym_id, known=known)
+        value = _read_kwarg(raw)
+        if value != defaults[key] or type(value) is not type(defaults[key]):
+            kwargs[key] = value
+        else:
+            kwargs.pop(key, None)  # a later pair that puts a value back to its default
+    return kwargs
 
 
 def check_env_args(n_envs: int, backend: str) -> None:

@@ -42,6 +42,7 @@ from playground.envs.specs import (
     EnvSpec,
     action_names,
     check_env_args,
+    make_gym,
     register_envs,
 )
 from playground.errors import MissingDependency
@@ -166,7 +167,7 @@ def _atari_game(spec: EnvSpec, max_frames: int) -> RenderCollection:
 
 def _classic_game(spec: EnvSpec) -> RenderCollection:
     try:
-        return RenderCollection(gym.make(spec.env_id, render_mode="rgb_array"))
+        return RenderCollection(make_gym(spec, render_mode="rgb_array"))
     except (gym.error.Error, ValueError) as exc:
         raise MissingDependency("envs.cannot_render", env=spec.env_id, reason=str(exc)) from None
 
