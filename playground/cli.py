@@ -928,6 +928,29 @@ def watch(
         out.print("\n".join(summary.lines()), soft_wrap=True)
 
 
+@app.command("sweep")
+def sweep(
+    env: Annotated[str, typer.Argument(help="a Gymnasium id with a model: FrozenLake-v1, CliffWalking-v1, Taxi-v4, …")],
+    gamma: Annotated[float, typer.Option(help="discount per step, from 0 to 1")] = 0.9,
+    sweeps: Annotated[Optional[int], typer.Option(help="sweeps to run first (headless default: until converged)")] = None,
+    state: Annotated[Optional[int], typer.Option(help="the state whose update is written out (default: the start)")] = None,
+    screenshot: Annotated[Optional[str], typer.Option(metavar="FILE", help="save the last picture to FILE.png")] = None,
+    record: Annotated[Optional[str], typer.Option(help="also write the sweeps, one frame each, to FILE.mp4 or FILE.gif")] = None,
+    fps: Annotated[Optional[int], typer.Option(help="video frames (sweeps) per second (headless default 2)")] = None,
+    headless: Annotated[bool, typer.Option("--headless", help="no window: run the sweeps, then save and print")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the sweeps and the chosen state's update as JSON")] = False,
+) -> None:
+    """Value iteration one sweep at a time (SPACE), one cell's Bellman update written out with its numbers."""
+    from playground.viewer.bellman import sweep as run_sweep
+
+    summary = run_sweep(env, gamma=gamma, sweeps=sweeps, state=state, headless=headless, screenshot=screenshot,
+                        record=record, fps=fps)
+    if as_json:
+        _print_json(summary.record())
+    else:
+        out.print("\n".join(summary.lines()), soft_wrap=True)
+
+
 @app.command("play")
 def play(
     env: Annotated[str, typer.Argument(help="an Atari game, e.g. ALE/Pong-v5")],

@@ -114,10 +114,15 @@ class Follower:
                 message = self.new_checkpoint_message(step)
         return message
 
-    def refresh(self, hud: HudState) -> None:
-        """During a game: keep the curve and the status current (no switching mid-game)."""
+    def refresh(self, hud: HudState, load: Callable[[int, Path], None] | None = None) -> Message | None:
+        """During a game: keep the curve and the status current. No switching mid-game, except with ``load``:
+        a table (tabular agents) holds nothing about the game being played, so the newest one is loaded
+        at once and the values on the grid change while the agent plays. Returns what to tell the user."""
+        if load is not None:
+            return self.between_games(hud, load)
         hud.eval_curve = self.curve()
         hud.run_status = self.run().status
+        return None
 
 
 def sleep_responsively(seconds: float, keep_going: Callable[[], bool], tick: float = 0.05) -> bool:

@@ -6,6 +6,11 @@ are independent (+ and - change the speed, not the frame rate). Events are pumpe
 Headless, there is no clock (frames are made as fast as the machine can, and the video still
 plays at the game's real speed), except in follow mode, which keeps to real time so that the
 games spread over the training they show.
+
+A tabular agent (value iteration, Q-learning, ...: ``agents/tabular.py``) is shown on its grid instead of
+the env's own small picture: every cell coloured by V(s), the greedy action as an arrow, the agent on its
+cell (``grid.TableBoard``), redrawn from the table every frame. Following such a run, the newest table is
+loaded while a game goes on (a table holds nothing about the game being played), not only between games.
 """
 
 from __future__ import annotations
@@ -17,8 +22,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+import agents
 from playground import envs, runs
 from playground.config import of_run
+from playground.envs.grids import grid_world
 from playground.errors import PlaygroundError, RunStateError
 from playground.i18n import say
 from playground.store import Store, get_store
@@ -38,6 +47,7 @@ from playground.viewer.common import (
 from playground.viewer.controls import WatchControls
 from playground.viewer.display import Screen, go_headless, require_display
 from playground.viewer.follow import Follower
+from playground.viewer.grid import TableBoard, is_tabular
 from playground.viewer.hud import HudState, draw_watch, watch_size
 from playground.viewer.record import Recorder, check_record_path, default_video_path
 from playground.viewer.session import GameResult, WatchSession, load_for_play
@@ -96,10 +106,11 @@ class WatchApp(ViewerApp):
     def __init__(self, session: WatchSession, screen: Screen, *, zoom: int, fps: float,
                  episodes: int | None = None, max_frames: int | None = None, follower: Follower | None = None,
                  screenshot_dir: Path | None = None, controls: WatchControls | None = None,
-                 notify: Notify | None = None) -> None:
+                 notify: Notify | None = None, board: TableBoard | None = None) -> None:
         super().__init__(session, screen, fps=fps, controls=controls or WatchControls(), max_frames=max_frames,
                          follower=follower, screenshot_dir=screenshot_dir, notify=notify)
         self.zoom = zoom
+        self.board = board  # a tabular agent's grid, drawn instead of the game's picture
         self.episodes = episodes
         self.frames_per_tick = session.env.native_fps / self.fps  # at speed 1: the game's real speed
         self.credit = 0.0
@@ -139,12 +150,21 @@ class WatchApp(ViewerApp):
                     break
         if self.follower is not None and time.monotonic() - self._last_refresh > REFRESH_S:
             self._last_refresh = time.monotonic()
-            self.follower.refresh(session.hud)
+            message = self.follower.refresh(session.hud, session.load if self.board is not None else None)
+            self._note_checkpoint()
+            if message:
+                self.say(message)
         return True
 
     def draw(self) -> dict[str, Any]:
         session = self.session
-        return draw_watch(self.screen.canvas, session.frame, session.hud, self.controls.view, self.zoom, session.obs[0])
+        frame = session.frame
+        if self.board is not None:
+            frame = self.board.frame(session.agent, int(np.asarray(session.obs).reshape(-1)[0]))
+        drawn = draw_watch(self.screen.canvas, frame, session.hud, self.controls.view, self.zoom, session.obs[0])
+        if self.board is not None:
+            drawn["board"] = self.board.drawn
+        return drawn
 
 
 def watch(
@@ -196,6 +216,7 @@ def watch(
         episodes = 1
 
     spec = envs.resolve(config.env)
+    tabular = is_tabular(agents.get(config.algo))
     summary = WatchSummary(run_id=run.id, env=spec.env_id, seed=seed)
     started = time.monotonic()
     with one_torch_thread():
@@ -204,7 +225,10 @@ def watch(
         try:
             with showing(summary) as held:
                 probe = env.reset(seed=seed).frames[-1]
-                zoom = zoom or default_zoom(probe.shape)
+                board = TableBoard(grid_world(env.env), env.action_names) if tabular else None
+                if board is not None:
+                    probe = np.zeros(board.shape, dtype=np.uint8)
+                zoom = zoom or (1 if board is not None else default_zoom(probe.shape))
                 fps = fps or round(env.native_fps)
                 size = watch_size(probe.shape, zoom, len(env.action_names),
                                   distribution=bool(config.hyperparameters.get("distributional")))
@@ -227,13 +251,15 @@ def watch(
                                run_status=follower.status if follower else None,
                                eval_curve=[(e.step, e.mean) for e in store.evaluations(run.id, played=True)])
                 session = WatchSession(env, agent, hud, seed=seed, checkpoint_step=step)
+                if board is not None:  # the grid's own names (LEFT, DOWN, ...) for the Q-value bars
+                    hud.action_names = board.action_names
                 if record_path is None and headless:
                     record_path = default_video_path(Path(run.folder), run.id, step)
                 if record_path is not None:
                     held.recorder = screen.recorder = Recorder(record_path, fps)
                 app = WatchApp(session, screen, zoom=zoom, fps=fps, episodes=episodes, max_frames=max_frames,
                                follower=follower, screenshot_dir=Path(run.folder) / "screenshots",
-                               controls=controls, notify=notify if follow else None)
+                               controls=controls, notify=notify if follow else None, board=board)
                 run_app(app, summary, started)
                 summary.games = list(session.results)
                 finish_recording(held, summary, store, run.id, lambda: {
