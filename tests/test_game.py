@@ -219,7 +219,9 @@ def test_the_suggested_commands_can_meet_their_challenges() -> None:
                 assert one_improvement_apart(hyperparameters, other) is not None, c.id
                 assert c.commands[-1].startswith("playground runs compare")
             else:
-                assert c.commands[-1].startswith("playground rl eval") and "--episodes 10" in c.commands[-1]
+                evaluate = c.commands[-1].split()
+                assert c.commands[-1].startswith("playground rl eval") and "--episodes" in evaluate, c.id
+                assert int(evaluate[evaluate.index("--episodes") + 1]) >= c.constraints.min_games, c.id
         elif c.kind == "gan":
             assert train[:5] == ["playground", "gan", "train", c.constraints.algos[0], c.datasets[0]], c.id
             assert c.commands[-1].startswith("playground gan eval")
@@ -252,6 +254,14 @@ def _challenge(data: dict[str, Any], cid: str) -> dict[str, Any]:
     (lambda d: d["tiers"][2]["requires"].append("cartpole-ppo"), "not in the tier below"),
     (lambda d: d["challenges"].append(copy.deepcopy(d["challenges"][0])), "used twice"),
     (lambda d: _challenge(d, "cartpole-ppo").update(treshold=3), "unknown field 'treshold'"),
+    (lambda d: d["tiers"][0]["first_rung"].append("lunarlander-ppo"), "not a challenge of this tier"),
+    (lambda d: _challenge(d, "frozenlake-first-steps").update(envs=["FrozenLake-v1,slippery=False"]),
+     "no setting called slippery"),
+    (lambda d: _challenge(d, "frozenlake-first-steps").update(envs=["FrozenLake-v1,is_slippery=false"]),
+     "as runs store it: 'FrozenLake-v1,is_slippery=False'"),
+    (lambda d: _challenge(d, "frozenlake-slippery").update(envs=["FrozenLake-v1,map_name=4x4"]),
+     "as runs store it: 'FrozenLake-v1'"),
+    (lambda d: _challenge(d, "taxi-pass").update(threshold=5), "differs from the reference number 4.5"),
 ])
 def test_catalogue_mistakes_are_refused(change: Any, words: str) -> None:
     from playground.game import catalogue
@@ -479,6 +489,165 @@ def test_xp_is_not_enough_without_the_named_challenges(cli: Any, test_catalogue:
     assert profile["next_challenge"]["id"] == "cp-ppo-100"
 
 
+# -- the first rung: tabular lessons --------------------------------------------------------------------
+FIRST_RUNG = ("frozenlake-first-steps", "frozenlake-slippery", "taxi-pass", "cliffwalking-sarsa",
+              "cliffwalking-qlearning")
+
+
+def table_run(algo: str, env: str) -> tuple[str, Path]:
+    """A finished tabular run as training leaves it in the store (its checkpoint written, with its hash), without
+    training: the thresholds below need exact results, which `Store.add_evaluation` then writes for it."""
+    from playground import envs
+
+    spec = envs.resolve(env)
+    store = get_store()
+    run = runs.create(kind="rl", algo=algo, env=spec.env_id, game=spec.game, config={})
+    runs.mark_running(run.id, store, device="cpu")
+    path = runs.checkpoint_path(run, 1000)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(f"{algo} table for {env}".encode())
+    store.add_artifact(run.id, "checkpoint", str(path), step=1000, meta={"sha256": file_sha256(path)})
+    runs.end(run.id, "finished", 1000, store=store)
+    return run.id, path
+
+
+def played(run_id: str, scores: list[float]) -> None:
+    add_eval(run_id, scores, step=1000)
+
+
+def why_not(g: Any, challenge: str, run_id: str) -> str:
+    refused = g.challenge(challenge, "ada")["not_counted"]
+    return " | ".join("; ".join(a["why"]) for a in refused if a["run_id"] == run_id)
+
+
+def test_the_first_rung_is_the_tabular_lessons_with_honest_marks() -> None:
+    from playground.game import catalogue, reference
+
+    cat = catalogue.load()
+    first = cat.tiers[0]
+    assert first.id == "getting-started" and first.first_rung == FIRST_RUNG
+    by_id = {c.id: c for c in cat.challenges}
+    lake, slippery, taxi = by_id["frozenlake-first-steps"], by_id["frozenlake-slippery"], by_id["taxi-pass"]
+    sarsa, qlearning = by_id["cliffwalking-sarsa"], by_id["cliffwalking-qlearning"]
+    plan = by_id["frozenlake-8x8-plan"]
+    assert lake.envs == ("FrozenLake-v1,is_slippery=False",) and lake.threshold == 1 and not lake.constraints.algos
+    assert slippery.envs == ("FrozenLake-v1",) and slippery.constraints.min_games == 100
+    assert taxi.envs == ("Taxi-v4",) and (taxi.metric, taxi.op, taxi.threshold) == ("score", ">=", 4.5)
+    assert taxi.threshold_source == {"table": "toy_text", "row": "Taxi-v4", "column": "hf_course_pass"}
+    assert taxi.constraints.min_games == reference.value("toy_text", "Taxi-v4", "hf_course_games") == 100
+    assert (sarsa.threshold, sarsa.constraints.algos) == (-17, ("sarsa", "expected-sarsa"))
+    assert (qlearning.threshold, qlearning.constraints.algos) == (-13, ("qlearning",))
+    assert plan.envs == ("FrozenLake8x8-v1",) and plan.constraints.algos == ("value-iteration", "policy-iteration")
+    # Gymnasium's "solved" marks are on the mean; over 0/1 returns mean − std = p − sqrt(p (1 − p)) restates them.
+    import gymnasium as gym
+
+    for challenge, env_id in ((slippery, "FrozenLake-v1"), (plan, "FrozenLake8x8-v1")):
+        mark = reference.value("toy_text", env_id, "reward_threshold")
+        assert mark == gym.spec(env_id).reward_threshold
+        for wins in range(0, 101):
+            scores = np.array([1.0] * wins + [0.0] * (100 - wins))
+            solved = scores.mean() - scores.std() >= challenge.threshold
+            assert solved == (wins >= round(mark * 100)), (challenge.id, wins)
+    assert "over at least 100 games" in taxi.goal() and "至少评估 100 局" in taxi.goal("zh")
+    assert "over at least" not in lake.goal()
+    for c in (lake, slippery, taxi, sarsa, qlearning, plan):
+        assert c.tier == "getting-started" and c.kind == "rl" and c.xp <= 25
+
+
+def test_a_new_player_is_pointed_at_the_deterministic_lake_then_up_the_rung(home: Path) -> None:
+    g = game()
+    profile = g.profile("ada")
+    assert profile["xp"] == 0 and profile["next_challenge"]["id"] == "frozenlake-first-steps"
+    assert profile["next_challenge"]["commands"][0] == "playground rl train qlearning FrozenLake-v1,is_slippery=False"
+    run_id, _ = table_run("qlearning", "FrozenLake-v1,is_slippery=False")
+    played(run_id, [1.0] * 10)
+    g = game()
+    assert [a["challenge"] for a in g.report.awards] == ["frozenlake-first-steps"]
+    assert "first-challenge" in {b["achievement"] for b in g.report.achievements}
+    assert "beats-random" in {b["achievement"] for b in g.report.achievements}  # random play reaches the goal 1.5 %
+    assert g.profile("ada")["next_challenge"]["id"] == "frozenlake-slippery"
+
+
+def test_the_tabular_challenges_judge_stored_evaluations(home: Path) -> None:
+    """Each tabular challenge against results just above and just below its mark, its minimum of games, its
+    environment (the deterministic lake is not the slippery one) and its algorithms."""
+    lake, _ = table_run("qlearning", "FrozenLake-v1,is_slippery=False")
+    played(lake, [1.0] * 9 + [0.0])  # one hole in ten: mean − std 0.6
+    g = game()
+    assert g.report.awards == [] and g.challenge("frozenlake-first-steps", "ada")["status"] == "attempted"
+    assert g.challenge("frozenlake-first-steps", "ada")["best"]["value"] == pytest.approx(0.6)
+
+    slippery, _ = table_run("qlearning", "FrozenLake-v1")
+    played(slippery, [1.0] * 69 + [0.0] * 31)  # 69 % of 100 games
+    played(slippery, [1.0] * 99)  # every game won, but 99 games
+    played(lake, [1.0] * 100)  # the deterministic lake, perfect: another task
+    g = game()
+    assert "frozenlake-slippery" not in {a["challenge"] for a in g.report.awards}
+    assert "it played 99 games; this challenge counts from 100" in why_not(g, "frozenlake-slippery", slippery)
+    assert "FrozenLake-v1,is_slippery=False" in why_not(g, "frozenlake-slippery", lake)
+    assert {a["challenge"] for a in g.report.awards} == {"frozenlake-first-steps"}
+    played(slippery, [1.0] * 70 + [0.0] * 30)  # 70 %: Gymnasium's mark
+    assert [a["challenge"] for a in game().report.awards] == ["frozenlake-slippery"]
+
+    taxi, _ = table_run("sarsa", "Taxi-v4")  # any algorithm may drive
+    played(taxi, [8.0] * 99)  # mean − std 8, but 99 games: the course counts 100
+    played(taxi, [8.0] * 50 + [2.0] * 50)  # mean 5, std 3: 2.0
+    g = game()
+    assert g.report.awards == []
+    assert "it played 99 games; this challenge counts from 100" in why_not(g, "taxi-pass", taxi)
+    assert g.challenge("taxi-pass", "ada")["best"]["value"] == pytest.approx(2.0)
+    played(taxi, [8.0] * 50 + [5.0] * 50)  # mean 6.5, std 1.5: 5.0
+    [award] = game().report.awards
+    assert award["challenge"] == "taxi-pass" and award["value"] == pytest.approx(5.0)
+
+    q_run, _ = table_run("qlearning", "CliffWalking-v1")
+    played(q_run, [-13.0] * 10)  # the shortest path, along the edge
+    g = game()
+    assert [a["challenge"] for a in g.report.awards] == ["cliffwalking-qlearning"]
+    assert "trained with qlearning" in why_not(g, "cliffwalking-sarsa", q_run)  # the SARSA challenge refuses it
+    assert g.challenge("cliffwalking-sarsa", "ada")["status"] == "open"  # a Q-learning run is no try at SARSA
+    sarsa_run, _ = table_run("sarsa", "CliffWalking-v1")
+    played(sarsa_run, [-19.0] * 10)  # a detour longer than the safe path
+    assert game().report.awards == []
+    played(sarsa_run, [-17.0] * 10)  # the safe path, up to the top row and across
+    g = game()
+    assert [a["challenge"] for a in g.report.awards] == ["cliffwalking-sarsa"]
+    expected, _ = table_run("expected-sarsa", "CliffWalking-v1")
+    played(expected, [-15.0] * 10)
+    g = game()
+    assert "trained with expected-sarsa" in why_not(g, "cliffwalking-qlearning", expected)
+    assert {e["run_id"] for e in g.leaderboard("cliffwalking-sarsa")["entries"]} == {sarsa_run, expected}
+
+    learned, _ = table_run("qlearning", "FrozenLake8x8-v1")
+    played(learned, [1.0] * 100)
+    planned, _ = table_run("policy-iteration", "FrozenLake8x8-v1")
+    played(planned, [1.0] * 84 + [0.0] * 16)  # 84 %: short of Gymnasium's 85
+    g = game()
+    assert g.report.awards == []
+    assert "trained with qlearning" in why_not(g, "frozenlake-8x8-plan", learned)
+    played(planned, [1.0] * 85 + [0.0] * 15)
+    assert [a["challenge"] for a in game().report.awards] == ["frozenlake-8x8-plan"]
+    profile = game().profile("ada")
+    assert profile["challenges_met"] == 6 and profile["xp"] == sum(
+        game().catalogue.get(c).xp for c in (*FIRST_RUNG, "frozenlake-8x8-plan"))
+    assert profile["next_challenge"]["id"] == "cartpole-first-pass"  # the rung climbed: what the next tier asks for
+
+
+@pytest.mark.slow
+def test_the_one_click_commands_of_the_tabular_challenges_meet_them(cli: Any, home: Path) -> None:
+    """Each tabular challenge's own commands, as its card shows them (train, then evaluate), earn it: the first win
+    in seconds, and the whole rung on a CPU in about a minute."""
+    from playground.game import catalogue
+
+    cat = catalogue.load()
+    for challenge in (cat.get(cid) for cid in (*FIRST_RUNG, "frozenlake-8x8-plan")):
+        for command in challenge.commands:
+            result = cli(*command.split()[1:])
+            assert result.code == 0, (command, result.err)
+        assert challenge.id in {a["challenge"] for a in awards("ada")}, challenge.id
+    assert game().profile("ada")["next_challenge"]["id"] == "cartpole-first-pass"
+
+
 # -- leaderboards -------------------------------------------------------------------------------------
 def test_leaderboards_rank_best_first_with_their_evidence(cli: Any, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from playground.game.results import record_human_game
@@ -645,8 +814,8 @@ def test_cli_text_and_json(cli: Any, home: Path) -> None:
     assert text.code == 0 and "playground rl train dqn ALE/Pong-v5" in text.out and "9.3" in text.out
     assert "no try" in text.out
     profile = cli("profile")
-    assert profile.code == 0 and "Next challenge: First pass: CartPole" in profile.out
-    assert "playground rl train ppo CartPole-v1" in profile.out
+    assert profile.code == 0 and "Next challenge: First steps on the frozen lake" in profile.out
+    assert "playground rl train qlearning FrozenLake-v1,is_slippery=False" in profile.out
     assert len(as_json(cli, "achievements")) == 15
     board = as_json(cli, "leaderboard", "Breakout")
     assert board == {"type": "game", "game": "Breakout", "kind": "rl", "agents": [], "humans": [],

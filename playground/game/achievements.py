@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from playground.game import reference
-from playground.game.catalogue import GAN_MODELS, RL_FAMILIES, algorithm_of
+from playground.game.catalogue import DEEP_RL_FAMILIES, GAN_MODELS, RL_FAMILIES, algorithm_of
 from playground.game.evidence import Attempt, Evidence, RunInfo
 
 
@@ -211,7 +211,7 @@ RULES: dict[str, Callable[[Evidence, Iterable[dict[str, Any]]], list[Found]]] = 
     "beats-random": _beats_random,
     "atari": _atari,
     "three-algorithms": lambda ev, _aw: _algorithms(ev, 3, True, "rl", RL_FAMILIES),
-    "every-algorithm": lambda ev, _aw: _algorithms(ev, None, False, "rl", RL_FAMILIES),
+    "every-algorithm": lambda ev, _aw: _algorithms(ev, None, False, "rl", DEEP_RL_FAMILIES),
     "resumed": _resumed,
     "compared-five": _compared_five,
     "first-samples": _first_samples,

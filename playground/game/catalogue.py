@@ -25,11 +25,14 @@ from playground.i18n import Words, translate
 CATALOGUE = Path(__file__).resolve().parent / "challenges.yaml"
 LANGUAGES = ("en", "zh")
 KINDS = ("rl", "gan", "human")
-RL_ALGOS = ("dqn", "sb3-dqn", "ppo", "a2c", "a3c")  # agents.names(); a test keeps them equal without importing torch
+DEEP_RL_ALGOS = ("dqn", "sb3-dqn", "ppo", "a2c", "a3c")
+TABULAR_ALGOS = ("value-iteration", "policy-iteration", "qlearning", "sarsa", "expected-sarsa")  # agents/tabular.py
+RL_ALGOS = DEEP_RL_ALGOS + TABULAR_ALGOS  # agents.names(); a test keeps them equal without importing torch
 # Agents that count as another's algorithm wherever a challenge or an achievement names algorithms: SB3's DQN is a
 # DQN (``dqn`` named it until our own took the name, and runs and challenges from then say ``dqn``).
 SAME_ALGORITHM = {"sb3-dqn": "dqn"}
-RL_FAMILIES = tuple(dict.fromkeys(SAME_ALGORITHM.get(a, a) for a in RL_ALGOS))  # dqn, ppo, a2c, a3c
+RL_FAMILIES = tuple(dict.fromkeys(SAME_ALGORITHM.get(a, a) for a in RL_ALGOS))  # dqn, ppo, …, expected-sarsa
+DEEP_RL_FAMILIES = tuple(a for a in RL_FAMILIES if a not in TABULAR_ALGOS)  # dqn, ppo, a2c, a3c: "the whole toolbox"
 
 
 def algorithm_of(algo: str) -> str:
@@ -113,7 +116,7 @@ _CHALLENGE_KEYS = {
     "threshold_source", "also", "provisional", "constraints", "xp", "commands",
 }
 _CONSTRAINT_KEYS = {"algos", "max_steps", "max_wall_time_s", "min_games", "min_samples", "image_size", "settings"}
-_TIER_KEYS = {"id", "name", "description", "xp", "requires"}
+_TIER_KEYS = {"id", "name", "description", "xp", "requires", "first_rung"}
 
 
 class CatalogueError(PlaygroundError):
@@ -213,6 +216,8 @@ class Challenge:
         parts = [translate("game.goal_on", lang, condition=condition, where=where)]
         parts += [c.describe(lang=lang) for c in self.also]
         c = self.constraints
+        if c.min_games > MIN_GAMES:
+            parts.append(translate("game.goal_min_games", lang, games=c.min_games))
         if c.algos:
             parts.append(translate("game.goal_with", lang, algos=either.join(c.algos)))
         if c.max_steps is not None:
@@ -233,6 +238,9 @@ class Tier:
     description: Mapping[str, str]
     xp: int
     requires: tuple[str, ...]
+    # The tier's first rung: challenges of its own that the next step suggests before anything else, in this order
+    # (the first tier's quick tabular wins, so a newcomer's first success takes seconds).
+    first_rung: tuple[str, ...] = ()
 
     def label(self, lang: str = "en") -> str:
         """``入门 Getting started``: both names, the way the tiers are spoken of."""
@@ -318,10 +326,22 @@ def _registered_envs() -> frozenset[str]:
 
 
 def _check_env(where: str, env_id: Any) -> str:
-    if not isinstance(env_id, str) or env_id not in _registered_envs():
-        close = difflib.get_close_matches(str(env_id), sorted(_registered_envs()), n=1)
+    """A registered id, with or without Gymnasium keyword arguments (``FrozenLake-v1,is_slippery=False``), spelled
+    as a run's ``env`` stores it (``envs.resolve``'s one spelling): a challenge counts runs of the very same string."""
+    from playground.envs.specs import KWARG_SEPARATOR, resolve
+
+    base, _, arguments = env_id.partition(KWARG_SEPARATOR) if isinstance(env_id, str) else (str(env_id), "", "")
+    if base not in _registered_envs():
+        close = difflib.get_close_matches(base, sorted(_registered_envs()), n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""
         raise _fail(where, f"unknown environment '{env_id}'{hint}")
+    if arguments:  # opens one small env: only ids with keyword arguments (the toy-text lessons) need it
+        try:
+            spelled = resolve(env_id).env_id
+        except PlaygroundError as exc:
+            raise _fail(where, f"environment '{env_id}': {exc.sentence('en').rstrip('.')}") from None
+        if spelled != env_id:
+            raise _fail(where, f"write the environment '{env_id}' as runs store it: '{spelled}'")
     return env_id
 
 
@@ -487,6 +507,9 @@ def parse(data: Any, source: str = "<catalogue>") -> Catalogue:
         requires = raw.get("requires") or []
         if not isinstance(requires, list):
             raise _fail(where, "'requires' must be a list of challenge ids")
+        first_rung = raw.get("first_rung") or []
+        if not isinstance(first_rung, list):
+            raise _fail(where, "'first_rung' must be a list of challenge ids")
         tiers[raw["id"]] = Tier(
             id=raw["id"],
             index=index,
@@ -494,6 +517,7 @@ def parse(data: Any, source: str = "<catalogue>") -> Catalogue:
             description=_texts(where, "description", raw.get("description")),
             xp=_number(where, "xp", raw.get("xp"), whole=True),
             requires=tuple(requires),
+            first_rung=tuple(first_rung),
         )
     ordered = list(tiers.values())
     if not ordered:
@@ -517,6 +541,10 @@ def parse(data: Any, source: str = "<catalogue>") -> Catalogue:
             if by_id[required].tier != lower.id:
                 raise _fail(f"tier '{upper.id}'", f"it requires '{required}', which is not in the tier below ('{lower.id}')")
     for tier in ordered:
+        for rung in tier.first_rung:
+            if rung not in by_id or by_id[rung].tier != tier.id:
+                raise _fail(f"tier '{tier.id}'",
+                            f"its first rung names '{rung}', which is not a challenge of this tier")
         available = sum(c.xp for c in challenges if tiers[c.tier].index < tier.index)
         if tier.xp > available:
             raise _fail(f"tier '{tier.id}'", f"it needs {tier.xp} XP but the tiers below pay only {available}")

@@ -186,10 +186,11 @@ class Game:
         return self._outcomes[key]
 
     def next_challenge(self, player: str) -> Challenge | None:
-        """The one next step: what the next tier asks for, then the rest of this tier, then the next one."""
+        """The one next step: this tier's first rung, what the next tier asks for, then the rest of this tier, then
+        the next one."""
         done = self.met(player)
         status = self.tier_status(player)
-        order: list[Challenge] = [self.catalogue.get(r) for r in status.missing]
+        order: list[Challenge] = [self.catalogue.get(r) for r in (*status.tier.first_rung, *status.missing)]
         order += self.catalogue.in_tier(status.tier.id)
         if status.next is not None:
             order += self.catalogue.in_tier(status.next.id)

@@ -1,7 +1,9 @@
-"""Published reference scores (random, human, Nature DQN, RL Zoo) and random play, from the CSV files here.
+"""Published reference scores (random, human, Nature DQN, RL Zoo, Gymnasium's and the Hugging Face course's marks)
+and random play, from the CSV files here.
 
-The files are copies of the project's reference data with their sources in the header comments;
-challenge thresholds name a cell of them and the catalogue checks the number.
+The files are copies of the project's reference data, or (toy_text.csv, random_play.csv) written for this project,
+with their sources in the header comments; challenge thresholds name a cell of them and the catalogue checks the
+number.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import re
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-TABLES = {"atari": "atari_scores.csv", "classic_control": "classic_control.csv", "random_play": "random_play.csv"}
-_KEY_COLUMN = {"atari": "game", "classic_control": "env", "random_play": "env"}
+TABLES = {"atari": "atari_scores.csv", "classic_control": "classic_control.csv", "toy_text": "toy_text.csv",
+          "random_play": "random_play.csv"}
+_KEY_COLUMN = {"atari": "game", "classic_control": "env", "toy_text": "env", "random_play": "env"}
 
 
 @functools.cache
@@ -34,6 +37,8 @@ def value(table_name: str, row: str, column: str) -> float:
         raise KeyError(f"row '{row}' of table {table_name} (known: {', '.join(rows)})")
     if column not in rows[row] or column == _KEY_COLUMN[table_name]:
         raise KeyError(f"column '{column}' of table {table_name}")
+    if not (rows[row][column] or "").strip():
+        raise KeyError(f"a number in column '{column}' of row '{row}' of table {table_name} (the cell is empty)")
     return float(rows[row][column])
 
 
@@ -42,7 +47,9 @@ _ALE_V4 = re.compile(r"^(?P<game>[A-Za-z0-9]+?)(NoFrameskip|Deterministic)?-v[0-
 
 
 def game_of(env_id: str) -> str:
-    """``ALE/Pong-v5`` and ``PongNoFrameskip-v4`` → ``Pong``; ``CartPole-v1`` → ``CartPole`` (as run ids name them)."""
+    """``ALE/Pong-v5`` and ``PongNoFrameskip-v4`` → ``Pong``; ``CartPole-v1`` → ``CartPole`` (as run ids name them);
+    ``FrozenLake-v1,is_slippery=False`` → ``FrozenLake``: keyword arguments change the task, not the game."""
+    env_id = env_id.partition(",")[0]
     for pattern in (_ALE_V5, _ALE_V4):
         match = pattern.match(env_id)
         if match:

@@ -1,10 +1,12 @@
 """Learn: one short card per algorithm and GAN, for newcomers: what it is, the key idea, and the
-hyperparameters (named as in our presets) that matter most.
+hyperparameters (named as in our presets) that matter most. Tabular RL comes first, as in the game: three
+cards on the ideas (what a value is, the Bellman equation, on-policy against off-policy), then one per method.
 
 The card named by ``st.session_state["learn.card"]`` (set by the training forms) or by the query
 parameter ``card`` (``/learn?card=ppo``) comes first, open; without one, every card is shown.
-The texts live in the translation table: ``learn.<name>.title|what|idea|knobs``, and for each DQN improvement
-an equation in ``EQUATIONS`` below (LaTeX, drawn with ``st.latex``).
+The texts live in the translation table: ``learn.<name>.title|what|idea|knobs``. Equations are LaTeX, the same
+in every language, drawn with ``st.latex``: one per DQN improvement in ``EQUATIONS``, and the tabular cards' in
+``TABULAR_EQUATIONS``. A tabular card ends with the commands of its next step (``NEXT_STEPS``).
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ import streamlit as st
 from playground.game.catalogue import algorithm_of
 from playground.ui.common import page, t
 
+# The ideas first, then the methods (the card of a method is named as its algorithm, for the training forms' links).
+TABULAR_CARDS = ("values", "bellman", "on-off-policy", "value-iteration", "policy-iteration", "qlearning", "sarsa",
+                 "expected-sarsa")
 RL_CARDS = ("dqn", "ppo", "a2c", "a3c")
 DQN_CARDS = ("double", "dueling", "per", "nstep", "noisy", "c51", "rainbow")  # one per improvement, then all six
 GAN_CARDS = ("dcgan", "cdcgan", "pix2pix", "cyclegan")
-CARDS = RL_CARDS + DQN_CARDS + GAN_CARDS
+CARDS = TABULAR_CARDS + RL_CARDS + DQN_CARDS + GAN_CARDS
 # The one equation of each DQN improvement, in LaTeX (the same in every language), drawn with st.latex.
 EQUATIONS = {
     "double": r"y = r + \gamma\, Q_{\text{target}}\big(s', \arg\max_{a'} Q_{\text{online}}(s', a')\big)",
@@ -31,6 +36,58 @@ EQUATIONS = {
            r"\log p_i(s, a)",
     "rainbow": r"\mathcal{L} = -\sum_i \Big[\Phi \big(\textstyle\sum_{k=0}^{2} \gamma^{k} r_{t+k} + \gamma^{3} "
                r"Z_{\text{target}}(s_{t+3}, \arg\max_{a} Q_{\text{online}}(s_{t+3}, a))\big)\Big]_i \log p_i(s_t, a_t)",
+}
+# The equations of each tabular card, in Sutton & Barto's notation (2nd ed., 2018): capitals for what was played
+# (S, A, R), p(s', r | s, a) for the environment's model.
+TABULAR_EQUATIONS = {
+    "values": (
+        r"G_t = R_{t+1} + \gamma R_{t+2} + \gamma^{2} R_{t+3} + \dots = \sum_{k=0}^{\infty} \gamma^{k} R_{t+k+1}",
+        r"V_\pi(s) = \mathbb{E}_\pi\left[G_t \mid S_t = s\right], \qquad "
+        r"Q_\pi(s, a) = \mathbb{E}_\pi\left[G_t \mid S_t = s, A_t = a\right]",
+    ),
+    "bellman": (
+        r"V_\pi(s) = \sum_{a} \pi(a \mid s) \sum_{s', r} p(s', r \mid s, a) \big[r + \gamma V_\pi(s')\big]",
+        r"V_*(s) = \max_{a} \sum_{s', r} p(s', r \mid s, a) \big[r + \gamma V_*(s')\big]",
+        r"Q_*(s, a) = \sum_{s', r} p(s', r \mid s, a) \big[r + \gamma \max_{a'} Q_*(s', a')\big]",
+    ),
+    "on-off-policy": (
+        r"\text{SARSA:} \quad Q(S, A) \leftarrow Q(S, A) + \alpha \big[R + \gamma Q(S', A') - Q(S, A)\big], "
+        r"\quad A' \sim \varepsilon\text{-greedy}(S')",
+        r"\text{Q-learning:} \quad Q(S, A) \leftarrow Q(S, A) + \alpha "
+        r"\big[R + \gamma \max_{a} Q(S', a) - Q(S, A)\big]",
+    ),
+    "value-iteration": (
+        r"V_{k+1}(s) = \max_{a} \sum_{s', r} p(s', r \mid s, a) \big[r + \gamma V_k(s')\big], \qquad "
+        r"\pi(s) = \arg\max_{a} \sum_{s', r} p(s', r \mid s, a) \big[r + \gamma V(s')\big]",
+    ),
+    "policy-iteration": (
+        r"V_{k+1}(s) = \sum_{s', r} p(s', r \mid s, \pi(s)) \big[r + \gamma V_k(s')\big]",
+        r"\pi'(s) = \arg\max_{a} \sum_{s', r} p(s', r \mid s, a) \big[r + \gamma V_\pi(s')\big]",
+    ),
+    "qlearning": (
+        r"Q(S, A) \leftarrow Q(S, A) + \alpha \big[R + \gamma \max_{a} Q(S', a) - Q(S, A)\big]",
+    ),
+    "sarsa": (
+        r"Q(S, A) \leftarrow Q(S, A) + \alpha \big[R + \gamma Q(S', A') - Q(S, A)\big]",
+    ),
+    "expected-sarsa": (
+        r"Q(S, A) \leftarrow Q(S, A) + \alpha "
+        r"\big[R + \gamma \textstyle\sum_{a} \pi(a \mid S') Q(S', a) - Q(S, A)\big]",
+    ),
+}
+# The next step of each tabular card: commands that train (and evaluate) what the card explains, in seconds.
+NEXT_STEPS = {
+    "values": ("playground rl train value-iteration FrozenLake-v1,is_slippery=False",),
+    "bellman": ("playground rl train value-iteration FrozenLake-v1", "playground rl eval latest --episodes 1000"),
+    "on-off-policy": ("playground rl train sarsa CliffWalking-v1", "playground rl train qlearning CliffWalking-v1"),
+    "value-iteration": ("playground rl train value-iteration FrozenLake8x8-v1",
+                        "playground rl eval latest --episodes 1000"),
+    "policy-iteration": ("playground rl train policy-iteration FrozenLake-v1",
+                         "playground rl eval latest --episodes 1000"),
+    "qlearning": ("playground rl train qlearning Taxi-v4", "playground rl eval latest --episodes 100"),
+    "sarsa": ("playground rl train sarsa CliffWalking-v1", "playground rl eval latest --episodes 10"),
+    "expected-sarsa": ("playground rl train expected-sarsa CliffWalking-v1",
+                       "playground rl eval latest --episodes 10"),
 }
 STATE_KEY = "learn.card"
 
@@ -54,8 +111,15 @@ def card_body(name: str) -> None:
     if name in EQUATIONS:  # the DQN improvements: the one equation that is the idea
         st.markdown(f"**{t('learn.equation')}**")
         st.latex(EQUATIONS[name])
+    elif name in TABULAR_EQUATIONS:
+        st.markdown(f"**{t('learn.equations')}**")
+        for equation in TABULAR_EQUATIONS[name]:
+            st.latex(equation)
     st.markdown(f"**{t('learn.knobs')}**")
     st.markdown(t(f"learn.{name}.knobs"))
+    if name in NEXT_STEPS:
+        st.markdown(f"**{t('learn.next_step')}**")
+        st.code("\n".join(NEXT_STEPS[name]), language="bash")
 
 
 def render() -> None:
@@ -72,9 +136,11 @@ def render() -> None:
                 with st.expander(t(f"learn.{name}.title")):
                     card_body(name)
         return
-    for heading, names in ((t("learn.rl_heading"), RL_CARDS), (t("learn.dqn_heading"), DQN_CARDS),
-                           (t("learn.gan_heading"), GAN_CARDS)):
+    for heading, names in ((t("learn.tabular_heading"), TABULAR_CARDS), (t("learn.rl_heading"), RL_CARDS),
+                           (t("learn.dqn_heading"), DQN_CARDS), (t("learn.gan_heading"), GAN_CARDS)):
         st.header(heading)
+        if names == TABULAR_CARDS:
+            st.caption(t("learn.tabular_intro"))
         if names == DQN_CARDS:
             st.caption(t("learn.dqn_intro"))
         for name in names:
