@@ -17,7 +17,7 @@ from playground.errors import RunStateError
 from playground.game import profiles
 from playground.store import file_sha256, get_store
 from playground.i18n import translate
-from tests.test_ui_strings import CARDS, DQN_CARDS  # the Learn page's cards, read from its source
+from tests.test_ui_strings import CARDS, DQN_CARDS, _learn_cards  # the Learn page's cards, read from its source
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
@@ -98,6 +98,7 @@ def test_home_on_an_empty_store_suggests_the_first_challenge(home: Path, lang: s
     assert translate("home.no_runs", lang) in [i.value for i in app.info]
     labels = {b.key: b.label for b in app.button}
     assert labels["home.train_ppo"] == translate("home.train_ppo", lang)
+    assert labels["home.train_taxi"] == translate("home.train_taxi", lang)
     assert labels["home.train_dcgan"] == translate("home.train_dcgan", lang)
     assert "start-home-next" in labels  # the suggested challenge is a training: one click starts it
     # the tier bar: at 0 XP on the way to the second tier
@@ -114,9 +115,14 @@ def test_challenges_and_learn_on_an_empty_store(home: Path, lang: str) -> None:
     assert ("用 PPO 解决 CartPole" if lang == "zh" else "CartPole solved with PPO") in shown
     learn = ok(open_page("learn", lang))
     assert [s.value for s in learn.subheader] == [translate(f"learn.{n}.title", lang) for n in CARDS]
-    # the DQN improvements, each with its one equation, under their own heading
-    assert translate("learn.dqn_heading", lang) in [h.value for h in learn.header]
-    assert len(learn.latex) == len(DQN_CARDS) and "arg\\max" in learn.latex[0].value
+    # tabular RL first, as in the game; the DQN improvements, each with its one equation, under their own heading
+    headers = [h.value for h in learn.header]
+    assert headers.index(translate("learn.tabular_heading", lang)) == 0
+    assert translate("learn.dqn_heading", lang) in headers
+    found = _learn_cards()
+    tabular = [e for name in found["TABULAR_CARDS"] for e in found["TABULAR_EQUATIONS"][name]]
+    dqn = [found["EQUATIONS"][name] for name in DQN_CARDS]
+    assert [e.value.strip("$\n") for e in learn.latex] == tabular + dqn and "arg\\max" in dqn[0]
 
 
 @pytest.mark.parametrize("name", ["home", "challenges"])
@@ -250,6 +256,21 @@ def test_train_ppo_button_starts_a_job_and_opens_the_training_page(home: Path) -
     assert runs.get(run.id).step > 0  # it really trained
 
 
+def test_the_taxi_button_starts_q_learning_with_the_taxi_preset(home: Path) -> None:
+    """The first lesson's button: the tabular preset made for Taxi-v4, scored over the course's 100 games."""
+    app = ok(open_page("home"))
+    button(app, "home.train_taxi").click().run()
+    [run] = runs.list_runs()
+    try:
+        ok(app)
+        assert app.session_state["train_agent.run"] == run.id
+        assert (run.kind, run.algo, run.env) == ("rl", "qlearning", "Taxi-v4")
+        assert run.total_steps == 100_000 and run.config["eval_episodes"] == 100
+        assert run.config["hyperparameters"]["learning_rate"] == 0.7
+    finally:
+        stop_job(run.id)
+
+
 def test_a_first_step_button_on_the_page_alone_starts_the_job_and_says_where_to_watch(home: Path) -> None:
     app = ok(open_page("home"))
     button(app, "home.train_dcgan").click().run()
@@ -326,6 +347,65 @@ def test_learn_takes_the_card_from_the_address(home: Path) -> None:
     sb3.query_params["card"] = "sb3-dqn"  # stable-baselines3's DQN is explained by DQN's card
     ok(sb3.run())
     assert [s.value for s in sb3.subheader] == [translate("learn.dqn.title", "en")]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_tabular_card_shows_its_equations_and_its_next_step(home: Path, lang: str) -> None:
+    app = ok(open_page("learn", lang, **{"learn.card": "on-off-policy"}))
+    assert [s.value for s in app.subheader] == [translate("learn.on-off-policy.title", lang)]
+    body = [m.value for m in app.markdown]
+    assert body[0] == translate("learn.on-off-policy.what", lang)
+    assert translate("learn.on-off-policy.idea", lang) in body[1]
+    equations = [e.value for e in app.latex]  # its own two first, then those of the cards folded below
+    assert "Q(S', A')" in equations[0] and "\\max_{a} Q(S', a)" in equations[1]
+    code = app.code[0].value  # its own, first; the other cards' are in the folded expanders below
+    assert code.splitlines() == ["playground rl train sarsa CliffWalking-v1",
+                                 "playground rl train qlearning CliffWalking-v1"]
+    qlearning = AppTest.from_file(str(PAGES / "learn.py"), default_timeout=TIMEOUT)
+    qlearning.query_params["card"] = "qlearning"  # the link of the training form's algorithm picker
+    ok(qlearning.run())
+    assert [s.value for s in qlearning.subheader] == [translate("learn.qlearning.title", "en")]
+    assert "playground rl train qlearning Taxi-v4" in qlearning.code[0].value
+
+
+def test_each_tabular_card_has_equations_and_a_next_step_that_starts_a_training() -> None:
+    """Every tabular card ends with commands: a first that the one-click parser takes as a training of a registered
+    algorithm on an environment that resolves, every other a playground command; its knobs name real settings."""
+    import re
+
+    import agents
+    from playground import envs
+    from playground.ui.game_views import parse_train_command
+
+    found = _learn_cards()
+    cards = found["TABULAR_CARDS"]
+    steps = _next_steps()
+    assert set(found["TABULAR_EQUATIONS"]) == set(steps) == set(cards)
+    methods = [name for name in cards if name in agents.names()]
+    assert methods == ["value-iteration", "policy-iteration", "qlearning", "sarsa", "expected-sarsa"]
+    settings = {word for name in methods for word in agents.get(name).Hyperparameters.model_fields}
+    for name in cards:
+        first, *rest = steps[name]
+        train = parse_train_command(first)
+        assert train is not None and train.kind == "rl" and train.name in agents.names(), (name, first)
+        assert envs.resolve(train.target).env_id == train.target, (name, first)
+        assert all(line.startswith("playground ") for line in rest), name
+        if name in methods:
+            assert train.name == name, name
+            fields = set(agents.get(name).Hyperparameters.model_fields)
+        else:
+            fields = settings
+        for word in re.findall(r"`([^`]+)`", translate(f"learn.{name}.knobs", "en")):
+            assert word in fields, (name, word)
+
+
+def _next_steps() -> dict[str, tuple[str, ...]]:
+    import ast
+
+    tree = ast.parse((PAGES / "learn.py").read_text(encoding="utf-8"))
+    [value] = [node.value for node in tree.body if isinstance(node, ast.Assign)
+               and getattr(node.targets[0], "id", None) == "NEXT_STEPS"]
+    return ast.literal_eval(value)
 
 
 def test_the_learn_cards_name_real_preset_keys() -> None:

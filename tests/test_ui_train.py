@@ -289,3 +289,133 @@ def test_the_chosen_game_gets_a_cached_thumbnail(home: Path) -> None:
         assert len(img.convert("RGB").getcolors(maxcolors=4096) or ()) > 2  # a real screen, not a blank frame
     assert not (home / "thumbnails" / "ALE_Pong-v5.png").exists()  # only the chosen game
     assert len(app.get("image")) == 1
+
+
+# -- the grid worlds and the tabular methods (issue 16) ---------------------------------------------------
+GRID_IDS = ["FrozenLake-v1,is_slippery=False", "FrozenLake-v1", "FrozenLake-v1,is_slippery=False,map_name=8x8",
+            "FrozenLake8x8-v1", "Taxi-v4", "CliffWalking-v1"]
+TABULAR = ["value-iteration", "policy-iteration", "qlearning", "sarsa", "expected-sarsa"]
+
+
+def algo_values(app: AppTest) -> list[str]:
+    """The algorithm picker's choices as the registry names them (the picker shows their labels)."""
+    names = {translate(f"train_agent.algo_name.{a}", lang): a for a in TABULAR for lang in ("en", "zh")}
+    return [names.get(label, label.lower()) for label in app.selectbox(key="train_agent.algo").options]
+
+
+class ImageSpy:
+    """Every picture a page hands ``st.image`` (the arrays themselves, which AppTest keeps only as URLs)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import streamlit as st
+
+        self.shown: list[tuple[object, str | None]] = []
+        original = st.image
+
+        def spy(image, *args, **kwargs):  # type: ignore[no-untyped-def]
+            self.shown.append((image, kwargs.get("caption")))
+            return original(image, *args, **kwargs)
+
+        monkeypatch.setattr(st, "image", spy)
+
+    def arrays(self):  # type: ignore[no-untyped-def]
+        import numpy as np
+
+        return [(np.asarray(img), caption) for img, caption in self.shown if not isinstance(img, str)]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_grid_worlds_come_first_and_only_they_offer_the_tabular_methods(home: Path, lang: str) -> None:
+    app = open_page(AGENT_PAGE, lang)
+    assert not app.exception and not app.error
+    env = app.selectbox(key="train_agent.env")
+    assert env.value == "CartPole-v1"  # the default stays the classic first task
+    labels = env.options[:len(GRID_IDS)]
+    assert [label.rsplit(" · ", 1)[1] for label in labels] == GRID_IDS  # the id as the CLI takes it, after its name
+    assert labels[0].startswith(translate("train_agent.task.frozenlake_4x4", lang))
+    assert ("冰面不打滑" in labels[0]) == (lang == "zh")
+    assert env.options[len(GRID_IDS)] == "CartPole-v1"
+    on_cartpole = algo_values(app)
+    assert on_cartpole == ["dqn", "sb3-dqn", "ppo", "a2c", "a3c"]  # no table fits CartPole's measured state
+    assert translate("train_agent.tables_need_grid", lang) in [c.value for c in app.caption]
+
+    if lang == "zh":  # AppTest formats a choice outside the session, in English: pick Taxi as a landing would
+        app = open_page(AGENT_PAGE, lang, **{"train_agent.env": "Taxi-v4"})
+    else:
+        app.selectbox(key="train_agent.env").set_value("Taxi-v4").run()
+    assert not app.exception and not app.error
+    on_taxi = algo_values(app)
+    assert on_taxi[:5] == TABULAR and "qlearning" in on_taxi
+    assert {"dqn", "a3c"}.isdisjoint(on_taxi) and {"ppo", "a2c", "sb3-dqn"} <= set(on_taxi)  # SB3 one-hots a state
+    assert app.selectbox(key="train_agent.algo").value == "value-iteration"  # DQN does not fit: the first that does
+    assert translate("train_agent.grid_left_out", lang, algos="DQN, A3C") in [c.value for c in app.caption]
+    assert len(app.get("image")) == 1  # the thumbnail of the grid world (its id carries no keyword here)
+
+    if lang == "en":
+        app.selectbox(key="train_agent.env").set_value("CartPole-v1").run()
+        assert app.selectbox(key="train_agent.algo").value == "dqn"  # value iteration does not fit CartPole
+
+
+@pytest.mark.parametrize("algo", TABULAR)
+def test_each_tabular_method_shows_its_knobs_from_the_preset_with_help(home: Path, algo: str) -> None:
+    from agents import presets
+
+    env_id = "Taxi-v4"
+    app = open_page(AGENT_PAGE, **{"train_agent.env": env_id})
+    app.selectbox(key="train_agent.algo").set_value(algo).run()
+    assert not app.exception and not app.error
+    preset = presets.presets_for(algo)["default"].for_env(env_id, False)
+    assert app.selectbox(key=f"train_agent.preset.{algo}.{env_id}").value == "default"
+    captions = [c.value for c in app.caption]
+    assert preset.text("en") in captions  # the preset's line, at Taxi's scale where it has one
+    knobs = {w.label: w for w in app.text_input if w.key and w.key.startswith(f"train_agent.hp.{algo}.")}
+    planning = algo.endswith("iteration")
+    assert set(knobs) == ({"gamma", "theta"} if planning else
+                          {"gamma", "learning_rate", "learning_rate_final", "exploration_initial_eps",
+                           "exploration_final_eps", "exploration_fraction", "initial_q"})
+    assert all(w.help for w in knobs.values())
+    assert knobs["gamma"].value == str(preset.hyperparameters.get("gamma", 0.99))
+    if planning:
+        assert knobs["theta"].value == "1e-08"
+    else:
+        assert knobs["learning_rate"].value == str(preset.hyperparameters["learning_rate"])
+        final = preset.hyperparameters.get("learning_rate_final")  # SARSA's Taxi preset lets alpha fall
+        assert knobs["learning_rate_final"].value == ("" if final is None else str(final))  # unset: alpha stays put
+        assert "Alpha" in knobs["learning_rate"].help and "lin_" not in knobs["learning_rate"].help
+    steps = app.number_input(key=f"train_agent.steps.{algo}.default")
+    assert steps.value == preset.steps
+    assert ("sweeps" in steps.help) == planning
+
+
+def test_a_tabular_run_started_from_the_form_draws_its_table(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from playground.ui.game_views import LANDED
+
+    env_id = "FrozenLake-v1,is_slippery=False"
+    app = open_page(AGENT_PAGE, **{"train_agent.env": env_id})
+    app.selectbox(key="train_agent.algo").set_value("qlearning").run()
+    app.text_input(key="train_agent.hp.qlearning.default.exploration_fraction").set_value("0.6")
+    assert (home / "thumbnails" / "FrozenLake-v1_is_slippery_False.png").is_file()  # drawn with its keyword
+    button(app, "Start training").click().run()
+    assert not app.exception and not app.error
+    run_id = app.session_state["train_agent.run"]
+    assert wait_for(run_id, ("finished", "failed")) == "finished", job_log(run_id)
+    run = runs.get(run_id)
+    assert run.env == env_id and run.step == 3000  # the preset's steps for the lake that does not slip
+    assert run.config["hyperparameters"]["exploration_fraction"] == 0.6
+
+    spy = ImageSpy(monkeypatch)
+    again = open_page(AGENT_PAGE)
+    assert not again.exception and not again.error
+    assert run_picker(again).value == run_id and metric(again, "Status") == "finished"
+    [(picture, caption)] = spy.arrays()  # the table of the newest checkpoint, drawn on the lake
+    assert "step 3,000" in caption
+    assert picture.ndim == 3 and picture.shape[2] == 3 and picture.shape[0] > 200 and picture.shape[1] > 300
+    assert len({tuple(p) for p in picture.reshape(-1, 3)[::7]}) > 20  # colours, arrows and bars, not one blank
+
+    # A one-click start of this run lands on it with the form set to it, the comma id and all.
+    landed = open_page(AGENT_PAGE, **{"train_agent.run": run_id, LANDED: {"rl": run_id}})
+    assert not landed.exception and not landed.error
+    assert run_id in landed.success[0].value
+    assert landed.selectbox(key="train_agent.env").value == env_id
+    assert landed.selectbox(key="train_agent.algo").value == "qlearning"
+    assert landed.text_input(key="train_agent.hp.qlearning.default.exploration_fraction").value == "0.6"

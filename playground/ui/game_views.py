@@ -20,6 +20,7 @@ from streamlit.errors import StreamlitAPIException
 from playground.errors import PlaygroundError
 from playground.game import Game
 from playground.game.achievements import BY_ID
+from playground.game.catalogue import MIN_GAMES
 from playground.numbers import parse_steps
 from playground.store import get_store
 from playground.ui.common import lang, shown_errors, t
@@ -201,12 +202,14 @@ def goal_text(card: Mapping[str, Any]) -> str:
     metric = card["metric"]
     name = "/".join(card.get("gan_metric") or []) if metric in ("fd", "kid") and card.get("gan_metric") else None
     where = " / ".join(card.get("envs") or card.get("datasets") or []) or t("challenges.any_game")
+    constraints = card.get("constraints") or {}
+    if metric == "score" and (constraints.get("min_games") or MIN_GAMES) > MIN_GAMES:  # Taxi's pass mark: 100 games
+        name = t("challenges.metric.score_games", games=constraints["min_games"])
     parts = [t("challenges.goal_main", metric=name or t(f"challenges.metric.{metric}"),
                op=OP_SIGNS.get(card["op"], card["op"]), threshold=f"{card['threshold']:g}", where=where)]
     for extra in card.get("also") or []:
         metric_name = t("challenges.metric." + extra["metric"])
         parts.append(f"{metric_name} {OP_SIGNS.get(extra['op'], extra['op'])} {extra['threshold']:g}")
-    constraints = card.get("constraints") or {}
     if constraints.get("algos"):
         parts.append(t("challenges.goal_algos", algos=" / ".join(constraints["algos"])))
     if constraints.get("max_steps"):

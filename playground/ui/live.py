@@ -2,14 +2,17 @@
 
 It reads only the store and the run folder: status, progress, the trainer's own speed and ETA (its
 session stores them with each heartbeat), the curve (episode returns for agents, D/G losses for GANs),
-the latest evaluation or sample grid, and Stop / Resume. A finished run offers its next steps: watch
-it, evaluate it (``playground rl|gan eval`` in a child process) and the challenge to try next.
+the latest evaluation or sample grid, a tabular run's table (``playground.ui.tables``), and Stop / Resume.
+A finished run offers its next steps: watch it, evaluate it (``playground rl|gan eval`` in a child
+process) and the challenge to try next.
 A job is a separate process, so the panel finds it again after a browser refresh: with no run in
 this session it shows the newest running run of its kind (else the newest one).
 
 The panel is two fragments that rerun while its run is alive (or being evaluated): its numbers every
-``REFRESH_S`` seconds and its chart every ``CURVE_REFRESH_S``. When the run's status changes it reruns
-the page, so the run picker above it says the new status, and once the run has ended it stops polling.
+``REFRESH_S`` seconds and its chart every ``CURVE_REFRESH_S``; a tabular run's table is a third, redrawn
+every ``REFRESH_S`` from its newest checkpoint (plain arrays: numpy and pygame, never torch). When the
+run's status changes it reruns the page, so the run picker above it says the new status, and once the
+run has ended it stops polling.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from playground.game import profiles
 from playground.game.catalogue import algorithm_of
 from playground.store import Evaluation, Run, Store, get_store
 from playground.ui import engine
+from playground.ui.tables import render_table, tabular
 from playground.ui.common import lang, shown_errors, t
 from playground.ui.game_views import LANDED, announce, challenge_card, load_game
 from playground.i18n import table
@@ -358,6 +362,13 @@ def live_panel(kind: str, session_key: str) -> None:
 
     numbers()
     curves()
+    if tabular(run.algo):
+
+        @st.fragment(run_every=REFRESH_S if polling else None)
+        def table() -> None:
+            render_table(runs.get(run.id))
+
+        table()
 
 
 # -- a finished run's next steps ---------------------------------------------------------------------
@@ -472,3 +483,4 @@ def next_challenge() -> None:
             return
         tiers = {tier.id: tier.name for tier in game.catalogue.tiers}
         challenge_card(nxt, key="live-next", tiers=tiers, start_button=True)
+

@@ -66,7 +66,12 @@ def tier_progress(profile: dict[str, Any]) -> None:
 def first_steps() -> None:
     st.subheader(t("home.first_steps"))
     st.caption(t("home.first_steps_hint"))
-    left, right = st.columns(2)
+    first, left, right = st.columns(3)
+    with first:  # the first lesson: a table that learns in seconds
+        if st.button(t("home.train_taxi"), key="home.train_taxi", type="primary", width="stretch"):
+            with shown_errors():
+                start_training(TrainCommand("rl", "qlearning", "Taxi-v4"))
+        st.caption(t("home.train_taxi_hint"))
     with left:
         if st.button(t("home.train_ppo"), key="home.train_ppo", type="primary", width="stretch"):
             with shown_errors():

@@ -7,6 +7,11 @@ registers them with the run, so earlier recordings are listed with their scores.
 re-reads the run every few seconds: an agent gets a short clip of each newer checkpoint, a GAN its
 newest sample grid (already on disk; nothing is computed). The pygame window opens only where
 there is a display.
+
+A tabular run (value iteration, Q-learning…) opens on its table, drawn on the grid world in the page: each
+cell's value as a colour, the greedy action as an arrow, the agent on a state of your choice with its
+Q-values as bars. Its checkpoints are plain arrays, so this is numpy and pygame in this process, never torch;
+following such a run redraws the newest table instead of recording clips.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from playground.jobs import ChildFailed
 from playground.store import Run, Store, get_store
 from playground.ui.charts import label
 from playground.ui.common import error_text, lang, page, shown_errors, t
+from playground.ui import live, tables
 from playground.ui.live import best_checkpoint
 
 RECORD_TIMEOUT_S = 300  # a recording that takes longer is stopped and reported
@@ -233,27 +239,63 @@ def _follow_agent(run_id: str) -> None:
             st.caption(t("watch.follow_ended", status=_status(run.status)))
 
 
+def _follow_table(run_id: str) -> None:
+    """A tabular run's newest table, read again from its newest checkpoint (plain arrays: nothing to record)."""
+    with shown_errors():
+        run = _followed(run_id, get_store())
+        tables.render_table(run)
+        if run.status != "running":
+            st.caption(t("watch.follow_ended", status=_status(run.status)))
+
+
+def _table_tab(run: Run, which: str, store: Store) -> None:
+    """The chosen checkpoint's table on its grid world, the agent on the state picked here."""
+    with shown_errors():
+        step, path = runs.pick_checkpoint(run, which, store)
+        grid = tables.grid_of(run.env)
+        narrow, _ = st.columns([1, 2])
+        state = narrow.number_input(t("watch.table_state"), min_value=0, max_value=grid["states"] - 1,
+                                    value=grid["start"], step=1, help=t("watch.table_state_help"),
+                                    key=f"watch.table_state.{run.id}")
+        tables.show_table(run, step, path, int(state))
+
+
 def _agent(run: Run, store: Store) -> None:
+    tabular = tables.tabular(run.algo)
+    follow = _follow_table if tabular else _follow_agent
+    follow_help = t("watch.follow_help_table") if tabular else t("watch.follow_help")
     available = runs.checkpoints(run, store)
     if not available:
         st.info(t("watch.no_checkpoint"))
-        if run.status == "running" and st.toggle(t("watch.follow"), help=t("watch.follow_help")):
-            _follow(run.id, _follow_agent)
+        if run.status == "running" and st.toggle(t("watch.follow"), help=follow_help):
+            _follow(run.id, follow)
         return
     choices = ["best", "latest", *(str(s) for s, _ in reversed(available))]
     which = _resolved(st.selectbox(t("watch.checkpoint"), choices, format_func=lambda w: _which_label(w, run, store)),
                       run, store)
-    record_tab, earlier_tab, follow_tab, window_tab = st.tabs(
-        [t("watch.tab_record"), t("watch.tab_earlier"), t("watch.tab_follow"), t("watch.tab_window")])
+    names = [t("watch.tab_record"), t("watch.tab_earlier"), t("watch.tab_follow"), t("watch.tab_window")]
+    tabs = st.tabs([t("watch.tab_table"), *names] if tabular else names)
+    if tabular:
+        with tabs[0]:
+            _table_tab(run, which, store)
+        tabs = tabs[1:]
+    record_tab, earlier_tab, follow_tab, window_tab = tabs
     with record_tab:
         _record_tab(run, which)
     with earlier_tab:
         _earlier_tab(run, store)
     with follow_tab:
-        if st.toggle(t("watch.follow"), help=t("watch.follow_help")):
-            _follow(run.id, _follow_agent)
+        if st.toggle(t("watch.follow"), help=follow_help):
+            _follow(run.id, follow)
     with window_tab:
         _window_button(["watch", run.id, "--checkpoint", which], key="window_agent")
+        if tabular:  # the same world planned in front of you, one sweep at a time
+            gamma = (run.config or {}).get("hyperparameters", {}).get("gamma", 0.9)
+            st.caption(t("watch.sweep_window", command=f"playground sweep {run.env} --gamma {gamma:g}"))
+            if st.button(t("watch.sweep_button"), key="window_sweep", disabled=not has_display(),
+                         help=t("watch.sweep_help")):
+                open_window(["sweep", run.env, "--gamma", f"{gamma:g}"])
+                st.toast(t("watch.window_opened"))
 
 
 # -- GANs ------------------------------------------------------------------------------------------
