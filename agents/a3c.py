@@ -552,6 +552,8 @@ class A3CAgent(Agent):
     def check_env(cls, spec: Any) -> None:
         from gymnasium import spaces
 
+        if isinstance(spec.observation_space, spaces.Discrete):
+            raise IncompatibleEnvironment("agents.needs_measured_states", algo=cls.name, env=spec.env_id)
         if not isinstance(spec.action_space, spaces.Discrete):
             raise IncompatibleEnvironment("agents.a3c_needs_discrete", env=spec.env_id,
                                           space=type(spec.action_space).__name__)

@@ -207,6 +207,8 @@ class Agent(ABC):
         self.n_envs = n_envs
         self.seed = seed
         self.device = device
+        self._env: Any = None  # loops that step their envs themselves keep them here between learn calls
+        self._obs: np.ndarray | None = None
 
     @classmethod
     def default_n_envs(cls, preset_n_envs: int) -> int:
@@ -259,5 +261,18 @@ class Agent(ABC):
     def check_extra(self, folder: Path) -> None:
         """Raise ``CheckpointError`` when extra state kept in ``folder`` cannot resume these settings (cheap)."""
 
+    def _training_envs(self) -> tuple[Any, np.ndarray]:
+        """The training envs and their latest observations, opened on first use and kept from one ``learn`` call
+        to the next (for loops that step envs themselves; their loop updates ``_obs``)."""
+        if self._env is None:
+            self._env = self.make_env(self.n_envs, self.seed)
+            self._obs = None
+        if self._obs is None:
+            self._obs = self._env.reset()
+        return self._env, self._obs
+
     def close(self) -> None:
         """Release environments and worker processes."""
+        if self._env is not None:
+            self._env.close()
+            self._env, self._obs = None, None

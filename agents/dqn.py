@@ -509,8 +509,6 @@ class DQNAgent(Agent):
         self.n_updates = 0
         self._owed = 0  # transitions played since the last round of learning
         self._learning_from = self.settings.learning_starts  # no gradient step before this step
-        self._env: Any = None  # the training envs, kept from one learn call to the next
-        self._obs: np.ndarray | None = None
         self._rng = np.random.default_rng(self.seed)
 
     # -- what this agent can train on, and what it builds --------------------------------------------------------
@@ -519,6 +517,8 @@ class DQNAgent(Agent):
     def check_env(cls, spec: Any) -> None:
         from gymnasium import spaces
 
+        if isinstance(spec.observation_space, spaces.Discrete):
+            raise IncompatibleEnvironment("agents.needs_measured_states", algo=cls.name, env=spec.env_id)
         if not isinstance(spec.action_space, spaces.Discrete):
             raise IncompatibleEnvironment("agents.dqn_needs_discrete", env=spec.env_id)
 
@@ -649,14 +649,6 @@ class DQNAgent(Agent):
             values["beta"] = b
         return values
 
-    def _training_envs(self) -> tuple[Any, np.ndarray]:
-        if self._env is None:
-            self._env = self.make_env(self.n_envs, self.seed)
-            self._obs = None
-        if self._obs is None:
-            self._obs = self._env.reset()
-        return self._env, self._obs  # type: ignore[return-value]
-
     def learn(self, total_steps: int, hooks: TrainingHooks) -> int:
         assert self.online is not None and self.memory is not None, "build() or load() first"
         s = self.settings
@@ -716,11 +708,6 @@ class DQNAgent(Agent):
     @property
     def step(self) -> int:
         return self._step
-
-    def close(self) -> None:
-        if self._env is not None:
-            self._env.close()
-            self._env, self._obs = None, None
 
     # -- checkpoints and the replay memory beside them -----------------------------------------------------------
 

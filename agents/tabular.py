@@ -515,8 +515,6 @@ class TDAgent(TabularAgent):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.visits = np.zeros((self.n_states, self.n_actions), dtype=np.int64)
-        self._env: Any = None
-        self._obs: np.ndarray | None = None
         self.q = np.full((self.n_states, self.n_actions), self.settings.initial_q)
 
     def build(self, tensorboard_dir: Path | None = None) -> None:
@@ -535,14 +533,6 @@ class TDAgent(TabularAgent):
         if explore.any():
             choice[explore] = self._rng.integers(0, self.n_actions, int(explore.sum()))
         return choice
-
-    def _training_envs(self) -> tuple[Any, np.ndarray]:
-        if self._env is None:
-            self._env = self.make_env(self.n_envs, self.seed)
-            self._obs = None
-        if self._obs is None:
-            self._obs = self._env.reset()
-        return self._env, self._obs  # type: ignore[return-value]
 
     def _target(self, reward: float, next_state: int, terminal: bool, eps: float, next_action: int) -> float:
         raise NotImplementedError
@@ -599,11 +589,6 @@ class TDAgent(TabularAgent):
         if elapsed > 0 and self._step > started_step:
             values["time/fps"] = (self._step - started_step) / elapsed
         hooks.log(self._step, values)
-
-    def close(self) -> None:
-        if self._env is not None:
-            self._env.close()
-            self._env, self._obs = None, None
 
     def _arrays(self) -> dict[str, np.ndarray]:
         return {Q_MEMBER: self.q, VISITS_MEMBER: self.visits}

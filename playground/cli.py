@@ -347,7 +347,7 @@ def _next_challenge() -> tuple[str, int, str] | None:
 # -- rl ----------------------------------------------------------------------------------------
 @rl_app.command("train")
 def rl_train(
-    algo: Annotated[str, typer.Argument(help="dqn, ppo, a2c, a3c or sb3-dqn (stable-baselines3's DQN)")],
+    algo: Annotated[str, typer.Argument(help="dqn, ppo, a2c, a3c, sb3-dqn (stable-baselines3's DQN), or a table: qlearning, sarsa, expected-sarsa, value-iteration, policy-iteration")],
     env: Annotated[str, typer.Argument(help="a Gymnasium id: CartPole-v1, ALE/Pong-v5, …")],
     steps: Annotated[Optional[str], typer.Option(help="total environment steps (100000, 1e6, 100k); default from the preset")] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
@@ -487,7 +487,7 @@ def rl_import(
 
 
 @rl_app.command("presets")
-def rl_presets(algo: Annotated[Optional[str], typer.Argument(help="dqn, ppo, a2c, a3c or sb3-dqn")] = None) -> None:
+def rl_presets(algo: Annotated[Optional[str], typer.Argument(help="dqn, ppo, a2c, a3c, sb3-dqn, qlearning, sarsa, expected-sarsa, value-iteration or policy-iteration")] = None) -> None:
     """The tuned hyperparameter presets and where their numbers come from."""
     import agents
     from agents import presets

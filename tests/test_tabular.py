@@ -267,6 +267,8 @@ def no_model_env() -> Any:
     ("qlearning", "FrozenLake-v1,slippery=False", [], "FrozenLake-v1 has no setting called slippery"),
     ("qlearning", "FrozenLake-v1,map_name=5x5", [], "cannot be made with these settings"),
     ("qlearning", "Taxi-v3", [], "did you mean Taxi-v4"),
+    ("dqn", "Taxi-v4", [], "Taxi-v4 gives only a state's number (Discrete); learn it with a table"),
+    ("a3c", "FrozenLake-v1", [], "FrozenLake-v1 gives only a state's number"),
 ])
 def test_what_cannot_work_is_one_sentence_before_any_run_exists(algo: str, env: str, sets: list[str], says: str,
                                                                 cli: Any, home: Path) -> None:
