@@ -246,10 +246,6 @@ class TabularAgent(Agent):
         self._rng = np.random.default_rng(self.seed)
 
     @classmethod
-    def default_n_envs(cls, preset_n_envs: int) -> int:
-        return preset_n_envs
-
-    @classmethod
     def check_env(cls, spec: Any) -> None:
         needs_discrete(spec, cls.name)
 

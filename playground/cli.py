@@ -436,10 +436,13 @@ def rl_run_job(run_id: str, resume: bool = typer.Option(False, "--resume"),
     training.execute(run_id, resume=resume, checkpoint=checkpoint)
 
 
+SCORES_SHOWN = 30  # games whose scores `rl eval` prints one by one (all are stored, and in --json)
+
+
 @rl_app.command("eval")
 def rl_eval(
     run: Annotated[str, typer.Argument(help="run id, name or 'latest'")],
-    episodes: Annotated[int, typer.Option(help="whole games to play")] = 10,
+    episodes: Annotated[Optional[int], typer.Option(help="whole games to play (default: as many as the run's own evaluations)")] = None,
     checkpoint: Annotated[str, typer.Option(help="best, latest or a step number")] = "best",
     seed: Annotated[Optional[int], typer.Option(help="seed of the evaluation games")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
@@ -464,7 +467,10 @@ def rl_eval(
         )
         _announce_awards()
         return
-    scores = ", ".join(f"{s:g}" for s in evaluation.scores)
+    shown = evaluation.scores[:SCORES_SHOWN]
+    scores = ", ".join(f"{s:g}" for s in shown)
+    if len(evaluation.scores) > len(shown):
+        scores += say("cli.rl_eval_more", more=len(evaluation.scores) - len(shown))
     out.print(say("cli.rl_eval_line", run=evaluation.run_id, step=evaluation.step, mean=evaluation.mean,
                   std=evaluation.std, games=evaluation.n_episodes))
     out.print(say("cli.rl_eval_scores", scores=scores))

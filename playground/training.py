@@ -193,15 +193,16 @@ def prepare_resume(ref: str, steps: int | None = None, store: Store | None = Non
 def evaluate_run(
     ref: str,
     *,
-    episodes: int = 10,
+    episodes: int | None = None,
     which: str = "best",
     seed: int | None = None,
     device: str = "auto",
     store: Store | None = None,
 ) -> Evaluation:
-    """Play ``episodes`` whole games with a checkpoint of a run and store the raw scores."""
+    """Play ``episodes`` whole games with a checkpoint of a run and store the raw scores; None: as many as the run's
+    own evaluations play (Taxi's preset: the 100 its challenge counts)."""
     store = store or get_store()
-    if episodes <= 0:
+    if episodes is not None and episodes <= 0:
         raise PlaygroundError("config.not_positive", flag="--episodes", value=episodes)
     check_limit("--episodes", episodes, MAX_EPISODES)
     if seed is not None and seed < 0:
@@ -211,6 +212,7 @@ def evaluate_run(
         raise RunStateError("training.not_rl", run=run.id, kind=run.kind)
     step, path = runs.pick_checkpoint(run, which, store)
     config = of_run(run)
+    episodes = episodes or config.eval_episodes
     sha256 = file_sha256(path)  # before playing: the hash of the very file that is loaded
     agent = make_agent(config, device=resolve_device(device))
     try:

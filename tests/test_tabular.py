@@ -289,3 +289,15 @@ def test_every_tabular_method_is_registered_and_planning_knows_it_plans() -> Non
     assert names <= set(agents.names())
     assert {n for n in names if issubclass(agents.get(n), PlanningAgent)} == {"value-iteration", "policy-iteration"}
     assert issubclass(agents.get("qlearning"), QLearningAgent) and ValueIterationAgent.planning
+
+
+def test_rl_eval_plays_as_many_games_as_the_runs_own_evaluations_and_prints_thirty(cli: Any, home: Path) -> None:
+    """Taxi's challenge counts 100 games, so its preset evaluates 100; `rl eval RUN` then plays as many by default."""
+    trained = cli("rl", "train", "qlearning", "FrozenLake-v1,is_slippery=False", "--eval-episodes", "40", "--json")
+    assert trained.code == 0, trained.err
+    run_id = trained.out.split()[0]
+    result = cli("rl", "eval", run_id)
+    assert result.code == 0, result.err
+    assert "over 40 games" in result.out and "… and 10 more" in result.out
+    assert build_rl_config("qlearning", "Taxi-v4").eval_episodes == 100
+    assert build_rl_config("qlearning", "Taxi-v4", eval_episodes=12).eval_episodes == 12
