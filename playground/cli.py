@@ -442,7 +442,7 @@ SCORES_SHOWN = 30  # games whose scores `rl eval` prints one by one (all are sto
 @rl_app.command("eval")
 def rl_eval(
     run: Annotated[str, typer.Argument(help="run id, name or 'latest'")],
-    episodes: Annotated[Optional[int], typer.Option(help="whole games to play (default: as many as the run's own evaluations)")] = None,
+    episodes: Annotated[Optional[int], typer.Option(help="whole games to play (default: as many as the run's own evaluations, at least 10)")] = None,
     checkpoint: Annotated[str, typer.Option(help="best, latest or a step number")] = "best",
     seed: Annotated[Optional[int], typer.Option(help="seed of the evaluation games")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",

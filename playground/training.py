@@ -17,7 +17,7 @@ import agents
 from agents.base import Agent, Policy
 from playground import envs, events, runs
 from playground.checks import MAX_EPISODES, check_limit
-from playground.config import RLConfig, of_run
+from playground.config import DEFAULT_EVAL_EPISODES, RLConfig, of_run
 from playground.errors import PlaygroundError, RunStateError
 from playground.evaluation import EvaluationInterrupted, Scores, play_games
 from playground.session import ProgressFn, RunSession, Totals, training_session
@@ -200,7 +200,7 @@ def evaluate_run(
     store: Store | None = None,
 ) -> Evaluation:
     """Play ``episodes`` whole games with a checkpoint of a run and store the raw scores; None: as many as the run's
-    own evaluations play (Taxi's preset: the 100 its challenge counts)."""
+    own evaluations play (Taxi's preset: the 100 its challenge counts), and never fewer than 10."""
     store = store or get_store()
     if episodes is not None and episodes <= 0:
         raise PlaygroundError("config.not_positive", flag="--episodes", value=episodes)
@@ -212,7 +212,7 @@ def evaluate_run(
         raise RunStateError("training.not_rl", run=run.id, kind=run.kind)
     step, path = runs.pick_checkpoint(run, which, store)
     config = of_run(run)
-    episodes = episodes or config.eval_episodes
+    episodes = episodes or max(config.eval_episodes, DEFAULT_EVAL_EPISODES)  # at least the 10 a challenge counts
     sha256 = file_sha256(path)  # before playing: the hash of the very file that is loaded
     agent = make_agent(config, device=resolve_device(device))
     try:

@@ -5,7 +5,8 @@ what cannot work.
 Budgets are the presets' own and were measured with seeds 0, 1 and 2 (2-core CPU, greedy table scored over 100
 games): Q-learning solves the deterministic 4x4 lake in 3,000 steps (0.3 s) and passes Taxi's mark (mean - std
 >= 4.5 over 100 games; 5.1 to 5.4) in 100,000 steps (8 to 10 s); on CliffWalking Q-learning's greedy path scores
--13 and SARSA's -17 in 30,000 steps (2 s).
+-13 and SARSA's -17 in 30,000 steps (2 s). Taxi's pass mark is reached in tests/test_game.py, by the challenge's own
+command (`playground rl train qlearning Taxi-v4`, seed 0), not twice.
 """
 
 from __future__ import annotations
@@ -146,12 +147,6 @@ def test_q_learning_solves_the_deterministic_lake_in_its_3000_steps() -> None:
     agent = _trained("qlearning", "FrozenLake-v1,is_slippery=False", seed=0)
     assert agent.step == 3000
     assert _score(agent, 20) == (1.0, 0.0)
-
-
-def test_q_learning_reaches_taxis_pass_mark_in_its_100000_steps() -> None:
-    agent = _trained("qlearning", "Taxi-v4", seed=0)
-    mean, std = _score(agent, 100)
-    assert mean - std >= 4.5, (mean, std)
 
 
 def test_sarsa_keeps_off_the_cliff_and_q_learning_walks_its_edge() -> None:
