@@ -322,10 +322,13 @@ class TabularAgent(Agent):
         pass
 
 
-def read_table(path: Path, members: list[str]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """(metadata, {member: array}) from a tabular checkpoint, arrays read with ``allow_pickle=False``."""
+def read_table(path: Path, members: list[str] | None = None) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """(metadata, {member: array}) from a tabular checkpoint, arrays read with ``allow_pickle=False``: ``members``
+    (each required), or every array the checkpoint holds (``q.npy`` at least) for readers that take what is there."""
     what = Words("tabular.what_checkpoint")
-    with checkpoint_archive(path, [META_MEMBER, *members], what) as archive:
+    with checkpoint_archive(path, [META_MEMBER, *(members or [Q_MEMBER])], what) as archive:
+        if members is None:
+            members = [name for name in archive.namelist() if name.endswith(".npy")]
         meta = json.loads(archive.read(META_MEMBER).decode())
         if not isinstance(meta, dict) or not isinstance(meta.get("step"), int):
             raise CheckpointError("tabular.not_ours", name=Path(path).name)

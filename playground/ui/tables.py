@@ -47,26 +47,14 @@ def grid_of(env_id: str) -> dict[str, Any]:
         env.close()
 
 
-def _members(algo: str) -> list[str]:
-    from agents import tabular as tab
-
-    members = [tab.Q_MEMBER]
-    cls = next(c for c in tab.TABULAR_AGENTS if c.name == algo)
-    if cls.planning:
-        members.append(tab.V_MEMBER)
-    if issubclass(cls, tab.PolicyIterationAgent):
-        members.append(tab.POLICY_MEMBER)
-    return members
-
-
 @st.cache_data(show_spinner=False, max_entries=64)
-def read_table(path: str, mtime: float, algo: str) -> dict[str, Any]:
+def read_table(path: str, mtime: float) -> dict[str, Any]:
     """A tabular checkpoint as the picture reads it: ``step``, ``values`` V(s), ``greedy`` action per state and
-    ``q``, as the agent itself would say them (planning: its V; policy iteration: its policy). ``mtime`` keys
-    the cache, so a checkpoint written again is read again."""
+    ``q``, as the agent itself would say them (planning: its V; policy iteration: its policy; whichever arrays the
+    checkpoint holds). ``mtime`` keys the cache, so a checkpoint written again is read again."""
     from agents import tabular as tab
 
-    meta, arrays = tab.read_table(Path(path), _members(algo))
+    meta, arrays = tab.read_table(Path(path))
     q = arrays[tab.Q_MEMBER].astype("float64")
     values = arrays[tab.V_MEMBER].astype("float64") if tab.V_MEMBER in arrays else q.max(axis=1)
     greedy = arrays[tab.POLICY_MEMBER].astype("int64") if tab.POLICY_MEMBER in arrays else tab.greedy(q)
@@ -74,13 +62,13 @@ def read_table(path: str, mtime: float, algo: str) -> dict[str, Any]:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def table_picture(path: str, mtime: float, algo: str, env_id: str, state: int | None) -> Any:
+def table_picture(path: str, mtime: float, env_id: str, state: int | None) -> Any:
     """The picture of one checkpoint's table as an (H, W, 3) array: V(s) as colours, the greedy action as
     arrows, the agent on ``state`` with its Q-values as bars (the viewer's own drawing, off screen)."""
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     from playground.viewer.grid import grid_picture
 
-    found, grid = read_table(path, mtime, algo), grid_of(env_id)
+    found, grid = read_table(path, mtime), grid_of(env_id)
     with _DRAWING:
         return grid_picture(grid["world"], found["values"], found["greedy"], q=found["q"], state=state,
                             action_names=grid["actions"])
@@ -103,7 +91,7 @@ def show_table(run: Run, step: int, path: Path, state: int | None = None) -> Non
     with shown_errors():
         grid = grid_of(run.env)
         state = grid["start"] if state is None else state
-        picture = table_picture(str(path), mtime, run.algo, run.env, state)
+        picture = table_picture(str(path), mtime, run.env, state)
         st.image(picture, caption=t("live.table.caption", step=f"{step:,}"), width=min(TABLE_WIDTH, picture.shape[1]),
                  output_format="PNG")
         line = state_line(run.env, state)
