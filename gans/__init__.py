@@ -15,9 +15,12 @@ from playground.i18n import Words
 def _registry() -> dict[str, type[GanModel]]:
     from gans.cyclegan import CycleGAN
     from gans.dcgan import DCGAN, ConditionalDCGAN
+    from gans.infogan import InfoGAN
     from gans.pix2pix import Pix2Pix
+    from gans.wgan import WGAN
 
-    return {"dcgan": DCGAN, "cdcgan": ConditionalDCGAN, "pix2pix": Pix2Pix, "cyclegan": CycleGAN}
+    return {"dcgan": DCGAN, "cdcgan": ConditionalDCGAN, "pix2pix": Pix2Pix, "cyclegan": CycleGAN,
+            "wgan": WGAN, "infogan": InfoGAN}
 
 
 def names() -> list[str]:

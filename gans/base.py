@@ -144,6 +144,12 @@ class GanModel(ABC):
             raise BadConfig("gans.bad_hyperparameter", key=key, model=cls.name, reason=err["msg"].lower(),
                             value=repr(err.get("input"))) from None
 
+    @classmethod
+    def warnings(cls, hp: Any) -> list[Any]:
+        """Sentences (``playground.i18n.Words``) about settings that are allowed but that the model's
+        paper warns against; the doors show them before the run starts, and nothing is refused."""
+        return []
+
     # -- training ---------------------------------------------------------------------------------
     @abstractmethod
     def train_step(self, batch: tuple[torch.Tensor, torch.Tensor]) -> dict[str, float]:

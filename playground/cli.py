@@ -511,7 +511,7 @@ def rl_presets(algo: Annotated[Optional[str], typer.Argument(help="dqn, ppo, a2c
 # -- gan ---------------------------------------------------------------------------------------
 @gan_app.command("train")
 def gan_train(
-    model: Annotated[str, typer.Argument(help="dcgan, cdcgan, pix2pix or cyclegan")],
+    model: Annotated[str, typer.Argument(help="dcgan, cdcgan, wgan, infogan, pix2pix or cyclegan")],
     data: Annotated[str, typer.Argument(help="a built-in set (see `gan datasets`) or a folder")],
     epochs: Annotated[Optional[int], typer.Option(help="passes over the data (default from the preset)")] = None,
     iters: Annotated[Optional[str], typer.Option(help="training iterations instead of epochs (1000, 10k)")] = None,
@@ -537,6 +537,8 @@ def gan_train(
         seed=seed, device=device, preset=preset, sets=set_, sample_every=sample_every,
         checkpoint_every=checkpoint_every, keep_checkpoints=keep,
     )
+    for sentence in config_mod.gan_warnings(cfg):  # allowed, but the paper advises against it
+        err.print(say("cli.warning", sentence=sentence), soft_wrap=True)
     run = jobs.create(cfg, label=name, player=_player())
     sys.stdout.write(run.id + "\n")
     sys.stdout.flush()
@@ -646,6 +648,10 @@ def gan_eval(
         extra += say("cli.gan_eval_l1", value=result["l1"])
     if "cycle_l1" in result:
         extra += say("cli.gan_eval_cycle_l1", value=result["cycle_l1"])
+    if "code_accuracy" in result:
+        matching = ", ".join(f"{value}→{digit}" for value, digit in enumerate(result["code_matching"]))
+        extra += say("infogan.eval_code_accuracy", value=result["code_accuracy"], chance=result["code_chance"],
+                     matching=matching)
     out.print(say("cli.gan_eval_line", model=result["model"], step=result["step"], metric=result["metric"],
                   fd=result["fd"], kid_name=kid_name(result["metric"]), kid=result["kid"], kid_std=result["kid_std"],
                   n=result["n"], extra=extra))
@@ -692,7 +698,7 @@ def gan_datasets() -> None:
 
 
 @gan_app.command("presets")
-def gan_presets(model: Annotated[Optional[str], typer.Argument(help="dcgan, cdcgan, pix2pix or cyclegan")] = None) -> None:
+def gan_presets(model: Annotated[Optional[str], typer.Argument(help="dcgan, cdcgan, wgan, infogan, pix2pix or cyclegan")] = None) -> None:
     """The published settings each model starts from, and their sources."""
     import gans
     from gans import presets
@@ -1076,6 +1082,15 @@ def ui_dataset(
     if kind not in ("images", "paired", "unpaired"):
         raise PlaygroundError("cli.bad_data_kind", kind=kind)
     _print_json(dataclasses.asdict(gan_data.describe(data, kind)))  # type: ignore[arg-type]
+
+
+@ui_app.command("steer")
+def ui_steer() -> None:
+    """The warm sampler: one JSON request per line on stdin, one answer per line (playground.gan_steering.serve)."""
+    from playground.gan_steering import serve
+
+    logging.basicConfig(level=logging.WARNING)
+    serve()
 
 
 @app.callback()

@@ -252,6 +252,14 @@ def build_gan_config(
     )
 
 
+def gan_warnings(config: GanConfig) -> list[Words]:
+    """What the model's paper says against the chosen settings (allowed all the same), one sentence each."""
+    import gans
+
+    model_cls = gans.get(config.model)
+    return list(model_cls.warnings(model_cls.check_hyperparameters(config.hyperparameters)))
+
+
 def _plain(value: Any) -> Any:
     """A value as JSON can hold it (numbers, text, lists, mappings); anything else as its text."""
     if value is None or isinstance(value, (bool, int, float, str)):

@@ -33,6 +33,7 @@ class Loaded:
     model: GanModel
     step: int
     path: Path
+    fixed: dict[str, torch.Tensor]  # the sample grid's inputs, kept in the checkpoint (on the CPU)
 
 
 def load(ref: str, which: str = "latest", device: str = "auto", store: Store | None = None) -> Loaded:
@@ -47,7 +48,8 @@ def load(ref: str, which: str = "latest", device: str = "auto", store: Store | N
     state = gan_training.read_checkpoint(path, device)
     model = gan_training.build_model(config, state["data"], device)
     gan_training.load_into(model, state, path, for_training=False)
-    return Loaded(run, config, model, int(state["step"]), path)
+    fixed = {k: v.cpu() for k, v in (state.get("fixed") or {}).items()}
+    return Loaded(run, config, model, int(state["step"]), path, fixed)
 
 
 def _class_labels(model: GanModel, n: int, label: str | None) -> torch.Tensor | None:
@@ -136,7 +138,8 @@ def evaluate(ref: str, *, n: int | None = None, which: str = "latest", seed: int
              inception_weights: Path | None = None, device: str = "auto", store: Store | None = None,
              progress: metrics.ProgressFn | None = None) -> dict[str, Any]:
     """Fréchet distance and KID of generated (or translated) images against real ones, on a named
-    network; pix2pix adds L1 and PSNR to its targets, CycleGAN the cycle L1. Stored as an event
+    network; pix2pix adds L1 and PSNR to its targets, CycleGAN the cycle L1, InfoGAN on digits the accuracy
+    of its first categorical code read as the digit (and the value → digit matching). Stored as an event
     (with the checkpoint's hash) and as ``eval/…`` metrics. ``progress`` hears how the one-off training
     of the playground's feature network goes (the first evaluation waits for it)."""
     store = store or get_store()
@@ -167,6 +170,23 @@ def evaluate(ref: str, *, n: int | None = None, which: str = "latest", seed: int
         extra = {"cycle_l1": torch.mean(torch.abs(back - real_a)).item()}
     quality = metrics.measure(real, fake, inception_weights=inception_weights, device=str(model.device),
                               progress=progress)
+    from gans.infogan import InfoGAN
+
+    codes: dict[str, Any] = {}
+    if isinstance(model, InfoGAN) and model.hp.categorical and tuple(model.class_names) == gan_data.DIGIT_CLASSES:
+        # Does the first categorical code mean the digit? Its best one-to-one pairing with the digits that
+        # the playground's MNIST classifier sees (InfoGAN paper, section 7.2); chance is about 1/10.
+        from gans.metrics import code_accuracy
+
+        values, per_value = model.hp.categorical[0], max(1, count // model.hp.categorical[0])
+        images, made_with = model.code_samples(per_value, torch.Generator().manual_seed(seed))
+        classify = code_accuracy.digit_classifier(str(model.device), progress)
+        matching = code_accuracy.code_accuracy(images, made_with, values, classify)
+        extra["code_accuracy"] = matching.accuracy
+        codes = {"code_matching": list(matching.pairs), "code_chance": 1 / max(values, len(gan_data.DIGIT_CLASSES)),
+                 "code_per_value": per_value,
+                 # the ceiling: how well the classifier reads this data's real digits (MNIST ~0.98, digits ~0.5)
+                 "code_classifier_accuracy": float((classify(real) == second.numpy()).mean())}
     payload = {
         "metric": quality.metric,
         "fd": quality.fd,
@@ -182,6 +202,7 @@ def evaluate(ref: str, *, n: int | None = None, which: str = "latest", seed: int
         "network": quality.network,
         "seed": seed,
         **extra,
+        **codes,
     }
     store.add_quality(loaded.run.id, payload)
     rows = {"eval/fd": quality.fd, "eval/kid": quality.kid, **{f"eval/{k}": v for k, v in extra.items()}}
