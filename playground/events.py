@@ -86,6 +86,16 @@ class RunsCompared(Event):
 
 
 @dataclass(frozen=True)
+class LatentSteered(Event):
+    """A person moved through a generator's latent space by hand (the Watch page's Steer tab, ``gan watch``)."""
+
+    KIND = "latent_steered"
+    run: str = ""
+    how: str = ""  # walk (gan watch's l), interpolate, arithmetic, codes or class
+    player: str | None = None
+
+
+@dataclass(frozen=True)
 class ProfileCreated(Event):
     KIND = "profile"
     player: str = ""

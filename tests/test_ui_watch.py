@@ -196,7 +196,7 @@ def test_follow_shows_a_clip_of_the_newest_checkpoint(in_lab: Lab) -> None:
 
 def test_follow_shows_a_gans_newest_grid(in_lab: Lab) -> None:
     app = _page(in_lab.gan)
-    app.toggle[0].set_value(True).run()
+    next(w for w in app.toggle if w.label == "Follow").set_value(True).run()
     assert not app.exception
     newest = get_store().artifacts(in_lab.gan, "samples")[-1].step
     assert sum(f"iteration {newest}" in img.proto.imgs[0].caption for img in app.get("image")) >= 2

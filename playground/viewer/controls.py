@@ -69,20 +69,41 @@ class WatchControls:
         return shot
 
 
+DIGITS = {getattr(pygame, f"K_{d}"): d for d in range(10)} | {getattr(pygame, f"K_KP{d}"): d for d in range(10)}
+STEER_KEYS = {pygame.K_a: "back", pygame.K_i: "interpolate", pygame.K_m: "arithmetic", pygame.K_g: "grid",
+              pygame.K_UP: "up", pygame.K_DOWN: "down", pygame.K_TAB: "next_code"}
+
+
 class GanControls(WatchControls):
     """``gan watch``: the same keys where they make sense (→ steps the latent walk while paused, + and -
-    change its speed, r draws a new walk), l starts or stops the walk; there is no agent's view (v)."""
+    change its speed, r draws a new walk), l starts or stops the walk; there is no agent's view (v).
+    The steering keys and clicks (``viewer/gan_steer.py``) queue up in ``steering`` for the loop to take."""
 
     def __init__(self, view: ViewState | None = None) -> None:
         super().__init__(view)
         self.walk = False
+        self.steering: list[tuple[str, object]] = []
+
+    def handle(self, event: pygame.event.Event) -> None:
+        if event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
+            self.steering.append(("click", event.pos))
+        else:
+            super().handle(event)
 
     def key(self, key: int) -> None:
         if key == pygame.K_l:
             self.walk = True
+        elif key in DIGITS:
+            self.steering.append(("digit", DIGITS[key]))
+        elif key in STEER_KEYS:
+            self.steering.append((STEER_KEYS[key], None))
         elif key != pygame.K_v:
             super().key(key)
 
     def take_walk(self) -> bool:
         walk, self.walk = self.walk, False
         return walk
+
+    def take_steering(self) -> list[tuple[str, object]]:
+        asked, self.steering = self.steering, []
+        return asked

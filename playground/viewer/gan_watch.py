@@ -7,6 +7,9 @@
   class column, so the columns keep their class while the style moves.
 - pix2pix and CycleGAN: rows of input | output | target (CycleGAN: A | A→B | back, B | B→A | back)
   for the run's fixed inputs, as its sample grids lay them out.
+- Steering by hand (``viewer/gan_steer.py``, the pictures of ``playground.gan_steering``): click tiles
+  to pick them, ``i`` walks between two, ``m`` shows a − b + c; digit keys set a cDCGAN's class or an
+  InfoGAN's categorical code, ↑ / ↓ and Tab move its continuous codes; ``a`` and ``g`` go back.
 - ``--follow``: the newest checkpoint (polled at most once a second) replaces the one shown, and a
   DCGAN's sample grid from training shows when it is newer still; when the run ends the viewer says
   so and keeps showing its last checkpoint.
@@ -37,8 +40,10 @@ import torch
 import gans
 from gans import grid
 from gans.base import GanModel
+from gans.latent import slerp
 from gans.metrics import kid_name
 from playground import gan_inference, gan_training, runs
+from playground.gan_steering import Steerer, note
 from playground.config import GanConfig, of_run
 from playground.errors import CheckpointError, PlaygroundError, RunStateError
 from playground.i18n import Words, say
@@ -57,6 +62,7 @@ from playground.viewer.common import (
     wait_for_first,
 )
 from playground.viewer.controls import GanControls
+from playground.viewer.gan_steer import Steering, refused, tile_at
 from playground.viewer.display import Screen, even, frame_surface, go_headless, require_display
 from playground.viewer.follow import POLL_S, Follower
 from playground.viewer.hud import (
@@ -96,7 +102,8 @@ REFRESH_S = 2.0  # follow mode: how often the losses and the quality are re-read
 WAIT_SIZE = (640, 240)  # the window while waiting for a first checkpoint
 LOSSES = (
     ("loss/d", "D loss"), ("loss/g", "G loss"), ("d/real", "D(x)"), ("d/fake", "D(G(z))"),
-    ("critic/real", "critic(x)"), ("critic/fake", "critic(G(z))"), ("loss/g_l1", "L1"), ("loss/cycle", "cycle"),
+    ("critic/real", "critic(x)"), ("critic/fake", "critic(G(z))"), ("critic/wasserstein", "W estimate"),
+    ("loss/info", "info loss"), ("loss/g_l1", "L1"), ("loss/cycle", "cycle"),
     ("loss/d_a", "D_A loss"), ("loss/d_b", "D_B loss"),
 )
 CURVES = (("loss/d", ACCENT), ("loss/g", GOOD))
@@ -104,6 +111,11 @@ CURVE_POINTS = 150
 
 GAN_KEYS = (
     ("l", "latent walk on / off (DCGAN)"),
+    ("click", "pick a tile (up to 3)"),
+    ("i / m", "walk between 2 picks / a - b + c"),
+    ("0-9", "cDCGAN class / InfoGAN code"),
+    ("Up / Down, Tab", "InfoGAN: move / choose a code"),
+    ("a / g", "own classes and codes / the grid"),
     ("space", "pause / resume"),
     ("Right", "one walk frame (while paused)"),
     ("+ / -", "walk faster / slower"),
@@ -115,19 +127,6 @@ GAN_KEYS = (
 
 
 # -- the latent walk ------------------------------------------------------------------------------------
-def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
-    """Row-wise spherical interpolation (White 2016, "Sampling Generative Networks"): Gaussian noise
-    lives near a sphere, and the straight line between two points cuts through its unlikely middle."""
-    unit_a = a / a.norm(dim=1, keepdim=True).clamp_min(1e-8)
-    unit_b = b / b.norm(dim=1, keepdim=True).clamp_min(1e-8)
-    omega = torch.acos((unit_a * unit_b).sum(1, keepdim=True).clamp(-1.0, 1.0))
-    sin = torch.sin(omega)
-    straight = sin.abs() < 1e-6
-    safe = torch.where(straight, torch.ones_like(sin), sin)
-    curved = torch.sin((1 - t) * omega) / safe * a + torch.sin(t * omega) / safe * b
-    return torch.where(straight, (1 - t) * a + t * b, curved)
-
-
 class LatentWalk:
     """A loop through the latent space: from the fixed noise through ``waypoints`` random noise
     vectors and back. ``position`` counts legs (0 ≤ position < legs); ``z()`` is the noise there."""
@@ -200,6 +199,7 @@ class GanSession:
         self._picture: np.ndarray | None = None
         self._samples: tuple[int, np.ndarray] | None = None  # (iteration, picture) of a newer sample grid
         self._walk_frame: tuple[tuple[int | None, float], np.ndarray] | None = None
+        self.steering: Steering | None = None  # set by the first steering key or click
         self.hud = GanHud(run_id=run.id, model=gans.get(config.model).title, dataset=config.data,
                           image_size=config.image_size, total_iters=config.iters)
 
@@ -245,7 +245,7 @@ class GanSession:
             return ["input", "output", "target"]
         if self.kind == "unpaired":
             return ["A", "A -> B", "back to A", "B", "B -> A", "back to B"]
-        if self.classes and self.model is not None:
+        if self.classes and self.model is not None and (self.steering is None or self.steering.mode == "grid"):
             return list(self.model.class_names)
         return []
 
@@ -292,12 +292,39 @@ class GanSession:
             self._walk_frame = key, grid.grid(images, self.columns, pad=GRID_PAD)
         return self._walk_frame[1]
 
+    # -- steering by hand ------------------------------------------------------------------------
+    def steer(self) -> Steering:
+        """The steering state on the checkpoint shown (made on first use, carried over to newer checkpoints)."""
+        if not self.can_walk:
+            raise PlaygroundError("gan_steering.needs_images", model=self.config.model)
+        assert self.model is not None and self.step is not None and self.path is not None, "load a checkpoint first"
+        if self.steering is None or self.steering.steerer.loaded.step != self.step:
+            self.picture()  # the grid's columns
+            loaded = gan_inference.Loaded(self.run, self.config, self.model, self.step, self.path, self.fixed)
+            steerer = Steerer(loaded)
+            self.steering = Steering(steerer) if self.steering is None else self.steering.moved_to(steerer)
+        return self.steering
+
+    def tile_at(self, x: float, y: float) -> int | None:
+        """The grid tile (from 1) under a point of the picture at 1x, when the grid is what is shown."""
+        if self.walk is not None or (self.steering is not None and self.steering.mode != "grid"):
+            return None
+        return tile_at(x, y, self.columns, len(self.fixed.get("z", ())), self.config.image_size)
+
     def frame(self) -> np.ndarray:
-        """What to show now: a walk frame, a newer sample grid from training, or the checkpoint's grid."""
+        """What to show now: a walk frame, a steered picture, a newer sample grid from training, or the
+        checkpoint's grid (with the picked tiles outlined)."""
         if self.walk is not None:
             leg = int(self.walk.position) + 1
             self.hud.showing = f"latent walk, leg {leg} of {self.walk.legs}"
             return self.walk_picture()
+        if self.steering is not None:
+            steering = self.steer()
+            steered = steering.picture()
+            if steered is not None or steering.picks:
+                self.hud.showing = steering.showing()
+                return steered if steered is not None else steering.outline(
+                    self.picture(), self.columns, self.config.image_size)
         if self._samples is not None:
             self.hud.showing = f"fixed noise, sample grid of iteration {self._samples[0]:,}"
             return self._samples[1]
@@ -465,6 +492,7 @@ class GanWatchApp(ViewerApp):
         self.scale = scale
         self.legs_per_frame = 1.0 / (LEG_S * self.fps)  # at speed 1
         self.walked = False
+        self.noted: set[tuple[str, str]] = set()  # (run, how) steering already recorded for the game
         self.poll_s = POLL_S  # follow mode: how often the newest checkpoint is looked for
         self.refresh_s = REFRESH_S
         self._last_poll = time.monotonic()
@@ -487,6 +515,7 @@ class GanWatchApp(ViewerApp):
         else:
             session.start_walk()
             self.walked = True
+            note(session.run.id, "walk", self.noted)
             self.say(Message("viewer.walk_on"))
 
     def poll(self) -> None:
@@ -527,6 +556,8 @@ class GanWatchApp(ViewerApp):
             self.poll()
         if controls.take_walk():
             self.toggle_walk()
+        for what, value in controls.take_steering():
+            self.steer(what, value)
         if controls.take_restart() and session.walk is not None:
             session.start_walk()
             self.say(Message("viewer.walk_new"))
@@ -537,6 +568,38 @@ class GanWatchApp(ViewerApp):
             elif steps:
                 session.walk.advance(steps * self.legs_per_frame)
         return True
+
+    def steer(self, what: str, value: object) -> None:
+        """One steering key or click (see ``viewer/gan_steer.py``); a request the run cannot take is said."""
+        session = self.session
+        try:
+            steering = session.steer()
+            if what == "click":
+                x, y = value  # type: ignore[misc]
+                tile = session.tile_at(x / self.scale, (y - HEADER) / self.scale)
+                if tile is None:
+                    return
+                if session.walk is not None:
+                    session.stop_walk()
+                steering.pick(tile)
+                return
+            if session.walk is not None:
+                session.stop_walk()
+            message = {
+                "digit": lambda: steering.digit(int(value)),  # type: ignore[call-overload]
+                "up": lambda: steering.nudge(1), "down": lambda: steering.nudge(-1),
+                "next_code": steering.next_code, "interpolate": steering.interpolate,
+                "arithmetic": steering.arithmetic, "back": steering.back, "grid": steering.to_grid,
+            }[what]()
+            if steering.picture() is not None:  # drawn now, so a refusal is said at once
+                note(session.run.id, steering.mode, self.noted)
+        except PlaygroundError as exc:
+            if session.steering is not None:
+                session.steering.back()
+            self.say(refused(exc))
+            return
+        if message:
+            self.say(message)
 
     def draw(self) -> dict[str, Any]:
         session = self.session

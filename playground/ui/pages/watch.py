@@ -30,7 +30,7 @@ from playground.jobs import ChildFailed
 from playground.store import Run, Store, get_store
 from playground.ui.charts import label
 from playground.ui.common import error_text, lang, page, shown_errors, t
-from playground.ui import live, tables
+from playground.ui import engine, live, steering, tables
 from playground.ui.live import best_checkpoint
 
 RECORD_TIMEOUT_S = 300  # a recording that takes longer is stopped and reported
@@ -353,8 +353,17 @@ def _gan(run: Run, store: Store) -> None:
         return
     steps = sorted({s for s, _ in available} | {s for s, _ in grids}, reverse=True)
     step = st.selectbox(t("watch.checkpoint"), steps, format_func=lambda s: t("watch.iteration", step=f"{s:,}"))
-    grid_tab, timelapse_tab, follow_tab, window_tab = st.tabs(
-        [t("watch.tab_grid"), t("watch.tab_timelapse"), t("watch.tab_follow"), t("watch.tab_window")])
+    checkpoints = {s for s, _ in available}
+    # Generators of new images (not translators): their latent space can be steered.
+    steerable = bool(checkpoints) and engine.gan_models().get(run.algo, {}).get("data_kind") == "images"
+    names = ["watch.tab_grid", *(["watch.tab_steer"] if steerable else []), "watch.tab_timelapse",
+             "watch.tab_follow", "watch.tab_window"]
+    tabs = dict(zip(names, st.tabs([t(n) for n in names]), strict=True))
+    grid_tab, timelapse_tab, follow_tab, window_tab = (tabs[n] for n in (
+        "watch.tab_grid", "watch.tab_timelapse", "watch.tab_follow", "watch.tab_window"))
+    if steerable:
+        with tabs["watch.tab_steer"]:
+            steering.steer_tab(run, str(step) if step in checkpoints else "latest")
     with grid_tab:
         shown = _grid_at(grids, step)
         if shown is not None:
