@@ -166,7 +166,7 @@ def test_the_shipped_catalogue_is_complete_and_matches_the_reference() -> None:
             assert texts["en"] and texts["zh"] and any("\u4e00" <= ch <= "\u9fff" for ch in texts["zh"]), c.id
         if c.kind == "rl":
             assert c.constraints.min_games >= 10
-        if c.kind == "gan":
+        if c.kind == "gan" and c.metric != "constraints_compared":  # a comparison has no threshold to measure
             assert c.provisional, f"{c.id}: GAN thresholds stay provisional until measured"
     # Thresholds named after the reference numbers are those numbers (read straight from the CSV here).
     csv_path = Path(reference.__file__).parent / "atari_scores.csv"
@@ -224,7 +224,14 @@ def test_the_suggested_commands_can_meet_their_challenges() -> None:
                 assert int(evaluate[evaluate.index("--episodes") + 1]) >= c.constraints.min_games, c.id
         elif c.kind == "gan":
             assert train[:5] == ["playground", "gan", "train", c.constraints.algos[0], c.datasets[0]], c.id
-            assert c.commands[-1].startswith("playground gan eval")
+            if c.metric == "constraints_compared":  # clipping, then the penalty on the same seed, then both side by side
+                again = c.commands[1].split()
+                assert again[:5] == train[:5] and again[again.index("--preset") + 1] == "gp"
+                assert again[again.index("--seed") + 1] == train[train.index("--seed") + 1] and "--preset" not in train
+                assert sum(line.startswith("playground gan eval") for line in c.commands) == 2
+                assert c.commands[-1].startswith("playground runs compare")
+            else:
+                assert c.commands[-1].startswith("playground gan eval")
         else:
             assert train[:2] == ["playground", "play"] or train[:2] == ["playground", "duel"], c.id
 
@@ -816,7 +823,7 @@ def test_cli_text_and_json(cli: Any, home: Path) -> None:
     profile = cli("profile")
     assert profile.code == 0 and "Next challenge: First steps on the frozen lake" in profile.out
     assert "playground rl train qlearning FrozenLake-v1,is_slippery=False" in profile.out
-    assert len(as_json(cli, "achievements")) == 15
+    assert len(as_json(cli, "achievements")) == 16
     board = as_json(cli, "leaderboard", "Breakout")
     assert board == {"type": "game", "game": "Breakout", "kind": "rl", "agents": [], "humans": [],
                      "reference": {"random": 1.7, "human": 31.8, "nature_dqn": 401.2}}

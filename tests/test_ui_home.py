@@ -122,7 +122,8 @@ def test_challenges_and_learn_on_an_empty_store(home: Path, lang: str) -> None:
     found = _learn_cards()
     tabular = [e for name in found["TABULAR_CARDS"] for e in found["TABULAR_EQUATIONS"][name]]
     dqn = [found["EQUATIONS"][name] for name in DQN_CARDS]
-    assert [e.value.strip("$\n") for e in learn.latex] == tabular + dqn and "arg\\max" in dqn[0]
+    gan = [e for name in found["GAN_CARDS"] for e in found["GAN_EQUATIONS"].get(name, ())]
+    assert [e.value.strip("$\n") for e in learn.latex] == tabular + dqn + gan and "arg\\max" in dqn[0]
 
 
 @pytest.mark.parametrize("name", ["home", "challenges"])
@@ -380,7 +381,7 @@ def test_each_tabular_card_has_equations_and_a_next_step_that_starts_a_training(
     found = _learn_cards()
     cards = found["TABULAR_CARDS"]
     steps = _next_steps()
-    assert set(found["TABULAR_EQUATIONS"]) == set(steps) == set(cards)
+    assert set(found["TABULAR_EQUATIONS"]) == set(cards) and set(cards) <= set(steps)
     methods = [name for name in cards if name in agents.names()]
     assert methods == ["value-iteration", "policy-iteration", "qlearning", "sarsa", "expected-sarsa"]
     settings = {word for name in methods for word in agents.get(name).Hyperparameters.model_fields}
@@ -406,6 +407,33 @@ def _next_steps() -> dict[str, tuple[str, ...]]:
     [value] = [node.value for node in tree.body if isinstance(node, ast.Assign)
                and getattr(node.targets[0], "id", None) == "NEXT_STEPS"]
     return ast.literal_eval(value)
+
+
+def test_each_gan_lesson_card_has_equations_and_a_next_step_that_trains_its_model() -> None:
+    """The GAN lessons beyond DCGAN (a latent space, InfoGAN, WGAN): equations, a first command the one-click
+    parser takes as a GAN training (of the card's own model where it has one), and knobs that name real settings."""
+    import re
+
+    import gans
+    from playground.ui.game_views import parse_train_command
+
+    found = _learn_cards()
+    steps = _next_steps()
+    lessons = ("latent-space", "infogan", "wgan")
+    assert set(lessons) <= set(found["GAN_CARDS"]) and set(found["GAN_EQUATIONS"]) == set(lessons)
+    for name in lessons:
+        first, *rest = steps[name]
+        train = parse_train_command(first)
+        assert train is not None and train.kind == "gan" and train.build().model in gans.names(), (name, first)
+        assert all(line.startswith("playground ") for line in rest), name
+        if name in gans.names():
+            assert train.name == name
+            fields = set(gans.get(name).Hyperparameters.model_fields)
+            words = re.findall(r"`([^`]+)`", translate(f"learn.{name}.knobs", "en"))
+            settings = [w.split(" ")[0] for w in words if re.fullmatch(r"[a-z][a-z_0-9]*", w.split(" ")[0])]
+            allowed = fields | {"clip", "gp", "default", "rmsprop", "playground"}  # values, presets, a command
+            assert settings and all(w in allowed for w in settings), \
+                (name, [w for w in settings if w not in fields])
 
 
 def test_the_learn_cards_name_real_preset_keys() -> None:

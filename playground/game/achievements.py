@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from playground.game import reference
-from playground.game.catalogue import DEEP_RL_FAMILIES, GAN_MODELS, RL_FAMILIES, algorithm_of
+from playground.game.catalogue import COLLECTED_GANS, DEEP_RL_FAMILIES, RL_FAMILIES, algorithm_of
 from playground.game.evidence import Attempt, Evidence, RunInfo
 
 
@@ -48,6 +48,9 @@ ACHIEVEMENTS: tuple[Achievement, ...] = (
        "A GAN run of yours saved its first sample grid.", "你的 GAN 训练保存了第一张样本网格图。"),
     _a("every-gan", "🎨", "Generator collection", "生成器收藏家",
        "Trained DCGAN, conditional DCGAN, pix2pix and CycleGAN.", "DCGAN、条件 DCGAN、pix2pix 和 CycleGAN 都训练过了。"),
+    _a("latent-walk", "🧭", "Latent walker", "潜空间漫步者",
+       "Walked a generator's latent space by hand: from one sample to another, or a − b + c.",
+       "亲手在生成器的潜空间里行走：从一个样本走到另一个，或者做 a − b + c。"),
     _a("gpu", "⚡", "Full power", "火力全开", "Trained a model on a GPU.", "在 GPU 上训练了一个模型。"),
     _a("player-one", "🕹️", "Player one", "一号玩家", "Played a whole game yourself.", "亲自玩完了一整局游戏。"),
     _a("duel-won", "🥊", "Human 1, machine 0", "人类 1 比 0 机器", "Won a duel against an agent.", "在对决中战胜了一个智能体。"),
@@ -168,6 +171,19 @@ def _first_samples(ev: Evidence, _awards: Iterable[dict[str, Any]]) -> list[Foun
     return out
 
 
+def _latent_walk(ev: Evidence, _awards: Iterable[dict[str, Any]]) -> list[Found]:
+    out = []
+    for event in ev.events:
+        payload = event["payload"]
+        if event["kind"] != "latent_steered" or payload.get("how") not in ("walk", "interpolate", "arithmetic"):
+            continue
+        run_id = payload.get("run")
+        player = payload.get("player") or (ev.owner(run_id) if isinstance(run_id, str) else None)
+        if isinstance(player, str):
+            out.append((player, event["created_at"], {"event_id": event["id"], "run": run_id, "how": payload["how"]}))
+    return out
+
+
 def _gpu(ev: Evidence, _awards: Iterable[dict[str, Any]]) -> list[Found]:
     out = []
     for info in ev.infos.values():
@@ -215,7 +231,8 @@ RULES: dict[str, Callable[[Evidence, Iterable[dict[str, Any]]], list[Found]]] = 
     "resumed": _resumed,
     "compared-five": _compared_five,
     "first-samples": _first_samples,
-    "every-gan": lambda ev, _aw: _algorithms(ev, None, False, "gan", GAN_MODELS),
+    "every-gan": lambda ev, _aw: _algorithms(ev, None, False, "gan", COLLECTED_GANS),
+    "latent-walk": _latent_walk,
     "gpu": _gpu,
     "player-one": _player_one,
     "duel-won": _duel_won,

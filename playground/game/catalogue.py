@@ -76,7 +76,8 @@ def one_improvement_apart(a: Mapping[str, Any], b: Mapping[str, Any]) -> str | N
         return None
     (improvement,) = improvements
     return improvement if differ - {improvement} <= set(DQN_COMPANIONS.get(improvement, ())) else None
-GAN_MODELS = ("dcgan", "cdcgan", "pix2pix", "cyclegan")
+GAN_MODELS = ("dcgan", "cdcgan", "pix2pix", "cyclegan", "infogan", "wgan")
+COLLECTED_GANS = ("dcgan", "cdcgan", "pix2pix", "cyclegan")  # the "every GAN" badge, as its text names them
 GAN_METRIC_NAMES = ("FD-mnist", "FD-atari", "FID")
 # gans/data/builtin_sets.py's built-in sets: plain names, and families made from Atari games ("edges2atari:Pong",
 # "games:Pong:Breakout"), with how many games each family names.
@@ -100,6 +101,12 @@ METRICS: dict[str, tuple[str, str, tuple[str, ...] | None]] = {
     # 1 when the run's evaluation has a twin: the same player's run of the same algorithm, env and seed that differs
     # in one DQN improvement, evaluated (10 games or more) at the same step; see evidence.py's _ablations
     "compared": ("rl", HIGHER, ("dqn",)),
+    # InfoGAN: the share of generated digits whose categorical code value matches their digit, under the best
+    # one-to-one matching of values to digits (`gan eval`, the playground's MNIST classifier); chance is about 0.1
+    "code_accuracy": ("gan", HIGHER, ("infogan",)),
+    # 1 when the same player has a WGAN run on the same data and seed with the other Lipschitz constraint (weight
+    # clipping against the gradient penalty), evaluated at the same step; see evidence.py's _constraint_pairs
+    "constraints_compared": ("gan", HIGHER, ("wgan",)),
 }
 OPS = {">=": HIGHER, ">": HIGHER, "<=": LOWER, "<": LOWER}
 # How a goal reads (translation keys): the comparison, and each metric's name.
@@ -107,7 +114,8 @@ OP_WORDS = {">=": "game.op_at_least", ">": "game.op_above", "<=": "game.op_at_mo
 METRIC_WORDS = {"score": "game.metric_score", "best_game": "game.metric_best_game", "games": "game.metric_games",
                 "duels_won": "game.metric_duels_won", "cycle_l1": "game.metric_cycle_l1", "l1": "game.metric_l1",
                 "psnr": "game.metric_psnr", "fd": "game.metric_fd", "kid": "game.metric_kid",
-                "compared": "game.metric_compared"}
+                "compared": "game.metric_compared", "code_accuracy": "game.metric_code_accuracy",
+                "constraints_compared": "game.metric_constraints_compared"}
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,48}$")
 _CJK = re.compile(r"[\u3400-\u9fff]")

@@ -49,7 +49,7 @@ from playground.runs import died_silently
 from playground.store import Artifact, Run, Store, file_sha256
 
 RUN_END_EVENTS = ("run_stopped", "run_finished", "run_failed")
-GAN_NUMBERS = ("fd", "kid", "kid_std", "psnr", "l1", "cycle_l1")
+GAN_NUMBERS = ("fd", "kid", "kid_std", "psnr", "l1", "cycle_l1", "code_accuracy")
 COUNT_METRICS = ("games", "duels_won")
 CTIME_MARGIN_S = 2.0
 
@@ -325,8 +325,10 @@ class Evidence:
                     evaluation_id=ev.id, metric_name=ev.measure,
                     image_size=int(image_size) if image_size is not None else None, checkpoint_time=written_at,
                     wall_time_s=info.wall_time_until(written_at), problems=problems,
+                    extra={"run_seed": info.run.seed, "settings": dict(info.run.config.get("hyperparameters") or {})},
                 )
             )
+        _constraint_pairs(out)
         return out
 
     def _human_attempts(self) -> list[Attempt]:
@@ -415,6 +417,31 @@ def _ablations(attempts: list[Attempt]) -> None:
                                    setting_of(b.extra["settings"], improvement)],
                         "scores": [a.metrics["score"], b.metrics["score"]],
                     }
+
+
+def _constraint_pairs(attempts: list[Attempt]) -> None:
+    """Give every verified WGAN evaluation its ``constraints_compared`` metric: 1 when the same player has a WGAN
+    run on the same data, image size and seed with the other way of keeping the critic Lipschitz (weight clipping
+    against the gradient penalty) evaluated on the same network at the same step, else 0. The twin and both
+    distances go into ``extra["pair"]``."""
+    groups: dict[tuple[Any, ...], list[Attempt]] = defaultdict(list)
+    for a in attempts:
+        if a.algo != "wgan":
+            continue
+        a.metrics["constraints_compared"] = 0.0
+        if a.verified:
+            groups[(a.player, a.env, a.image_size, a.extra.get("run_seed"), a.step, a.metric_name)].append(a)
+
+    def constraint(a: Attempt) -> str:
+        return str(a.extra["settings"].get("constraint", "clip"))  # gans/wgan.py's default: the paper's clipping
+
+    for group in groups.values():
+        for a in group:
+            twin = next((b for b in group if b.run_id != a.run_id and constraint(b) != constraint(a)), None)
+            if twin is not None:
+                a.metrics["constraints_compared"] = 1.0
+                a.extra["pair"] = {"with": twin.run_id, "constraints": [constraint(a), constraint(twin)],
+                                   "fd": [a.metrics.get("fd"), twin.metrics.get("fd")]}
 
 
 # -- one player's attempts against one challenge -----------------------------------------------------

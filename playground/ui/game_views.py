@@ -118,11 +118,13 @@ class TrainCommand:
             kwargs["iters"] = _count(opts["--iters"], "--iters")
         if "--preset" in opts:
             kwargs["preset"] = opts["--preset"]
+        if "--seed" in opts:
+            kwargs["seed"] = _count(opts["--seed"], "--seed")
         return build_gan_config(self.name, self.target, **kwargs)
 
 
 _RL_FLAGS = {"--steps", "--preset", "--workers", "--envs", "--seed"}
-_GAN_FLAGS = {"--epochs", "--iters", "--preset"}
+_GAN_FLAGS = {"--epochs", "--iters", "--preset", "--seed"}
 
 
 def _count(word: str, flag: str) -> int:

@@ -6,7 +6,8 @@ The card named by ``st.session_state["learn.card"]`` (set by the training forms)
 parameter ``card`` (``/learn?card=ppo``) comes first, open; without one, every card is shown.
 The texts live in the translation table: ``learn.<name>.title|what|idea|knobs``. Equations are LaTeX, the same
 in every language, drawn with ``st.latex``: one per DQN improvement in ``EQUATIONS``, and the tabular cards' in
-``TABULAR_EQUATIONS``. A tabular card ends with the commands of its next step (``NEXT_STEPS``).
+``TABULAR_EQUATIONS``, the GAN lessons' in ``GAN_EQUATIONS``. A tabular card, and a GAN lesson's, ends with the
+commands of its next step (``NEXT_STEPS``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ TABULAR_CARDS = ("values", "bellman", "on-off-policy", "value-iteration", "polic
                  "expected-sarsa")
 RL_CARDS = ("dqn", "ppo", "a2c", "a3c")
 DQN_CARDS = ("double", "dueling", "per", "nstep", "noisy", "c51", "rainbow")  # one per improvement, then all six
-GAN_CARDS = ("dcgan", "cdcgan", "pix2pix", "cyclegan")
+GAN_CARDS = ("latent-space", "dcgan", "cdcgan", "infogan", "wgan", "pix2pix", "cyclegan")
 CARDS = TABULAR_CARDS + RL_CARDS + DQN_CARDS + GAN_CARDS
 # The one equation of each DQN improvement, in LaTeX (the same in every language), drawn with st.latex.
 EQUATIONS = {
@@ -75,6 +76,23 @@ TABULAR_EQUATIONS = {
         r"\big[R + \gamma \textstyle\sum_{a} \pi(a \mid S') Q(S', a) - Q(S, A)\big]",
     ),
 }
+# The equations of the GAN lessons' cards (the papers' notation).
+GAN_EQUATIONS = {
+    "latent-space": (
+        r"\operatorname{slerp}(z_a, z_b; t) = \frac{\sin((1 - t)\,\Omega)}{\sin \Omega} z_a + "
+        r"\frac{\sin(t\,\Omega)}{\sin \Omega} z_b, \quad \cos \Omega = \frac{z_a \cdot z_b}{\lVert z_a \rVert\, \lVert z_b \rVert}",
+        r"G(z_a - z_b + z_c)",
+    ),
+    "infogan": (
+        r"\min_{G, Q} \max_{D} \; V(D, G) - \lambda\, L_I(G, Q)",
+        r"L_I(G, Q) = \mathbb{E}_{c \sim P(c),\, x \sim G(z, c)}\big[\log Q(c \mid x)\big] + H(c) \;\le\; I\big(c; G(z, c)\big)",
+    ),
+    "wgan": (
+        r"W(P_r, P_g) = \sup_{\lVert f \rVert_L \le 1} \mathbb{E}_{x \sim P_r}[f(x)] - \mathbb{E}_{z}[f(G(z))]",
+        r"w \leftarrow \operatorname{clip}(w, -c, c) \quad \text{or} \quad "
+        r"+\, \lambda\, \mathbb{E}_{\hat{x}}\big[(\lVert \nabla_{\hat{x}} f(\hat{x}) \rVert_2 - 1)^2\big]",
+    ),
+}
 # The next step of each tabular card: commands that train (and evaluate) what the card explains, in seconds.
 NEXT_STEPS = {
     "values": ("playground rl train value-iteration FrozenLake-v1,is_slippery=False",),
@@ -89,6 +107,11 @@ NEXT_STEPS = {
     "sarsa": ("playground rl train sarsa CliffWalking-v1", "playground rl eval latest --episodes 10"),
     "expected-sarsa": ("playground rl train expected-sarsa CliffWalking-v1",
                        "playground rl eval latest --episodes 10"),
+    "latent-space": ("playground gan train dcgan mnist-5k", "playground gan watch latest"),
+    "infogan": ("playground gan train infogan mnist-5k", "playground gan eval latest", "playground gan watch latest"),
+    "wgan": ("playground gan train wgan mnist-5k --seed 1", "playground gan train wgan mnist-5k --preset gp --seed 1",
+             "playground gan eval wgan-mnist-5k-1", "playground gan eval wgan-mnist-5k-2",
+             "playground runs compare wgan-mnist-5k-1 wgan-mnist-5k-2 --metric critic/wasserstein"),
 }
 STATE_KEY = "learn.card"
 
@@ -112,9 +135,9 @@ def card_body(name: str) -> None:
     if name in EQUATIONS:  # the DQN improvements: the one equation that is the idea
         st.markdown(f"**{t('learn.equation')}**")
         st.latex(EQUATIONS[name])
-    elif name in TABULAR_EQUATIONS:
+    elif name in TABULAR_EQUATIONS or name in GAN_EQUATIONS:
         st.markdown(f"**{t('learn.equations')}**")
-        for equation in TABULAR_EQUATIONS[name]:
+        for equation in TABULAR_EQUATIONS.get(name) or GAN_EQUATIONS[name]:
             st.latex(equation)
     st.markdown(f"**{t('learn.knobs')}**")
     st.markdown(t(f"learn.{name}.knobs"))
