@@ -41,6 +41,7 @@ MAX_STEPS = 16  # an interpolation's frames, ends included
 CODE_RANGE = 3.0  # continuous codes train in [-1, 1]; the InfoGAN paper shows them pushed to ±2 and beyond
 NUMBERED_TILE = 96  # tiles are scaled up to at least this many pixels before their numbers are drawn
 IDLE_EXIT_S = 15 * 60  # ``serve`` ends after this long without a request
+MAX_SCALE = 8  # the most a request may enlarge its picture
 
 
 @dataclass(frozen=True)
@@ -216,8 +217,8 @@ def number_tiles(picture: np.ndarray, n: int, columns: int, size: int) -> np.nda
 def serve(requests: IO[str] = sys.stdin, answers: IO[str] = sys.stdout, idle_exit_s: float = IDLE_EXIT_S) -> None:
     """Answer one JSON request per line until the input closes or nobody asks for ``idle_exit_s``.
 
-    A request: ``{"run": ID, "checkpoint": "latest" | STEP, "op": …, "out": PNG path, "lang": …, …the op's
-    values}``;
+    A request: ``{"run": ID, "checkpoint": "latest" | STEP, "op": …, "out": PNG path, "lang": …, "scale": 1-8,
+    …the op's values}``;
     ``{"run": ID, "checkpoint": …, "op": "controls"}`` asks what the run can be steered by. The answer is
     one line: ``{"controls": {…}}``, ``{"path": PNG}`` or ``{"error": sentence}``. The newest checkpoint
     read stays loaded, so a slider's next position costs one forward pass.
@@ -255,8 +256,10 @@ def _answer(request: dict[str, Any], steerers: dict[tuple[str, str], Steerer],
     op = request["op"]
     if op == "controls":
         return {"controls": steerer.controls().record()}
-    args = {k: v for k, v in request.items() if k not in ("run", "checkpoint", "op", "out", "lang")}
+    args = {k: v for k, v in request.items() if k not in ("run", "checkpoint", "op", "out", "lang", "scale")}
     picture = steerer.draw(op, **args)
+    scale = max(1, min(MAX_SCALE, int(request.get("scale", 1))))  # a page shows small tiles larger, in crisp pixels
+    picture = np.repeat(np.repeat(picture, scale, axis=0), scale, axis=1)
     if op != "grid":
         note(steerer.loaded.run.id, op, noted)
     return {"path": str(grid.save_png(picture, Path(request["out"])))}

@@ -256,9 +256,10 @@ def test_the_steer_tab_draws_what_its_controls_say(in_lab: Lab) -> None:
         radio = next(w for w in app.radio if w.key == f"steer.op.{in_lab.cdcgan}")
         radio.set_value("interpolate").run()
         first = next(w for w in app.number_input if w.key == f"steer.{in_lab.cdcgan}.interpolate.first")
+        assert any("from tile 1 to tile 11 in 8 pictures" in c for c in _captions(app)), _captions(app)  # two rows
         first.set_value(5).run()
         assert not app.error, [e.value for e in app.error]
-        assert any("from tile 5 to tile 2 in 8 pictures" in c for c in _captions(app)), _captions(app)
+        assert any("from tile 5 to tile 11 in 8 pictures" in c for c in _captions(app)), _captions(app)
         last = next(w for w in app.number_input if w.key == f"steer.{in_lab.cdcgan}.interpolate.last")
         last.set_value(5).run()  # the same tile twice: one sentence in the page
         assert any("two different tiles" in e.value for e in app.error)
@@ -338,6 +339,7 @@ def test_the_steer_tab_gives_an_infogan_a_picker_and_sliders(in_lab: Lab) -> Non
         from PIL import Image
 
         expected = Steerer.open(in_lab.infogan).with_codes([4], [0.0, 1.5])
-        assert np.array_equal(np.asarray(Image.open(shown).convert("RGB")), expected)
+        scaled = np.repeat(np.repeat(expected, 3, axis=0), 3, axis=1)  # the page shows it 3 times larger
+        assert np.array_equal(np.asarray(Image.open(shown).convert("RGB")), scaled)
     finally:
         sampler_module.sampler().close()

@@ -23,6 +23,7 @@ from playground.ui.sampler import sampler
 
 SESSION = "steer.session"  # session state: this browser session's folder name
 SLIDER = (-2.0, 2.0, 0.1)  # continuous codes trained in [-1, 1]; the InfoGAN paper pushes them to ±2
+SCALE = 3  # steered pictures are drawn 3 times larger, in crisp pixels (the numbered grid is already large)
 
 
 def _folder() -> Path:
@@ -31,16 +32,18 @@ def _folder() -> Path:
     return settings.home() / "steering" / st.session_state[SESSION]
 
 
-def _show(run: Run, checkpoint: str, op: str, caption: str, **values: Any) -> None:
+def _show(run: Run, checkpoint: str, op: str, caption: str, scale: int = SCALE, **values: Any) -> None:
     with shown_errors(), st.spinner(t("watch.drawing")):
-        path = sampler().draw(run.id, checkpoint, op, _folder() / f"{run.id}-{op}.png", lang(), **values)
+        path = sampler().draw(run.id, checkpoint, op, _folder() / f"{run.id}-{op}.png", lang(), scale=scale, **values)
         st.image(str(path), caption=caption, output_format="PNG")
 
 
-def _tiles(names: tuple[str, ...], key: str, tiles: int, columns: list[Any]) -> list[int]:
-    """A number input per picked tile (tile 1, 2, 3… to start), side by side."""
-    return [int(column.number_input(t(f"watch.steer_{name}"), min_value=1, max_value=tiles, value=min(i + 1, tiles),
-                                    step=1, key=f"{key}.{name}"))
+def _tiles(names: tuple[str, ...], key: str, controls: dict[str, Any], columns: list[Any]) -> list[int]:
+    """A number input per picked tile, side by side; they start on the first tile of rows 1, 2, 3 (tiles of one
+    row can share their noise: an InfoGAN's columns differ only in the code)."""
+    tiles, row = int(controls["tiles"]), int(controls["columns"])
+    return [int(column.number_input(t(f"watch.steer_{name}"), min_value=1, max_value=tiles,
+                                    value=min(1 + i * row, tiles), step=1, key=f"{key}.{name}"))
             for i, (column, name) in enumerate(zip(columns, names, strict=False))]
 
 
@@ -84,13 +87,13 @@ def steer_tab(run: Run, checkpoint: str) -> None:
         return
     tiles = int(controls["tiles"])
     with st.expander(t("watch.steer_numbered"), expanded=True):
-        _show(run, checkpoint, "grid", t("watch.steer_caption_grid", tiles=tiles), numbered=True)
+        _show(run, checkpoint, "grid", t("watch.steer_caption_grid", tiles=tiles), scale=1, numbered=True)
     columns = st.columns(3)
     if op == "interpolate":
-        first, last = _tiles(("first", "last"), key, tiles, columns)
+        first, last = _tiles(("first", "last"), key, controls, columns)
         steps = int(columns[2].slider(t("watch.steer_steps"), 2, 16, 8, key=f"{key}.steps"))
         _show(run, checkpoint, "interpolate", t("watch.steer_caption_interpolate", first=first, last=last, steps=steps),
               first=first, last=last, steps=steps)
     else:
-        a, b, c = _tiles(("a", "b", "c"), key, tiles, columns)
+        a, b, c = _tiles(("a", "b", "c"), key, controls, columns)
         _show(run, checkpoint, "arithmetic", t("watch.steer_caption_arithmetic", a=a, b=b, c=c), a=a, b=b, c=c)
