@@ -40,6 +40,7 @@ class Steering:
     selected: int = 0  # the continuous code ↑ and ↓ move
     picks: list[int] = field(default_factory=list)  # tile numbers, from 1
     _shown: tuple[Any, np.ndarray] | None = None
+    _outlined: tuple[Any, np.ndarray, np.ndarray] | None = None  # (picks, the grid, the grid with frames)
 
     def __post_init__(self) -> None:
         controls = self.steerer.controls()
@@ -144,6 +145,9 @@ class Steering:
         """The grid with a frame around each picked tile."""
         if not self.picks:
             return picture
+        key = (tuple(self.picks), columns, size)
+        if self._outlined is not None and self._outlined[0] == key and self._outlined[1] is picture:
+            return self._outlined[2]  # the same frame as last time: the viewer keeps its surface
         out = picture.copy()
         for tile in self.picks:
             row, column = divmod(tile - 1, columns)
@@ -152,6 +156,7 @@ class Steering:
             out[y + size + PAD:y + size + 2 * PAD, x:x + size + 2 * PAD] = OUTLINE
             out[y:y + size + 2 * PAD, x:x + PAD] = OUTLINE
             out[y:y + size + 2 * PAD, x + size + PAD:x + size + 2 * PAD] = OUTLINE
+        self._outlined = key, picture, out
         return out
 
 

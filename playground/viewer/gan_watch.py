@@ -497,7 +497,9 @@ class GanWatchApp(ViewerApp):
         self.refresh_s = REFRESH_S
         self._last_poll = time.monotonic()
         self._last_refresh = self._last_poll
-        self._surface: tuple[int, pygame.Surface] | None = None
+        # The picture a surface was made from, held: keyed by id() alone, a freed picture's id can come back on a
+        # new one (a steered picture after the outlined grid), and the old surface would stay on screen.
+        self._surface: tuple[np.ndarray, pygame.Surface] | None = None
         self._note_checkpoint()
         session.hud.following = follower is not None
         if follower is not None:
@@ -604,8 +606,8 @@ class GanWatchApp(ViewerApp):
     def draw(self) -> dict[str, Any]:
         session = self.session
         picture = session.frame()
-        if self._surface is None or self._surface[0] != id(picture):
-            self._surface = id(picture), picture_surface(picture, self.scale)
+        if self._surface is None or self._surface[0] is not picture:
+            self._surface = picture, picture_surface(picture, self.scale)
         return draw_gan(self.screen.canvas, self._surface[1], session.hud, self.controls.view,
                         captions=session.captions(), tile=self._tile(picture), walking=session.walk is not None)
 
