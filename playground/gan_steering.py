@@ -76,7 +76,7 @@ class Steerer:
         hp = self.model.hp
         self.categorical = tuple(int(v) for v in getattr(hp, "categorical", ()) or ())
         self.continuous = int(getattr(hp, "continuous", 0) or 0)
-        _images, self.columns = self.model.render(fixed)
+        self._images, self.columns = self.model.render(fixed)  # the grid as training drew it, rendered once
 
     @classmethod
     def open(cls, ref: str, which: str = "latest", device: str = "cpu") -> Steerer:
@@ -112,9 +112,9 @@ class Steerer:
 
     # -- pictures ---------------------------------------------------------------------------------
     def grid(self, numbered: bool = True) -> np.ndarray:
-        images, columns = self.model.render(self.fixed)
-        picture = grid.grid(images, columns, pad=PAD)
-        return number_tiles(picture, len(images), columns, self.loaded.config.image_size) if numbered else picture
+        picture = grid.grid(self._images, self.columns, pad=PAD)
+        return number_tiles(picture, len(self._images), self.columns, self.loaded.config.image_size) if numbered \
+            else picture
 
     def with_class(self, label: str) -> np.ndarray:
         if not self.classes:
