@@ -4,6 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from playground.ui import engine
 from playground.ui.common import t
 
 PAGES = Path(__file__).resolve().parent / "playground" / "ui" / "pages"
@@ -20,4 +21,5 @@ page = st.navigation(
         st.Page(PAGES / "learn.py", title=t("nav.learn"), icon="📖", url_path="learn"),
     ]
 )
+engine.prefetch()  # the training forms' choices, asked of a child while the learner reads the first page
 page.run()

@@ -238,6 +238,22 @@ def test_pages_show_runs_awards_leaderboards_and_badges(cli: Any, home: Path) ->
 
 
 # -- starting real jobs ---------------------------------------------------------------------------------
+def test_the_first_page_asks_for_the_forms_choices_before_any_run_starts(home: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first-step button opens the training page beside the run it started; the form's choices come from
+    a child that costs a few CPU seconds, so they are asked for while Home is read, not then."""
+    from playground.ui import engine
+
+    monkeypatch.setattr(engine, "_answer", None)  # a server that has asked nothing yet
+    ok(AppTest.from_file(APP, default_timeout=TIMEOUT).run())
+    asked = engine._answer
+    assert asked is not None, "Home was drawn without asking for the form's choices"
+    choices = asked.result(timeout=120)
+    assert "ppo" in choices["rl"] and "dcgan" in choices["gan"]
+    engine.form_choices()["rl"].clear()  # a page that changes what it was given changes nothing kept
+    assert "ppo" in engine.algorithms() and asked is engine._answer  # and nothing was asked twice
+
+
 def test_train_ppo_button_starts_a_job_and_opens_the_training_page(home: Path) -> None:
     app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     ok(app)

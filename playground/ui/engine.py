@@ -2,15 +2,20 @@
 
 The Streamlit process never imports the engine (DESIGN.md). The training forms' choices (algorithms
 and their hyperparameters' defaults, GAN models, their presets, the built-in data and the games)
-come from ``playground _ui form`` once per server process and are kept; runs start through
+come from ``playground _ui form`` once per server process and are kept, asked for in the background as
+soon as the server draws its first page (``prefetch``): the child costs a few CPU seconds, better spent
+while the learner reads Home than beside the run a first-step button has just started. Runs start through
 ``playground … train --detach`` (``playground.jobs.launch_detached``), so a bad value gets the
 CLI's own sentence and creates nothing.
 """
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import json
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +29,27 @@ from playground.ui.common import error_text, t
 FORM_TIMEOUT_S = 180.0  # the child imports torch and both registries: a few seconds, more on a busy machine
 
 
-@st.cache_data(show_spinner=False)
-def _asked() -> dict[str, Any]:
+_asking = ThreadPoolExecutor(max_workers=1, thread_name_prefix="form-choices")
+_lock = threading.Lock()
+_answer: Future[dict[str, Any]] | None = None
+
+
+def _ask() -> dict[str, Any]:
     return json.loads(jobs.run_cli(["_ui", "form"], timeout=FORM_TIMEOUT_S))  # no user input: nothing to translate
+
+
+def _asked() -> Future[dict[str, Any]]:
+    """The one answer of this server process; asked again when the last asking failed."""
+    global _answer
+    with _lock:
+        if _answer is None or (_answer.done() and _answer.exception() is not None):
+            _answer = _asking.submit(_ask)
+        return _answer
+
+
+def prefetch() -> None:
+    """Start asking for the form choices, if nobody has yet (returns at once)."""
+    _asked()
 
 
 def form_choices() -> dict[str, Any]:
@@ -34,7 +57,7 @@ def form_choices() -> dict[str, Any]:
     of the server. When the child cannot answer, the page says why in one sentence and stops there."""
     try:
         with st.spinner(t("train_agent.loading")):
-            return _asked()
+            return copy.deepcopy(_asked().result())  # a page may change what it is given; the answer stays
     except PlaygroundError as exc:
         st.error(error_text(exc))
         st.stop()
