@@ -15,6 +15,7 @@ from typing import Any
 from stable_baselines3 import A2C, DQN, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.env_util import make_atari_env, make_vec_env
+from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecFrameStack
 
@@ -65,12 +66,22 @@ def atari_env(env_id: str, n_envs: int, seed: int) -> VecEnv:
     return VecFrameStack(venv, n_stack=4)
 
 
+def quiet(model: BaseAlgorithm) -> BaseAlgorithm:
+    """A logger that writes nothing: with ``verbose=0`` SB3 still makes an empty ``/tmp/SB3-<time>`` folder
+    for every ``learn``, and a benchmark calls it many times."""
+    model.set_logger(Logger(folder=None, output_formats=[]))
+    return model
+
+
 def atari_model(algo: str, env_id: str, seed: int = 0, device: str = "cpu", **overrides: Any) -> BaseAlgorithm:
     n_envs, kwargs = zoo_hyperparameters(ATARI[algo], **overrides)
-    return ALGOS[algo]("CnnPolicy", atari_env(env_id, n_envs, seed), seed=seed, device=device, verbose=0, **kwargs)
+    return quiet(ALGOS[algo]("CnnPolicy", atari_env(env_id, n_envs, seed), seed=seed, device=device, verbose=0,
+                             **kwargs))
 
 
 def cartpole_ppo(seed: int = 0, device: str = "cpu") -> PPO:
     n_envs, kwargs = zoo_hyperparameters(CARTPOLE_PPO)
     env = make_vec_env("CartPole-v1", n_envs=n_envs, seed=seed, vec_env_cls=DummyVecEnv)
-    return PPO("MlpPolicy", env, seed=seed, device=device, verbose=0, **kwargs)
+    model = PPO("MlpPolicy", env, seed=seed, device=device, verbose=0, **kwargs)
+    quiet(model)
+    return model
