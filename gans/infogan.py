@@ -264,13 +264,18 @@ class InfoGAN(GanModel):
             loss_d = adv_d + info_d.total
         p.step(loss_d, self.optimizers["D"])
 
-        # G: make D call the fakes real, and write the codes so that Q reads them.
-        with p.autocast():
-            d_fake_g, q_fake_g = self.D(fake)
-            info_g = self._information(q_fake_g, codes)
-            adv_g = networks.adversarial_loss(d_fake_g, True, "bce")
-            loss_g = adv_g + info_g.total
-        p.step(loss_g, self.optimizers["G"])
+        # G: make D call the fakes real, and write the codes so that Q reads them. D and Q stay as they are
+        # in this step, so their weights' gradients are not computed (only G's optimizer steps here).
+        self.D.requires_grad_(False)
+        try:
+            with p.autocast():
+                d_fake_g, q_fake_g = self.D(fake)
+                info_g = self._information(q_fake_g, codes)
+                adv_g = networks.adversarial_loss(d_fake_g, True, "bce")
+                loss_g = adv_g + info_g.total
+            p.step(loss_g, self.optimizers["G"])
+        finally:
+            self.D.requires_grad_(True)
         self.iteration += 1
 
         out = {

@@ -88,6 +88,37 @@ def test_gan_peers_have_the_published_parameter_counts() -> None:
     assert UNet256(3, 3)(torch.zeros(1, 3, 256, 256)).shape == (1, 3, 256, 256)
 
 
+def test_the_plain_wgan_clips_its_critic_and_moves_its_generator_every_fifth_step() -> None:
+    from playground.peers.plain_wgan import PlainWGAN
+
+    torch.manual_seed(0)
+    peer = PlainWGAN(torch.rand(16, 1, 64, 64) * 2 - 1, batch_size=8, ngf=8, ndf=8)
+    g_before = [p.detach().clone() for p in peer.G.parameters()]
+    for step in range(1, 6):
+        assert peer.train_step() == 8
+        assert all(p.abs().max() <= 0.01 for p in peer.D.parameters())
+        moved = any(not torch.equal(a, b) for a, b in zip(g_before, peer.G.parameters()))
+        assert moved == (step == 5), step
+    assert not isinstance(list(peer.D)[-1], nn.Sigmoid)  # a critic's raw score
+
+
+def test_the_plain_infogan_trains_d_q_and_g_on_its_codes() -> None:
+    from playground.peers.plain_infogan import PlainInfoGAN
+
+    torch.manual_seed(0)
+    peer = PlainInfoGAN(torch.rand(16, 1, 28, 28) * 2 - 1, batch_size=8)
+    q_before = [p.detach().clone() for p in peer.q_head.parameters()]
+    g_before = [p.detach().clone() for p in peer.G.parameters()]
+    assert peer.train_step() == 8
+    assert all(not torch.equal(a, b) for a, b in zip(q_before, peer.q_head.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(g_before, peer.G.parameters()))
+    logits = torch.full((4, 12), -20.0)
+    logits[torch.arange(4), torch.tensor([1, 2, 3, 4])] = 20.0  # Q sure of the right digits, and mu = c
+    cont = torch.zeros(4, 2)
+    logits[:, 10:] = cont
+    assert peer._information(logits, torch.tensor([1, 2, 3, 4]), cont).item() == pytest.approx(0.0, abs=1e-6)
+
+
 def _plain(kwargs: dict) -> dict:
     """Constructor keywords compared by value: schedules at the start and half-way."""
     out = {}
@@ -148,12 +179,18 @@ def test_a3c_suite_measures_more_workers_against_one(home: Path) -> None:
     assert "2 workers" in figure.name and "1 worker" in figure.peer_name
 
 
-def test_gan_suite_trains_all_three_models_beside_their_peers(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_gan_suite_trains_every_model_beside_its_peer(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PLAYGROUND_ATARI_FRAMES", "64")
-    dcgan, pix2pix, cyclegan = bench.run("gan", level="tiny")
-    for f in (dcgan, pix2pix, cyclegan):
+    dcgan, wgan, infogan, pix2pix, cyclegan = bench.run("gan", level="tiny")
+    for f in (dcgan, wgan, infogan, pix2pix, cyclegan):
         _check_shape(f, "gan")
-    assert dcgan.unit == "images/s" and pix2pix.unit == cyclegan.unit == "iterations/s"
+    assert dcgan.unit == wgan.unit == infogan.unit == "images/s" and pix2pix.unit == cyclegan.unit == "iterations/s"
+    assert "WGAN (weight clipping)" in wgan.name and "InfoGAN 28x28" in infogan.name
+    # The peers build the same networks as ours: the example's DCGAN (a critic without its sigmoid has the same
+    # weights) and InfoGAN's table 1 with its Q head.
+    assert dcgan.notes["parameters"] == wgan.notes["parameters"] == {"ours": 3_576_704 + 2_765_568,
+                                                                     "peer": 3_576_704 + 2_765_568}
+    assert infogan.notes["parameters"]["ours"] == infogan.notes["parameters"]["peer"] > 7_000_000
     assert "256x256" in pix2pix.name
     # Ours and the peer build the same published networks: G + D, and G_A + G_B + D_A + D_B.
     assert pix2pix.notes["parameters"] == {"ours": 54_413_955 + 2_768_705, "peer": 54_413_955 + 2_768_705}

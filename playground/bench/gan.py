@@ -1,6 +1,6 @@
 """gan: training speed of our GAN models against plain implementations of the same published
-architectures, on the same images: DCGAN images/s at 64x64 (batch 64); pix2pix and CycleGAN
-iterations/s at 256x256 (batch 1, as the papers train)."""
+architectures, on the same images: DCGAN and WGAN images/s at 64x64 and InfoGAN at 28x28 (batch 64);
+pix2pix and CycleGAN iterations/s at 256x256 (batch 1, as the papers train)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from playground.bench import Figure, alternate, level_of, per_second
 
 @dataclass(frozen=True)
 class Level:
-    dcgan_iters: int  # iterations per round (batch 64)
+    dcgan_iters: int  # DCGAN, WGAN and InfoGAN iterations per round (batch 64)
     translate_iters: int  # pix2pix / CycleGAN iterations per round (batch 1)
     rounds: int
     warmup: bool = True  # the tests skip the warm-up round
@@ -27,7 +27,7 @@ LEVELS = {
     "quick": Level(dcgan_iters=4, translate_iters=1, rounds=1),
     "full": Level(dcgan_iters=12, translate_iters=3, rounds=3),
 }
-DCGAN_BATCH = 64
+IMAGE_BATCH = 64  # DCGAN, WGAN and InfoGAN
 PIX2PIX_SIZE = 256  # as in the paper (the peer's U-Net 256 needs exactly this)
 # Two Atari games in colour: 3 channels on each side, as the papers' photo datasets.
 TRANSLATE_DATA = "games:Pong:Breakout"
@@ -54,23 +54,23 @@ def _ours(model: Any, batches: Any) -> Callable[[], None]:
     return train_step
 
 
-def dcgan(level: Level, device: str) -> Figure:
-    """Our model and batch order (``gans/dcgan.py`` through ``gan_training.Batches``) against the
-    PyTorch-examples DCGAN, on the same 64x64 Atari Pong frames."""
+def _images(data: str, size: int) -> tuple[Any, torch.Tensor]:
+    """A built-in image set at ``size`` and all its images in one tensor (for the peers' DataLoader)."""
     from gans import data as gan_data
-    from gans.dcgan import DCGAN
-    from playground.gan_training import Batches
-    from playground.peers.plain_dcgan import PlainDCGAN
 
-    dataset = gan_data.open_dataset("atari:Pong", "images", 64)
-    images = torch.stack([dataset[i][0] for i in range(len(dataset))])
-    torch.manual_seed(0)
-    ours_model = DCGAN(DCGAN.check_hyperparameters({}), image_size=64, channels=3, device=device,
-                       total_iters=level.dcgan_iters)
-    peer_model = PlainDCGAN(images, batch_size=DCGAN_BATCH, device=device)
-    ours_step = _ours(ours_model, Batches(dataset, DCGAN_BATCH, seed=0))
-    figure = Figure("gan", "DCGAN 64x64 training, batch 64", "images/s", "plain PyTorch DCGAN (examples style)")
-    batch = min(DCGAN_BATCH, len(dataset))
+    dataset = gan_data.open_dataset(data, "images", size)
+    return dataset, torch.stack([dataset[i][0] for i in range(len(dataset))])
+
+
+def _image_model(level: Level, device: str, title: str, peer_name: str, ours_model: Any, dataset: Any,
+                 peer_model: Any) -> Figure:
+    """Images per second of our model (through the platform's batches) against a plain peer, batch 64."""
+    from playground.gan_training import Batches
+
+    ours_step = _ours(ours_model, Batches(dataset, IMAGE_BATCH, seed=0))
+    figure = Figure("gan", title, "images/s", peer_name)
+    figure.notes["parameters"] = _parameters(ours_model, peer_model)
+    batch = min(IMAGE_BATCH, len(dataset))
     return alternate(
         figure,
         lambda: per_second(_loop(ours_step, level.dcgan_iters, batch), device),
@@ -78,6 +78,50 @@ def dcgan(level: Level, device: str) -> Figure:
         level.rounds,
         warmup=level.warmup,
     )
+
+
+def dcgan(level: Level, device: str) -> Figure:
+    """Our model and batch order (``gans/dcgan.py`` through ``gan_training.Batches``) against the
+    PyTorch-examples DCGAN, on the same 64x64 Atari Pong frames."""
+    from gans.dcgan import DCGAN
+    from playground.peers.plain_dcgan import PlainDCGAN
+
+    dataset, images = _images("atari:Pong", 64)
+    torch.manual_seed(0)
+    ours_model = DCGAN(DCGAN.check_hyperparameters({}), image_size=64, channels=3, device=device,
+                       total_iters=level.dcgan_iters)
+    return _image_model(level, device, "DCGAN 64x64 training, batch 64", "plain PyTorch DCGAN (examples style)",
+                        ours_model, dataset, PlainDCGAN(images, batch_size=IMAGE_BATCH, device=device))
+
+
+def wgan(level: Level, device: str) -> Figure:
+    """Our WGAN with weight clipping (the paper's settings) against Algorithm 1 written plainly, on the same
+    64x64 Atari Pong frames; an iteration is one critic step, every fifth one also the generator's."""
+    from gans.wgan import WGAN
+    from playground.peers.plain_wgan import PlainWGAN
+
+    dataset, images = _images("atari:Pong", 64)
+    torch.manual_seed(0)
+    ours_model = WGAN(WGAN.check_hyperparameters({}), image_size=64, channels=3, device=device,
+                      total_iters=level.dcgan_iters)
+    return _image_model(level, device, "WGAN (weight clipping) 64x64 training, batch 64",
+                        "plain WGAN from the paper (Algorithm 1, DCGAN networks)", ours_model, dataset,
+                        PlainWGAN(images, batch_size=IMAGE_BATCH, device=device))
+
+
+def infogan(level: Level, device: str) -> Figure:
+    """Our InfoGAN with the paper's MNIST networks and codes against the same written plainly, on the same
+    28x28 digits of mnist-5k."""
+    from gans.infogan import InfoGAN
+    from playground.peers.plain_infogan import PlainInfoGAN
+
+    dataset, images = _images("mnist-5k", 28)
+    torch.manual_seed(0)
+    ours_model = InfoGAN(InfoGAN.check_hyperparameters({}), image_size=28, channels=1, device=device,
+                         total_iters=level.dcgan_iters)
+    return _image_model(level, device, "InfoGAN 28x28 training, batch 64",
+                        "plain InfoGAN from the paper (table 1, MNIST)", ours_model, dataset,
+                        PlainInfoGAN(images, batch_size=IMAGE_BATCH, device=device))
 
 
 def translation(model_name: str, level: Level, device: str) -> Figure:
@@ -110,10 +154,7 @@ def translation(model_name: str, level: Level, device: str) -> Figure:
         peer_model = PlainCycleGAN(a, b, device=device)
         title, peer_name = "CycleGAN", "plain CycleGAN from the paper (ResNet-9, 70x70 PatchGAN)"
     figure = Figure("gan", f"{title} {size}x{size} training, batch 1", "iterations/s", peer_name)
-    figure.notes["parameters"] = {
-        "ours": sum(p.numel() for net in ours_model.nets.values() for p in net.parameters()),
-        "peer": sum(p.numel() for net in _peer_nets(peer_model) for p in net.parameters()),
-    }
+    figure.notes["parameters"] = _parameters(ours_model, peer_model)
     return alternate(
         figure,
         lambda: per_second(_loop(ours_step, level.translate_iters, 1), device),
@@ -123,10 +164,14 @@ def translation(model_name: str, level: Level, device: str) -> Figure:
     )
 
 
-def _peer_nets(peer: Any) -> list[torch.nn.Module]:
-    return [v for v in vars(peer).values() if isinstance(v, torch.nn.Module)]
+def _parameters(ours: Any, peer: Any) -> dict[str, int]:
+    """How many numbers each side trains: the same published networks give the same counts."""
+    peer_nets = [v for v in vars(peer).values() if isinstance(v, torch.nn.Module)]
+    return {"ours": sum(p.numel() for net in ours.nets.values() for p in net.parameters()),
+            "peer": sum(p.numel() for net in peer_nets for p in net.parameters())}
 
 
 def run(level: str, device: str) -> list[Figure]:
     chosen = level_of(LEVELS, level)
-    return [dcgan(chosen, device), translation("pix2pix", chosen, device), translation("cyclegan", chosen, device)]
+    return [dcgan(chosen, device), wgan(chosen, device), infogan(chosen, device),
+            translation("pix2pix", chosen, device), translation("cyclegan", chosen, device)]
