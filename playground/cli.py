@@ -739,23 +739,63 @@ def runs_list(
     if not records:
         out.print(say("cli.no_runs_yet"))
         return
-    # Ids are what every other command takes: never cut them; the other columns give way.
-    table = Table(show_lines=False)
-    table.add_column(say("cli.col_id"), no_wrap=True, min_width=max(len(r["id"]) for r in records))
-    table.add_column(say("cli.col_name"), overflow="fold")
-    table.add_column(say("cli.col_env_or_data"), overflow="fold")
-    table.add_column(say("cli.col_status"), no_wrap=True)
-    table.add_column(say("cli.col_step"), no_wrap=True)
-    table.add_column(say("cli.col_best_eval"))
-    table.add_column(say("cli.col_created"), no_wrap=True)
-    for r in records:
-        best = r["best_eval"]
-        table.add_row(
-            r["id"], shown(r["name"] or ""), shown(r["env"]), _status(r["status"]),
-            f"{r['step']:,}/{r['total_steps'] or 0:,}",
-            f"{best['mean']:.1f}±{best['std']:.1f}" if best else "", (r["created_at"] or "")[:16].replace("T", " "),
-        )
-    out.print(table)
+    out.print(_runs_table(records, out.width))
+
+
+# Ids are what every other command takes: never cut. The table has no frame and one line per run; on a narrow
+# terminal the name and then the data set give way (cut with …, down to FLEX_MIN columns), and when that is not
+# enough whole columns are left out, in LEFT_OUT's order, before an id would be cut.
+RUN_COLUMNS = ("cli.col_id", "cli.col_name", "cli.col_env_or_data", "cli.col_status", "cli.col_step",
+               "cli.col_best_eval", "cli.col_created")
+GIVES_WAY = ("cli.col_name", "cli.col_env_or_data")
+LEFT_OUT = ("cli.col_created", "cli.col_name", "cli.col_best_eval", "cli.col_env_or_data")
+FLEX_MIN = 6
+
+
+def _runs_table(records: list[dict[str, Any]], width: int) -> Table:
+    from rich import box
+    from rich.cells import cell_len
+
+    from playground.checks import shown
+
+    def best(r: dict[str, Any]) -> str:
+        return f"{r['best_eval']['mean']:.1f}±{r['best_eval']['std']:.1f}" if r["best_eval"] else ""
+
+    cells = dict(zip(RUN_COLUMNS, zip(*(
+        (r["id"], shown(r["name"] or ""), shown(r["env"]), _status(r["status"]),
+         f"{r['step']:,}/{r['total_steps'] or 0:,}", best(r), _short_date(r["created_at"])) for r in records))))
+    widths = {key: max(cell_len(say(key)), *(cell_len(c) for c in column)) for key, column in cells.items()}
+    if not any(cells["cli.col_name"]):
+        del widths["cli.col_name"]
+
+    def narrowest(ws: dict[str, int]) -> int:
+        return sum(min(w, FLEX_MIN) if k in GIVES_WAY else w for k, w in ws.items()) + len(ws) - 1
+
+    for key in LEFT_OUT:
+        if narrowest(widths) <= width:
+            break
+        widths.pop(key, None)
+    over = sum(widths.values()) + len(widths) - 1 - width
+    for key in GIVES_WAY:
+        if key in widths and over > 0:
+            cut = max(0, min(over, widths[key] - FLEX_MIN))
+            widths[key] -= cut
+            over -= cut
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, padding=0)  # one space between columns
+    for key, w in widths.items():
+        table.add_column(say(key), no_wrap=True, overflow="ellipsis", width=w)
+    for i in range(len(records)):
+        table.add_row(*(cells[key][i] for key in widths))
+    return table
+
+
+def _short_date(iso: str | None) -> str:
+    """``2026-12-02T07:25:11+00:00`` → ``12-02 07:25`` this year, ``2025-12-02`` before it."""
+    if not iso:
+        return ""
+    from datetime import datetime
+
+    return iso[5:16].replace("T", " ") if iso[:4] == str(datetime.now().year) else iso[:10]
 
 
 @runs_app.command("show")

@@ -505,4 +505,21 @@ def test_runs_list_never_cuts_an_id_in_a_narrow_terminal(cli: Any, home: Path, c
     result = cli("runs", "list")
     assert result.code == 0
     assert created_run in result.out, result.out
+    # One line per run, nothing past 80 columns, every column there (it once folded the data set into 2-letter
+    # pieces down six lines); then a long name and a narrow terminal: the name gives way, then whole columns.
+    [row] = [line for line in result.out.splitlines() if created_run in line]
+    assert "created" in row and "CartPole-v1" in row and all(len(line) <= 80 for line in result.out.splitlines())
+    header = result.out.splitlines()[0].split()
+    assert header[:2] == ["id", "env"] and header[-1] == "created", header  # no empty name column
+    from playground import config, training
+
+    named = training.create_run(config.build_rl_config("ppo", "CartPole-v1", steps=256, n_envs=1),
+                                label="a-very-long-name-for-a-first-cartpole-agent-that-balances").id
+    wide = cli("runs", "list").out
+    [row] = [line for line in wide.splitlines() if named in line]
+    assert "a-very-long" in row and "…" in row and "CartPole-v1" in row and "created" in row, wide
+    monkeypatch.setattr(cli_module, "out", Console(width=48, markup=False, highlight=False, force_terminal=False))
+    narrow = cli("runs", "list").out
+    assert created_run in narrow and all(len(line) <= 48 for line in narrow.splitlines()), narrow
+    assert "created" not in narrow.splitlines()[0], narrow  # left out before an id would be cut
 
