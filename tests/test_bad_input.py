@@ -523,3 +523,17 @@ def test_runs_list_never_cuts_an_id_in_a_narrow_terminal(cli: Any, home: Path, c
     assert created_run in narrow and all(len(line) <= 48 for line in narrow.splitlines()), narrow
     assert "created" not in narrow.splitlines()[0], narrow  # left out before an id would be cut
 
+
+
+def test_a_stored_name_with_control_characters_is_printed_escaped(cli: Any, home: Path) -> None:
+    """A name written by an older version, or straight into a shared database, never reaches a terminal raw."""
+    from playground import config, training
+    from playground.store import get_store
+
+    run = training.create_run(config.build_rl_config("ppo", "CartPole-v1", steps=256, n_envs=1), label="fine")
+    get_store().update_run(run.id, label="evil\x1b]0;owned\x07\x1b[2J")  # every door refuses it; the database did not
+    for args in (("runs", "list"), ("runs", "show", run.id)):
+        result = cli(*args)
+        assert result.code == 0, result.err
+        assert "\x1b" not in result.out and "\x07" not in result.out, (args, result.out)
+    assert "evil\\x1b]0;o" in cli("runs", "list").out  # shown, escaped

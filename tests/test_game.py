@@ -841,6 +841,8 @@ def test_cli_text_and_json(cli: Any, home: Path) -> None:
     (("leaderboard", "Pnog"), "did you mean Pong"),
     (("leaderboard", "Pong", "--limit", "0"), "--limit"),
     (("achievements", "--player", "<script>"), "player name"),
+    (("profile", "ada\x1b[2J"), "player name"),  # a terminal escape that would clear the screen
+    (("challenges", "--player", "bo\tb"), "player name"),
 ])
 def test_bad_input_is_one_sentence_and_changes_nothing(cli: Any, home: Path, args: tuple[str, ...], words: str) -> None:
     get_store()
@@ -848,6 +850,7 @@ def test_bad_input_is_one_sentence_and_changes_nothing(cli: Any, home: Path, arg
     result = cli(*args)
     one_sentence(result)
     assert words in result.err and result.out == ""
+    assert not any(ord(c) < 32 for c in result.err.rstrip("\n")), result.err  # a typed escape is never echoed raw
     assert store_rows() == before
     assert not (home / "profile.json").exists()
 

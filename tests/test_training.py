@@ -150,7 +150,7 @@ def test_sigkill_leaves_a_loadable_checkpoint_and_resume_works(cli, home: Path) 
     from agents.sb3 import read_checkpoint
 
     started = cli("rl", "train", "ppo", "CartPole-v1", "--steps", "1e6", "--envs", "2", *TINY_PPO,
-                  "--checkpoint-every", "256", "--eval-every", "100000", "--detach")
+                  "--checkpoint-every", "256", "--eval-every", "100000", "--keep", "3", "--detach")
     run_id = started.out.splitlines()[0]
     rng = np.random.default_rng(7)
     for round_ in range(3):
@@ -172,8 +172,16 @@ def test_sigkill_leaves_a_loadable_checkpoint_and_resume_works(cli, home: Path) 
         if round_ < 2:
             started = cli("rl", "resume", run_id, "--detach")
             assert started.code == 0, started.err
-    step = record["checkpoints"][-1]["step"]
-    resumed = cli("rl", "resume", run_id, "--steps", str(step + 1000), "--json")
+    # The newest checkpoint damaged as well (a disk error, a copy cut short): resume says so in one sentence and
+    # names the older ones; `--checkpoint STEP` starts from one of them.
+    assert len(record["checkpoints"]) >= 2
+    newest, older = record["checkpoints"][-1], record["checkpoints"][-2]
+    Path(newest["path"]).write_bytes(b"not a checkpoint")
+    refused = cli("rl", "resume", run_id)
+    assert refused.code == 2 and "--checkpoint" in refused.err and str(older["step"]) in refused.err.replace(",", "")
+    assert "Traceback" not in refused.err and len(refused.err.strip().splitlines()) == 1, refused.err
+    step = older["step"]
+    resumed = cli("rl", "resume", run_id, "--checkpoint", str(step), "--steps", str(step + 1000), "--json")
     assert resumed.code == 0, resumed.err
     after = json.loads("\n".join(resumed.out.splitlines()[1:]))
     assert after["status"] == "finished" and after["step"] >= step + 1000

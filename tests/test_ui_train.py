@@ -121,24 +121,40 @@ def test_gan_form_starts_a_real_job_and_the_panel_shows_its_samples(home: Path) 
     assert get_store().metric_keys(run_id)  # losses were written for the curve
 
 
-def test_bad_override_is_one_sentence_and_creates_no_run(home: Path) -> None:
+@pytest.mark.parametrize(("widget", "value", "said"), [
+    ("train_agent.hp.ppo.cartpole.batch_size", "lots", "batch_size"),
+    ("train_agent.hp.ppo.cartpole.ent_coef", "inf", "finite"),  # infinite or NaN floats, for every float setting
+    ("train_agent.hp.ppo.cartpole.learning_rate", "nan", "finite"),
+    ("train_agent.label", "bad\x1b[31mname", "control characters"),  # a terminal escape in a run name
+], ids=["not-a-number", "inf", "nan", "escape-in-name"])
+def test_bad_override_is_one_sentence_and_creates_no_run(home: Path, widget: str, value: str, said: str) -> None:
     app = open_page(AGENT_PAGE)
     app.selectbox(key="train_agent.algo").set_value("ppo").run()
-    app.text_input(key="train_agent.hp.ppo.cartpole.batch_size").set_value("lots")
+    app.text_input(key=widget).set_value(value)
     button(app, "Start training").click().run()
     assert not app.exception
     assert len(app.error) == 1
-    assert "batch_size" in app.error[0].value
+    assert said in app.error[0].value and "\n" not in app.error[0].value.strip(), app.error[0].value
+    assert "\x1b" not in app.error[0].value  # an escape is shown escaped, never sent to the screen
     assert get_store().find_runs() == []
     assert "train_agent.run" not in app.session_state
 
 
-def test_bad_gan_settings_are_one_sentence_and_create_no_run(home: Path) -> None:
+@pytest.mark.parametrize(("widget", "value", "said"), [
+    ("train_gan.size.dcgan.default", 48, "48"),  # DCGAN builds 32 or 64
+    ("train_gan.batch.dcgan.default", 10**12, "images"),  # more images than the data set holds
+    ("train_gan.label", "bad\x07name", "control characters"),
+], ids=["image-size", "absurd-batch", "bell-in-name"])
+def test_bad_gan_settings_are_one_sentence_and_create_no_run(home: Path, widget: str, value: object, said: str) -> None:
     app = open_page(GAN_PAGE)
-    app.number_input(key="train_gan.size.dcgan.default").set_value(48)  # DCGAN builds 32 or 64
+    if isinstance(value, str):
+        app.text_input(key=widget).set_value(value)
+    else:
+        app.number_input(key=widget).set_value(value)
     button(app, "Start training").click().run()
     assert not app.exception
     assert len(app.error) == 1
+    assert said in app.error[0].value, app.error[0].value
     assert get_store().find_runs() == []
 
 

@@ -54,21 +54,50 @@ def _ours(model: Any, batches: Any) -> Callable[[], None]:
     return train_step
 
 
-def _images(data: str, size: int) -> tuple[Any, torch.Tensor]:
-    """A built-in image set at ``size`` and all its images in one tensor (for the peers' DataLoader)."""
+@dataclass(frozen=True)
+class ImageModel:
+    """One unconditional image GAN of the suite, ours and its plain peer on the same images."""
+
+    data: str  # a built-in set
+    size: int
+    channels: int
+    title: str
+    peer: str  # ``module:Class`` in playground.peers
+    peer_name: str
+
+
+IMAGE_MODELS = {
+    "dcgan": ImageModel("atari:Pong", 64, 3, "DCGAN 64x64 training, batch 64", "plain_dcgan:PlainDCGAN",
+                        "plain PyTorch DCGAN (examples style)"),
+    # The paper's settings (weight clipping); an iteration is one critic step, every fifth one also G's.
+    "wgan": ImageModel("atari:Pong", 64, 3, "WGAN (weight clipping) 64x64 training, batch 64", "plain_wgan:PlainWGAN",
+                       "plain WGAN from the paper (Algorithm 1, DCGAN networks)"),
+    "infogan": ImageModel("mnist-5k", 28, 1, "InfoGAN 28x28 training, batch 64", "plain_infogan:PlainInfoGAN",
+                          "plain InfoGAN from the paper (table 1, MNIST)"),
+}
+
+
+def image_model(name: str, level: Level, device: str) -> Figure:
+    """Images per second of our model with its default settings, through the platform's batches in their
+    fixed order, against its plain peer on the same images, batch 64."""
+    import importlib
+
+    import gans
     from gans import data as gan_data
-
-    dataset = gan_data.open_dataset(data, "images", size)
-    return dataset, torch.stack([dataset[i][0] for i in range(len(dataset))])
-
-
-def _image_model(level: Level, device: str, title: str, peer_name: str, ours_model: Any, dataset: Any,
-                 peer_model: Any) -> Figure:
-    """Images per second of our model (through the platform's batches) against a plain peer, batch 64."""
     from playground.gan_training import Batches
 
+    spec = IMAGE_MODELS[name]
+    dataset = gan_data.open_dataset(spec.data, "images", spec.size)
+    images = torch.stack([dataset[i][0] for i in range(len(dataset))])
+    cls = gans.get(name)
+    torch.manual_seed(0)
+    ours_model = cls(cls.check_hyperparameters({}), image_size=spec.size, channels=spec.channels, device=device,
+                     total_iters=level.dcgan_iters)
+    module, class_name = spec.peer.split(":")
+    peer_model = getattr(importlib.import_module(f"playground.peers.{module}"), class_name)(
+        images, batch_size=IMAGE_BATCH, device=device)
     ours_step = _ours(ours_model, Batches(dataset, IMAGE_BATCH, seed=0))
-    figure = Figure("gan", title, "images/s", peer_name)
+    figure = Figure("gan", spec.title, "images/s", spec.peer_name)
     figure.notes["parameters"] = _parameters(ours_model, peer_model)
     batch = min(IMAGE_BATCH, len(dataset))
     return alternate(
@@ -78,50 +107,6 @@ def _image_model(level: Level, device: str, title: str, peer_name: str, ours_mod
         level.rounds,
         warmup=level.warmup,
     )
-
-
-def dcgan(level: Level, device: str) -> Figure:
-    """Our model and batch order (``gans/dcgan.py`` through ``gan_training.Batches``) against the
-    PyTorch-examples DCGAN, on the same 64x64 Atari Pong frames."""
-    from gans.dcgan import DCGAN
-    from playground.peers.plain_dcgan import PlainDCGAN
-
-    dataset, images = _images("atari:Pong", 64)
-    torch.manual_seed(0)
-    ours_model = DCGAN(DCGAN.check_hyperparameters({}), image_size=64, channels=3, device=device,
-                       total_iters=level.dcgan_iters)
-    return _image_model(level, device, "DCGAN 64x64 training, batch 64", "plain PyTorch DCGAN (examples style)",
-                        ours_model, dataset, PlainDCGAN(images, batch_size=IMAGE_BATCH, device=device))
-
-
-def wgan(level: Level, device: str) -> Figure:
-    """Our WGAN with weight clipping (the paper's settings) against Algorithm 1 written plainly, on the same
-    64x64 Atari Pong frames; an iteration is one critic step, every fifth one also the generator's."""
-    from gans.wgan import WGAN
-    from playground.peers.plain_wgan import PlainWGAN
-
-    dataset, images = _images("atari:Pong", 64)
-    torch.manual_seed(0)
-    ours_model = WGAN(WGAN.check_hyperparameters({}), image_size=64, channels=3, device=device,
-                      total_iters=level.dcgan_iters)
-    return _image_model(level, device, "WGAN (weight clipping) 64x64 training, batch 64",
-                        "plain WGAN from the paper (Algorithm 1, DCGAN networks)", ours_model, dataset,
-                        PlainWGAN(images, batch_size=IMAGE_BATCH, device=device))
-
-
-def infogan(level: Level, device: str) -> Figure:
-    """Our InfoGAN with the paper's MNIST networks and codes against the same written plainly, on the same
-    28x28 digits of mnist-5k."""
-    from gans.infogan import InfoGAN
-    from playground.peers.plain_infogan import PlainInfoGAN
-
-    dataset, images = _images("mnist-5k", 28)
-    torch.manual_seed(0)
-    ours_model = InfoGAN(InfoGAN.check_hyperparameters({}), image_size=28, channels=1, device=device,
-                         total_iters=level.dcgan_iters)
-    return _image_model(level, device, "InfoGAN 28x28 training, batch 64",
-                        "plain InfoGAN from the paper (table 1, MNIST)", ours_model, dataset,
-                        PlainInfoGAN(images, batch_size=IMAGE_BATCH, device=device))
 
 
 def translation(model_name: str, level: Level, device: str) -> Figure:
@@ -173,5 +158,5 @@ def _parameters(ours: Any, peer: Any) -> dict[str, int]:
 
 def run(level: str, device: str) -> list[Figure]:
     chosen = level_of(LEVELS, level)
-    return [dcgan(chosen, device), wgan(chosen, device), infogan(chosen, device),
+    return [*(image_model(name, chosen, device) for name in IMAGE_MODELS),
             translation("pix2pix", chosen, device), translation("cyclegan", chosen, device)]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
+
+from playground.peers.loader import endless_batches
 
 
 def _generator(nz: int, ngf: int, nc: int) -> nn.Sequential:
@@ -55,19 +56,10 @@ class PlainDCGAN:
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=2e-4, betas=(0.5, 0.999))
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=2e-4, betas=(0.5, 0.999))
         self.loss = nn.BCELoss()
-        self.loader = DataLoader(TensorDataset(images), batch_size=batch_size, shuffle=True, drop_last=True)
-        self._batches = iter(self.loader)
-
-    def _next(self) -> torch.Tensor:
-        try:
-            (real,) = next(self._batches)
-        except StopIteration:
-            self._batches = iter(self.loader)
-            (real,) = next(self._batches)
-        return real.to(self.device)
+        self._batches = endless_batches(images, batch_size, self.device)
 
     def train_step(self) -> int:
-        real = self._next()
+        real = next(self._batches)
         b = real.size(0)
         ones = torch.full((b,), 1.0, device=self.device)
         zeros = torch.full((b,), 0.0, device=self.device)

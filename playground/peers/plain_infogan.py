@@ -16,7 +16,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
+
+from playground.peers.loader import endless_batches
 
 NOISE, CATEGORIES, CONTINUOUS = 62, 10, 2
 
@@ -57,23 +58,14 @@ class PlainInfoGAN:
         d_and_q = [*self.body.parameters(), *self.d_head.parameters(), *self.q_head.parameters()]
         self.opt_d = torch.optim.Adam(d_and_q, lr=2e-4, betas=(0.5, 0.999))
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=1e-3, betas=(0.5, 0.999))
-        self.loader = DataLoader(TensorDataset(images), batch_size=batch_size, shuffle=True, drop_last=True)
-        self._batches = iter(self.loader)
-
-    def _next(self) -> torch.Tensor:
-        try:
-            (real,) = next(self._batches)
-        except StopIteration:
-            self._batches = iter(self.loader)
-            (real,) = next(self._batches)
-        return real.to(self.device)
+        self._batches = endless_batches(images, batch_size, self.device)
 
     def _information(self, q: torch.Tensor, digit: torch.Tensor, cont: torch.Tensor) -> torch.Tensor:
         """-log Q(c | x) less its constants: cross-entropy of the digit code, 0.5 (c - mu)^2 of the others."""
         return F.cross_entropy(q[:, :CATEGORIES], digit) + 0.5 * (cont - q[:, CATEGORIES:]).pow(2).sum(1).mean()
 
     def train_step(self) -> int:
-        real = self._next()
+        real = next(self._batches)
         b = real.size(0)
         digit = torch.randint(CATEGORIES, (b,), device=self.device)
         cont = torch.rand(b, CONTINUOUS, device=self.device) * 2 - 1

@@ -10,8 +10,8 @@ real batch (and every fifth call also the generator's step), as one iteration of
 from __future__ import annotations
 
 import torch
-from torch.utils.data import DataLoader, TensorDataset
 
+from playground.peers.loader import endless_batches
 from playground.peers.plain_dcgan import _discriminator, _generator, _init
 
 
@@ -28,20 +28,11 @@ class PlainWGAN:
         self.D.apply(_init)
         self.opt_g = torch.optim.RMSprop(self.G.parameters(), lr=lr)
         self.opt_d = torch.optim.RMSprop(self.D.parameters(), lr=lr)
-        self.loader = DataLoader(TensorDataset(images), batch_size=batch_size, shuffle=True, drop_last=True)
-        self._batches = iter(self.loader)
+        self._batches = endless_batches(images, batch_size, self.device)
         self.steps = 0
 
-    def _next(self) -> torch.Tensor:
-        try:
-            (real,) = next(self._batches)
-        except StopIteration:
-            self._batches = iter(self.loader)
-            (real,) = next(self._batches)
-        return real.to(self.device)
-
     def train_step(self) -> int:
-        real = self._next()
+        real = next(self._batches)
         b = real.size(0)
         # Critic: minimise mean D(fake) - mean D(real), then clip every weight (Algorithm 1, lines 2-8).
         with torch.no_grad():
