@@ -40,8 +40,11 @@ from playground.ui.common import lang, shown_errors, t
 from playground.ui.game_views import LANDED, announce, challenge_card, load_game
 from playground.i18n import table
 
-REFRESH_S = 3.0  # the numbers: status, speed, ETA, the bar
-CURVE_REFRESH_S = 15.0  # the chart: each redraw costs the browser about half a second of CPU on a 2-core laptop
+# Every redraw costs the browser CPU beside the training it shows (a chart about half a second on a 2-core
+# laptop). Measured with scripts/page_open_speed.py (PPO CartPole from Home, page open against the CLI alone,
+# median of 5): numbers every 3 s and the chart every 15 s trained 1.15x slower; every 5 s and 30 s, 0.98x.
+REFRESH_S = 5.0  # the numbers: status, speed, ETA, the bar
+CURVE_REFRESH_S = 30.0  # the chart
 LOG_TAIL_LINES = 30
 ALIVE = ("created", "running")
 WATCH_PAGE = "playground/ui/pages/watch.py"
