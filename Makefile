@@ -35,8 +35,8 @@ app: install
 
 # pytest exits 5 when it collects nothing; that must fail too, and it does, since make stops on any non-zero status.
 # One test process per core (pytest-xdist), each training with its share of the cores (tests/conftest.py): many
-# tests wait on a child process, a server or a browser, and a second process fills that time (2 cores: 12 min
-# instead of 19).
+# tests wait on a child process, a server or a browser, and a second process fills that time (2 cores: 7:18
+# instead of 19:03 on one machine).
 test: install
 	$(BIN)/python -m pytest -n auto --maxprocesses 8 --dist worksteal
 

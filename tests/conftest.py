@@ -17,8 +17,10 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.pop("PLAYGROUND_LANG", None)  # the tests read English unless they ask for another language
 if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
     # Test processes side by side (`make test`): each, and every training it starts, takes its share of the
-    # cores, as a training does beside other runs (playground/threads.py); torch is not imported yet here.
-    _share = max(1, len(os.sched_getaffinity(0)) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    # cores, as a training does beside other runs; torch is not imported yet here (nor by playground.threads).
+    from playground.threads import share
+
+    _share = share(int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
     os.environ.setdefault("PLAYGROUND_THREADS", str(_share))
     os.environ.setdefault("OMP_NUM_THREADS", str(_share))
 
