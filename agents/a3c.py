@@ -62,6 +62,7 @@ from torch import nn
 from torch.distributions import Categorical
 
 from agents.base import Agent, Thought, TrainingHooks, check_schedule, checkpoint_archive, learning_rate_at
+from agents.frames import is_image
 from agents.worker_pool import LossAverager, WorkerPool
 from playground.errors import BadConfig, CheckpointError, IncompatibleEnvironment
 from playground.i18n import Words
@@ -118,10 +119,6 @@ def layer_init(layer: nn.Module, std: float = float(np.sqrt(2)), bias: float = 0
     nn.init.orthogonal_(layer.weight, std)  # type: ignore[arg-type]
     nn.init.constant_(layer.bias, bias)  # type: ignore[arg-type]
     return layer
-
-
-def is_image(shape: Sequence[int], dtype: Any) -> bool:
-    return len(shape) == 3 and np.dtype(dtype) == np.uint8
 
 
 LSTMState = tuple[torch.Tensor, torch.Tensor]  # (h, c), each (batch, lstm_size); zeros = a game's start

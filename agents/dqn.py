@@ -57,6 +57,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from torch import nn
 
 from agents.base import Agent, OffPolicyKeys, Thought, TrainingHooks, checkpoint_archive, learning_rate_at
+from agents.frames import compute_dtype, frames_in, is_image, nature_cnn
 from agents.precision import Precision
 from agents.replay import ReplayMemory, ReplaySettings, check_fits, check_saved
 from agents.worker_pool import LossAverager
@@ -216,23 +217,6 @@ class NoisyLinear(nn.Module):
 # -- the networks: torso, head (improvements 2 and 3) ------------------------------------------------------------
 
 
-def is_image(shape: Sequence[int], dtype: Any) -> bool:
-    """A stack of uint8 frames, channels first (Atari's 4x84x84)."""
-    return len(shape) == 3 and np.dtype(dtype) == np.uint8
-
-
-def nature_cnn(channels: int) -> nn.Sequential:
-    """The convolutions of Mnih et al. 2015 (Methods, "Model architecture"): 32 8x8 filters with stride 4, 64 4x4
-    with stride 2, 64 3x3 with stride 1, each followed by a ReLU; flattened (3136 features for 84x84). The
-    paper's 512-unit layer comes after, in the head, because dueling splits it into two streams."""
-    return nn.Sequential(
-        nn.Conv2d(channels, 32, kernel_size=8, stride=4), nn.ReLU(),
-        nn.Conv2d(32, 64, kernel_size=4, stride=2), nn.ReLU(),
-        nn.Conv2d(64, 64, kernel_size=3, stride=1), nn.ReLU(),
-        nn.Flatten(),
-    )
-
-
 class QNetwork(nn.Module):
     """Q-values for every action, built from the settings.
 
@@ -290,10 +274,8 @@ class QNetwork(nn.Module):
 
     def head_outputs(self, obs: torch.Tensor) -> torch.Tensor:
         """(batch, actions, atoms): logits per action with ``distributional``, else Q-values with atoms = 1."""
-        x = obs.float()
-        if self.image:
-            x = x / 255.0  # uint8 frames in, [0, 1] inside: the memory and the env keep bytes
-        x = self.torso(x)
+        # uint8 frames in, scaled inside straight to the compute format: the memory and the env keep bytes
+        x = self.torso(frames_in(obs, compute_dtype()) if self.image else obs.float())
         # Under autocast the layers compute in bfloat16 or float16; the outputs, and all the loss math after them
         # (softmax, projection, Huber), are float32.
         if not self.dueling:

@@ -154,15 +154,38 @@ def test_the_cartpole_peer_has_the_zoo_settings_of_our_zoo_preset() -> None:
 # -- every suite, tiny and for real -----------------------------------------------------------------
 def test_rl_suite_trains_ours_and_the_zoo_peer(home: Path) -> None:
     figures = bench.run("rl", level="tiny")
-    assert [f.name.split()[0] for f in figures] == ["PPO", "A2C", "DQN", "Rainbow", "DQN"]
+    assert [f.name.split()[0] for f in figures] == ["PPO", "PPO", "A2C", "A2C", "DQN", "Rainbow", "DQN"]
     for f in figures:
         _check_shape(f, "rl")
-    *training, learner = figures
+    ppo, ppo_learner, a2c, a2c_learner, dqn, rainbow, learner = figures
     # PPO and A2C play as many envs as the Zoo; our DQN family acts in 8 at once against SB3's one, at the
     # Zoo's replay ratio (its train_freq counts transitions)
+    training = [ppo, a2c, dqn, rainbow]
     assert [(f.notes["n_envs"]["ours"], f.notes["n_envs"]["peer"]) for f in training] == [(8, 8), (16, 16), (8, 1),
                                                                                            (8, 1)]
     assert "learner alone" in learner.name and learner.notes["precision"] in ("bfloat16", "float32")
+    # the actor-critics' ceilings: the learner's own speed, and the training speeds as fractions of it
+    for trained, ceiling in ((ppo, ppo_learner), (a2c, a2c_learner)):
+        assert "learner alone" in ceiling.name and ceiling.notes["precision"] in ("bfloat16", "float32")
+        assert ceiling.notes["ceiling"]["ours"] == pytest.approx(trained.ours_median / ceiling.ours_median)
+        assert ceiling.notes["ceiling"]["peer"] == pytest.approx(trained.peer_median / ceiling.ours_median)
+        if ceiling.notes["precision"] == "bfloat16":
+            assert len(ceiling.notes["float32"]) == 1 and ceiling.notes["float32"][0] > 0
+    text = bench.markdown(figures, "playground bench rl")
+    assert "is the most the network's work allows; ours trains at" in text
+    assert "Kernels: torch dispatches to" in text
+
+
+def test_the_kernel_line_names_this_cpus_flags_and_torchs_choices() -> None:
+    kernels = bench.kernels()
+    assert kernels["onednn"] in (True, False) and kernels["capability"]
+    flags = open("/proc/cpuinfo", encoding="utf-8").read().split()
+    assert all(flag in flags for flag in kernels["flags"])
+    assert ("avx2" in flags) == ("avx2" in kernels["flags"])
+    from agents.precision import cpu_has_bfloat16
+
+    assert kernels["bfloat16"] == cpu_has_bfloat16()
+    assert bench.cpu_model() in bench.machine()
 
 
 def test_env_suite_steps_ours_the_sb3_wrappers_and_bare_emulators(home: Path) -> None:
@@ -219,31 +242,83 @@ def test_our_dqn_in_the_bench_has_the_zoos_atari_settings() -> None:
     assert set(zoo) - set(ZOO_DQN) == {"n_envs", "learning_starts", "optimize_memory_usage"}
 
 
-def test_bfloat16_cnn_changes_no_weight_and_no_checkpoint(home: Path, tmp_path: Path) -> None:
-    from agents.sb3 import SB3Agent, cpu_has_bfloat16
+def test_the_frame_path_saves_a_zip_plain_sb3_loads_with_the_same_weights(home: Path, tmp_path: Path) -> None:
+    """PPO on frames runs FramePolicy (bytes into the CNN, channels last, bfloat16 where native, a fused Adam), yet
+    its zip names only SB3's own classes and plain SB3 loads it into its CnnPolicy, weight for weight."""
+    import zipfile
+
+    from stable_baselines3 import PPO
+
+    from agents.sb3 import FrameFeatures, FramePolicy, cpu_has_bfloat16
     from playground.bench.ours import our_agent
 
     _config, fast = our_agent("ppo", "ALE/Pong-v5", sets=["n_steps=16", "batch_size=64"])
     try:
-        assert fast._use_bfloat16() == cpu_has_bfloat16()
-        obs = torch.randint(0, 256, (2, 4, 84, 84), dtype=torch.uint8).float()
-        features = fast.model.policy.extract_features(obs)
+        policy = fast.model.policy
+        assert isinstance(policy, FramePolicy) and isinstance(policy.features_extractor, FrameFeatures)
+        assert policy.features_extractor.bfloat16 == cpu_has_bfloat16() == fast._use_bfloat16()
+        assert policy.optimizer.defaults["fused"] is True
+        conv = policy.features_extractor.cnn[0].weight
+        assert conv.is_contiguous(memory_format=torch.channels_last)
+        frames = torch.randint(0, 256, (2, 4, 84, 84), dtype=torch.uint8)
+        features = policy.extract_features(frames)
         assert features.dtype == torch.float32 and features.shape == (2, 512)
         fast.save(tmp_path / "fast.zip")
-        state = {k: v.clone() for k, v in fast.model.policy.state_dict().items()}
+        state = {k: v.clone() for k, v in policy.state_dict().items()}
     finally:
         fast.close()
-    try:
-        SB3Agent.cpu_bfloat16 = False
-        _config, plain = our_agent("ppo", "ALE/Pong-v5", sets=["n_steps=16", "batch_size=64"])
-    finally:
-        SB3Agent.cpu_bfloat16 = True
-    try:
-        plain.load(tmp_path / "fast.zip")  # the same SB3 zip: loads where nothing is autocast
-        loaded = plain.model.policy.state_dict()
-        assert loaded.keys() == state.keys() and all(torch.equal(loaded[k], state[k]) for k in state)
-    finally:
-        plain.close()
+    data = zipfile.ZipFile(tmp_path / "fast.zip").read("data").decode()
+    assert "FramePolicy" not in data and "FrameFeatures" not in data and "fused" not in data
+    plain = PPO.load(tmp_path / "fast.zip", device="cpu")  # SB3 alone, as RL Baselines3 Zoo would
+    assert type(plain.policy).__name__ == "ActorCriticCnnPolicy"
+    loaded = plain.policy.state_dict()
+    assert loaded.keys() == state.keys() and all(torch.equal(loaded[k], state[k]) for k in state)
+    # and the same weights give the same policy there: float32 here against SB3's own float32 path
+    policy.features_extractor.bfloat16 = False
+    with torch.no_grad():
+        ours_logits = policy.action_net(policy.extract_features(frames))
+        theirs_logits = plain.policy.action_net(plain.policy.extract_features(frames))  # SB3 scales them
+    assert torch.allclose(ours_logits, theirs_logits, atol=1e-5)
+
+
+def test_acting_in_bfloat16_uses_a_copy_that_follows_every_weight_change() -> None:
+    """No-gradient passes run on a bfloat16 copy of the weights: the numbers autocast gives, made again after an
+    optimizer step or a load changes the weights, never stale."""
+    from gymnasium import spaces
+
+    from agents.sb3 import FrameFeatures
+
+    torch.manual_seed(0)
+    extractor = FrameFeatures(spaces.Box(0, 255, (4, 84, 84), "uint8"), bfloat16=True)
+    frames = torch.randint(0, 256, (3, 4, 84, 84), dtype=torch.uint8)
+
+    def autocast_features() -> torch.Tensor:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            return extractor.linear(extractor.cnn(frames.float() / 255.0)).float()
+
+    with torch.no_grad():
+        assert torch.equal(extractor(frames), autocast_features())
+    optimizer = torch.optim.SGD(extractor.parameters(), lr=0.5)
+    extractor(frames).pow(2).mean().backward()  # with gradients: autocast, not the copy
+    optimizer.step()
+    with torch.no_grad():
+        assert torch.equal(extractor(frames), autocast_features())
+        extractor.load_state_dict({k: torch.zeros_like(v) for k, v in extractor.state_dict().items()})
+        assert extractor(frames).abs().sum() == 0
+    assert all(not name.startswith("_acting") for name in extractor.state_dict())
+
+
+def test_frames_in_scales_bytes_to_the_compute_format_in_channels_last_order() -> None:
+    from agents.frames import frames_in
+
+    for batch in (2, 70):  # both conversions: reorder after, and copy straight into channels-last
+        frames = torch.randint(0, 256, (batch, 4, 84, 84), dtype=torch.uint8)
+        for dtype in (None, torch.bfloat16):
+            x = frames_in(frames, dtype)
+            assert x.dtype == (dtype or torch.float32) and x.is_contiguous(memory_format=torch.channels_last)
+            assert torch.equal(x, (frames.float() / 255.0).to(dtype or torch.float32))
+    scaled = torch.rand(2, 4, 84, 84)
+    assert torch.equal(frames_in(scaled), scaled)  # already scaled floats (SB3's preprocessing) pass as they are
 
 
 def test_one_thread_for_mlps_only_while_learning(home: Path) -> None:
