@@ -1063,6 +1063,7 @@ def bench(
         raise PlaygroundError("cli.bench_bad_out", name=out_file.name)
     bench_mod.suite_names(suite)  # an unknown suite fails before anything runs
     started, load = time.monotonic(), bench_mod.load_average()
+    err.print(bench_mod.kernels_line())
 
     def measured(figure: bench_mod.Figure) -> None:
         ratio = say("cli.bench_void") if figure.void else f"{figure.ratio:.2f}x"
@@ -1071,7 +1072,8 @@ def bench(
 
     figures = bench_mod.run(suite, quick=quick, device=resolve_device(device), on_figure=measured)
     command = "playground bench " + " ".join(sys.argv[2:])
-    data = {"machine": bench_mod.machine(), "command": command, "wall_s": round(time.monotonic() - started, 1),
+    data = {"machine": bench_mod.machine(), "kernels": bench_mod.kernels(), "command": command,
+            "wall_s": round(time.monotonic() - started, 1),
             "load_average": load, "figures": [f.as_dict() for f in figures]}
     text = bench_mod.markdown(figures, command) + f"\nWall time: {data['wall_s']:.0f} s; load average at the start: {load}\n"
     if out_file is not None:

@@ -110,17 +110,64 @@ def per_second(work: Callable[[], int], device: str = "cpu") -> float:
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return f"{cpu_model()}, {cores()} cores, {gpu}; torch {torch.__version__}, Python {platform.python_version()}"
+
+
+def _cpuinfo(field: str) -> str | None:
+    """The first value of ``field`` in /proc/cpuinfo (Linux), or None."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as info:
             for line in info:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
+                if line.startswith(field) and ":" in line:
+                    return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return f"{cpu}, {cores()} cores, {gpu}; torch {torch.__version__}, Python {platform.python_version()}"
+    return None
+
+
+def cpu_model() -> str:
+    return _cpuinfo("model name") or platform.processor() or platform.machine()
+
+
+# The CPU flags that decide which kernels torch's CPU convolutions and matrix products can use.
+KERNEL_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16",
+                "avx_vnni", "asimd", "sve", "bf16")
+
+
+def cpu_flags() -> list[str]:
+    """Of :data:`KERNEL_FLAGS`, those this CPU reports (empty where /proc/cpuinfo is missing)."""
+    present = set((_cpuinfo("flags") or _cpuinfo("Features") or "").split())
+    return [flag for flag in KERNEL_FLAGS if flag in present]
+
+
+def kernels() -> dict[str, Any]:
+    """What torch picks on this CPU: the vector instructions its kernels dispatch to, whether oneDNN is there,
+    whether it computes bfloat16 natively (AVX512-BF16 or AMX: our CNNs then run in bfloat16) and whether AMX
+    tiles are there; with the CPU's model and kernel flags."""
+    from agents.precision import cpu_has_bfloat16
+
+    try:
+        capability = str(torch.backends.cpu.get_cpu_capability())
+    except (AttributeError, RuntimeError):
+        capability = "unknown"
+    try:
+        amx = bool(torch._C._cpu._is_amx_tile_supported())
+    except (AttributeError, RuntimeError):
+        amx = "amx_tile" in cpu_flags()
+    return {"cpu": cpu_model(), "flags": cpu_flags(), "capability": capability,
+            "onednn": bool(torch.backends.mkldnn.is_available()), "bfloat16": cpu_has_bfloat16(), "amx": amx,
+            "threads": torch.get_num_threads()}
+
+
+def kernels_line() -> str:
+    k = kernels()
+
+    def yes(value: bool) -> str:
+        return say("bench.yes" if value else "bench.no")
+
+    return say("bench.kernels", capability=k["capability"], onednn=yes(k["onednn"]), bfloat16=yes(k["bfloat16"]),
+               amx=yes(k["amx"]), flags=" ".join(k["flags"]) or "-", threads=k["threads"])
 
 
 def cores() -> int:
@@ -180,7 +227,7 @@ def _amount(value: float, unit: str) -> str:
 
 
 def markdown(figures: list[Figure], command: str) -> str:
-    lines = [say("bench.machine", machine=machine()), say("bench.command", command=command), "",
+    lines = [say("bench.machine", machine=machine()), kernels_line(), say("bench.command", command=command), "",
              say("bench.table_header"), "|---|---|---|---|---|---|"]
     void = []
     for f in figures:
@@ -191,4 +238,18 @@ def markdown(figures: list[Figure], command: str) -> str:
                      f"{f.peer_name} | {ratio} |")
         if reason:
             void.append(say("bench.void_note", n=len(void) + 1, suite=f.suite, name=f.name, reason=reason))
-    return "\n".join(lines + ([""] + void if void else [])) + "\n"
+    return "\n".join(lines + ([""] + void if void else []) + _ceilings(figures)) + "\n"
+
+
+def _ceilings(figures: list[Figure]) -> list[str]:
+    """One sentence per learner figure that knows its ceiling: how close each side's training came to it."""
+    lines = []
+    for f in figures:
+        ceiling = f.notes.get("ceiling")
+        if not ceiling or f.void:
+            continue
+        float32 = f.notes.get("float32")
+        lines.append(say("bench.ceiling", name=f.name, ceiling=_amount(f.ours_median, f.unit),
+                         precision=f.notes.get("precision", "float32"), ours=ceiling["ours"], peer=ceiling["peer"],
+                         float32=_amount(statistics.median(float32), f.unit) if float32 else "-"))
+    return [""] + lines if lines else []

@@ -23,6 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
+
 from playground.bench import Figure, alternate, level_of, per_second
 from playground.bench.ours import learn_steps, our_agent, train_steps
 
@@ -39,6 +41,7 @@ TRANSITIONS_PER_GRADIENT_STEP = 4  # the Zoo's train_freq with gradient_steps 1
 class Level:
     steps: dict[str, int]  # environment steps per round, per figure (learner: gradient steps per round)
     rounds: int
+    updates: int = 1  # PPO/A2C learner figures: whole updates (and their rollouts' acting) per round
     algos: tuple[str, ...] = ("ppo", "a2c", "dqn", "rainbow", "learner")
     warmup: bool = True
     # Changes to the Zoo's settings, the same on both sides: only the tests' tiny level has any
@@ -50,8 +53,9 @@ LEVELS = {
     "tiny": Level(steps={"ppo": 128, "a2c": 80, "dqn": 64, "rainbow": 64, "learner": 2}, rounds=1, warmup=False,
                   overrides={"ppo": {"n_steps": 16, "batch_size": 64},
                              "dqn": {"buffer_size": 1000, "learning_starts": 64}}),
-    "quick": Level(steps={"ppo": 1024, "a2c": 800, "dqn": 400, "rainbow": 400, "learner": 50}, rounds=1),
-    "full": Level(steps={"ppo": 3072, "a2c": 3200, "dqn": 1600, "rainbow": 1600, "learner": 200}, rounds=3),
+    "quick": Level(steps={"ppo": 1024, "a2c": 800, "dqn": 400, "rainbow": 400, "learner": 50}, rounds=1, updates=2),
+    "full": Level(steps={"ppo": 3072, "a2c": 3200, "dqn": 1600, "rainbow": 1600, "learner": 200}, rounds=3,
+                  updates=4),
 }
 TITLES = {"ppo": "PPO", "a2c": "A2C", "dqn": "DQN", "rainbow": "Rainbow"}
 
@@ -78,7 +82,7 @@ def _peer(algo: str, level: Level, device: str) -> Any:
     return sb3_zoo.atari_model(algo, ENV_ID, device=device, **level.overrides.get(algo, {}))
 
 
-def figure(algo: str, level: Level, device: str) -> Figure:
+def figures(algo: str, level: Level, device: str) -> list[Figure]:
     steps = level.steps[algo]
     ours, peer = _ours(algo, level, device), _peer(algo, level, device)
     try:
@@ -86,7 +90,7 @@ def figure(algo: str, level: Level, device: str) -> Figure:
             train_steps(ours, peer.learning_starts)
             learn_steps(peer, peer.learning_starts)
         if algo == "learner":
-            return _learner(ours, peer, steps, level, device)
+            return [_learner(ours, peer, steps, level, device)]
         n_envs = ours.n_envs
         peer_name = "SB3 as RL Zoo runs it (AtariWrapper, DummyVecEnv, VecFrameStack 4)"
         if algo in ("dqn", "rainbow"):
@@ -94,16 +98,64 @@ def figure(algo: str, level: Level, device: str) -> Figure:
         result = Figure("rl", f"{TITLES[algo]} {ENV_ID} training, {n_envs} env{'s' if n_envs > 1 else ''}",
                         "steps/s", peer_name)
         result.notes["n_envs"] = {"ours": n_envs, "peer": peer.n_envs}
-        return alternate(
+        alternate(
             result,
             lambda: per_second(lambda: train_steps(ours, steps), device),
             lambda: per_second(lambda: learn_steps(peer, steps), device),
             level.rounds,
             warmup=level.warmup,
         )
+        if algo not in ("ppo", "a2c"):
+            return [result]
+        return [result, _actor_critic_learner(algo, ours, peer, result, level, device)]
     finally:
         ours.close()
         peer.get_env().close()
+
+
+def _actor_critic_learner(algo: str, ours: Any, peer: Any, training: Figure, level: Level, device: str) -> Figure:
+    """The ceiling of PPO's or A2C's training speed on this machine: their network's work alone, as the environment
+    steps per second it would allow if stepping the games cost nothing. One round is ``level.updates`` whole
+    updates on the last rollout (PPO: its epochs of minibatches; A2C: one gradient step on the rollout) and, per
+    update, the rollout's acting passes (one forward per step on all envs, and the bootstrap value). Ours in its
+    number format and, in the notes, in float32; the training figure's speeds as fractions of our ceiling."""
+    from agents.sb3 import FrameFeatures
+
+    ours_model = ours.model
+    extractors = [m for m in ours_model.policy.modules() if isinstance(m, FrameFeatures)]
+
+    def round_of(model: Any) -> Any:
+        def work() -> int:
+            import numpy as np
+            from stable_baselines3.common.utils import obs_as_tensor
+
+            obs = obs_as_tensor(np.asarray(model._last_obs), model.device)
+            for _ in range(level.updates):
+                model.policy.set_training_mode(False)
+                with torch.no_grad():
+                    for _ in range(model.n_steps):
+                        model.policy(obs)
+                    model.policy.predict_values(obs)
+                model.train()
+            return level.updates * model.n_steps * model.n_envs
+        return lambda: per_second(work, device)
+
+    ours_round = round_of(ours_model)
+    figure = Figure("rl", f"{TITLES[algo]} learner alone (updates and acting, no games), {ours.n_envs} envs",
+                    "steps/s", "SB3's own update and acting on the same rollout shapes")
+    alternate(figure, ours_round, round_of(peer), level.rounds, warmup=level.warmup)
+    figure.notes["precision"] = "bfloat16" if any(e.bfloat16 for e in extractors) else "float32"
+    if figure.notes["precision"] != "float32":  # the same work with every extractor in float32
+        for extractor in extractors:
+            extractor.bfloat16 = False
+        try:
+            figure.notes["float32"] = [ours_round() for _ in range(level.rounds)]
+        finally:
+            for extractor in extractors:
+                extractor.bfloat16 = True
+    ceiling = figure.ours_median
+    figure.notes["ceiling"] = {"ours": training.ours_median / ceiling, "peer": training.peer_median / ceiling}
+    return figure
 
 
 def _learner(ours: Any, peer: Any, gradient_steps: int, level: Level, device: str) -> Figure:
@@ -130,4 +182,4 @@ def _learner(ours: Any, peer: Any, gradient_steps: int, level: Level, device: st
 
 def run(level: str, device: str) -> list[Figure]:
     chosen = level_of(LEVELS, level)
-    return [figure(algo, chosen, device) for algo in chosen.algos]
+    return [figure for algo in chosen.algos for figure in figures(algo, chosen, device)]
