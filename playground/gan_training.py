@@ -213,7 +213,9 @@ def execute(run_id: str, *, resume: bool = False, progress: ProgressFn | None = 
             fixed = {k: v.cpu() for k, v in state["fixed"].items()}
             torch.set_rng_state(state["rng"]["torch"].cpu())
             if state["rng"]["cuda"] and torch.cuda.is_available():
-                torch.cuda.set_rng_state_all([s.cpu() for s in state["rng"]["cuda"]])
+                # one state per GPU the training machine saw; this one may see fewer (or more)
+                for index, saved in enumerate(state["rng"]["cuda"][: torch.cuda.device_count()]):
+                    torch.cuda.set_rng_state(saved.cpu(), index)
             session.resumed_at(int(state["step"]))
             runs.forget_checkpoints_after(run, session.start_step, store)
             log.info("resuming %s from %s (iteration %d)", run.id, path.name, session.start_step)
