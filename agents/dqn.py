@@ -57,7 +57,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from torch import nn
 
 from agents.base import Agent, OffPolicyKeys, Thought, TrainingHooks, checkpoint_archive, learning_rate_at
-from agents.frames import compute_dtype, frames_in, is_image, nature_cnn
+from agents.frames import is_image, nature_cnn, through
 from agents.precision import Precision
 from agents.replay import ReplayMemory, ReplaySettings, check_fits, check_saved
 from agents.worker_pool import LossAverager
@@ -274,8 +274,9 @@ class QNetwork(nn.Module):
 
     def head_outputs(self, obs: torch.Tensor) -> torch.Tensor:
         """(batch, actions, atoms): logits per action with ``distributional``, else Q-values with atoms = 1."""
-        # uint8 frames in, scaled inside straight to the compute format: the memory and the env keep bytes
-        x = self.torso(frames_in(obs, compute_dtype()) if self.image else obs.float())
+        # uint8 frames in, straight to the compute format (the 1/255 is the first convolution's): the memory and the
+        # env keep bytes
+        x = through(self.torso, obs) if self.image else self.torso(obs.float())
         # Under autocast the layers compute in bfloat16 or float16; the outputs, and all the loss math after them
         # (softmax, projection, Huber), are float32.
         if not self.dueling:

@@ -1,12 +1,12 @@
 """Atari frame stacks into a convolutional network, as fast as the CPU allows, for every image agent.
 
 Frames stay uint8 from the emulator to the network (the env, rollout buffers and replay memories keep bytes);
-:func:`frames_in` turns a batch into the first convolution's input in one pass: straight to the format the
-convolutions compute in (bfloat16 where the CPU or GPU computes it, else float32), scaled to [0, 1], in
-channels-last memory order, which oneDNN's convolutions run without reordering. Measured on a 2-core Xeon with
-AMX (forward, backward and Adam step of the Nature CNN with policy and value heads, batch 256): 45.7 ms with
-float32 frames under bfloat16 autocast (what SB3's preprocessing gives), 29.1 ms with this; 108.8 ms against
-71.4 ms in plain float32 (docs/benchmarks.md, "Where the learner's time goes").
+:func:`through` turns a batch into the first convolution's input in one pass, straight to the format the
+convolutions compute in (bfloat16 where the CPU or GPU computes it, else float32) and in channels-last memory
+order, which oneDNN's convolutions run without reordering; the 1/255 scaling goes into that convolution's
+weights. Measured on a 2-core Xeon with AMX (forward, backward and Adam step of the Nature CNN with policy and
+value heads, batch 256): 45.7 ms with float32 frames under bfloat16 autocast (what SB3's preprocessing gives),
+about 31 ms with this; 108.8 ms against 71.4 ms in plain float32 (docs/benchmarks.md, issue 20's section).
 
 Only memory order and the moment of the conversion change: the weights are the same numbers with the same names,
 so checkpoints load with or without it.
@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -47,24 +48,41 @@ def channels_last(module: nn.Module) -> nn.Module:
 # From this many frame stacks on, converting straight into a channels-last tensor beats converting and then
 # reordering (PPO's 256: 4.7 ms against 11.9 ms); below it the reverse holds, by a little (8: 0.13 against 0.08 ms).
 _COPY_INTO_CHANNELS_LAST_FROM = 64
+SCALE = 1.0 / 255.0
 
 
-def frames_in(obs: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
-    """A batch of frame stacks (N x C x H x W) as the network's input: ``dtype`` (float32 when None), channels
-    last. uint8 frames are scaled by 1/255 here; floating-point ones are taken as scaled already (as
-    stable-baselines3's own preprocessing hands them on)."""
-    dtype = dtype or torch.float32
-    if obs.dtype != torch.uint8:
-        return obs.to(dtype).contiguous(memory_format=torch.channels_last)
+def bytes_in(obs: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """uint8 frame stacks (N x C x H x W) as ``dtype`` numbers 0..255 (exact, bfloat16 included), channels last, in
+    one pass over the batch."""
     if obs.dim() == 4 and obs.shape[0] >= _COPY_INTO_CHANNELS_LAST_FROM:
-        x = torch.empty(obs.shape, dtype=dtype, device=obs.device, memory_format=torch.channels_last).copy_(obs)
-        return x.div_(255.0)
-    return obs.to(dtype).div_(255.0).contiguous(memory_format=torch.channels_last)
+        return torch.empty(obs.shape, dtype=dtype, device=obs.device, memory_format=torch.channels_last).copy_(obs)
+    return obs.to(dtype).contiguous(memory_format=torch.channels_last)
 
 
-def compute_dtype() -> torch.dtype | None:
-    """The format autocast computes convolutions in right now (bfloat16 or float16), or None outside autocast."""
-    for device_type in ("cpu", "cuda"):
-        if torch.is_autocast_enabled(device_type):
-            return torch.get_autocast_dtype(device_type)
-    return None
+def through(layers: nn.Sequential, frames: torch.Tensor, *, folded: bool = False) -> torch.Tensor:
+    """``layers`` (whose first module is the first convolution, or a Sequential that starts with it) applied to
+    frames scaled to [0, 1]. For uint8 frames the 1/255 goes into the first convolution's weights (8k numbers)
+    instead of into the input (7M for PPO's 256 frame stacks): one pass less over the batch, 10% of an update.
+    ``folded``: that convolution's weights hold the 1/255 already (a copy made for acting). The format is
+    autocast's while it is on, else the weights'. Floating-point frames are taken as scaled already."""
+    first, *rest = layers
+    if isinstance(first, nn.Sequential):
+        x = through(first, frames, folded=folded)
+    elif frames.dtype != torch.uint8:
+        if folded:
+            raise ValueError("folded weights take uint8 frames only")
+        x = first(frames.contiguous(memory_format=torch.channels_last))
+    else:
+        conv: nn.Conv2d = first  # type: ignore[assignment]
+        x = bytes_in(frames, compute_dtype(frames.device.type) or conv.weight.dtype)
+        weight = conv.weight if folded else conv.weight * SCALE
+        x = F.conv2d(x, weight, conv.bias, conv.stride, conv.padding, conv.dilation, conv.groups)
+    for layer in rest:
+        x = layer(x)
+    return x
+
+
+def compute_dtype(device_type: str) -> torch.dtype | None:
+    """The format autocast computes convolutions in on this kind of device right now (bfloat16 or float16), or None
+    outside autocast."""
+    return torch.get_autocast_dtype(device_type) if torch.is_autocast_enabled(device_type) else None

@@ -39,7 +39,7 @@ from stable_baselines3.common.utils import LinearSchedule
 from torch import nn
 
 from agents.base import Agent, OffPolicyKeys, Thought, TrainingHooks, check_schedule, checkpoint_archive
-from agents.frames import channels_last, frames_in
+from agents.frames import SCALE, channels_last, through
 from agents.precision import cpu_has_bfloat16
 from playground import threads
 from playground.atomic import atomic_write
@@ -270,13 +270,13 @@ class _HooksWriter(KVWriter):
 
 class FrameFeatures(NatureCNN):
     """SB3's NatureCNN (the same layers under the same names, so the weights are interchangeable) fed uint8 frames:
-    ``frames_in`` scales them straight to the compute format, channels last (``agents/frames.py``), under bfloat16
-    autocast when ``bfloat16``, and hands float32 on. Floating-point input (SB3's own preprocessing, on the
-    paths :class:`FramePolicy` leaves to it) is taken as scaled already.
+    they go straight to the compute format, channels last, with the 1/255 in the first convolution's weights
+    (``agents/frames.py``), under bfloat16 autocast when ``bfloat16``; float32 goes on. Floating-point input
+    (SB3's own preprocessing, on the paths :class:`FramePolicy` leaves to it) is taken as scaled already.
 
-    Acting (no gradient) in bfloat16 uses a bfloat16 copy of the weights, made again only after they change:
-    autocast would cast all 1.7M weights on every call, a third of a forward pass for the 8 frames of one step
-    (0.85 ms against 0.58 ms on a 2-core Xeon). The copy computes the very numbers autocast does."""
+    Acting (no gradient) on frames in bfloat16 uses a bfloat16 copy of the weights, made again only after they
+    change: autocast would cast all 1.7M weights on every call, a third of a forward pass for the 8 frames of one
+    step (0.85 ms against 0.58 ms on a 2-core Xeon). The copy computes the very numbers autocast does."""
 
     def __init__(self, observation_space: Any, features_dim: int = 512, bfloat16: bool = False) -> None:
         super().__init__(observation_space, features_dim)
@@ -285,24 +285,25 @@ class FrameFeatures(NatureCNN):
 
     def forward(self, observations: torch.Tensor) -> torch.Tensor:
         if not self.bfloat16:
-            return self.linear(self.cnn(frames_in(observations)))
-        frames = frames_in(observations, torch.bfloat16)
-        if not torch.is_grad_enabled():
-            return self._acting_copy()(frames).float()
+            return self.linear(through(self.cnn, observations))
+        if not torch.is_grad_enabled() and observations.dtype == torch.uint8:
+            return through(self._acting_copy(), observations, folded=True).float()
         with torch.autocast("cpu", dtype=torch.bfloat16):
-            return self.linear(self.cnn(frames)).float()
+            return self.linear(through(self.cnn, observations)).float()
 
-    def _acting_copy(self) -> nn.Module:
+    def _acting_copy(self) -> nn.Sequential:
+        """cnn and linear in bfloat16, the first convolution's weights holding the 1/255 (``through(folded=True)``)."""
         weights = list(self.parameters())
         versions = tuple(w._version for w in weights)  # bumped by every in-place change: optimizer step, loading
         acting = self.__dict__["_acting"]
         if acting is None or acting[1][0][0].weight.device != weights[0].device:
             copy = deepcopy(nn.Sequential(self.cnn, self.linear)).to(torch.bfloat16).requires_grad_(False)
-            acting = (versions, channels_last(copy))
-        elif acting[0] != versions:
+            acting = (None, channels_last(copy))
+        if acting[0] != versions:
+            first_conv = acting[1][0][0].weight
             with torch.no_grad():
                 for mine, theirs in zip(acting[1].parameters(), weights, strict=True):
-                    mine.copy_(theirs)
+                    mine.copy_(theirs * SCALE if mine is first_conv else theirs)
             acting = (versions, acting[1])
         self.__dict__["_acting"] = acting
         return acting[1]

@@ -293,32 +293,45 @@ def test_acting_in_bfloat16_uses_a_copy_that_follows_every_weight_change() -> No
     frames = torch.randint(0, 256, (3, 4, 84, 84), dtype=torch.uint8)
 
     def autocast_features() -> torch.Tensor:
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            return extractor.linear(extractor.cnn(frames.float() / 255.0)).float()
+        with torch.enable_grad():  # with gradients the extractor runs under autocast on its float32 weights
+            return extractor(frames).detach()
 
     with torch.no_grad():
         assert torch.equal(extractor(frames), autocast_features())
+        assert torch.allclose(extractor(frames), extractor(frames.float() / 255.0), atol=0.05, rtol=0.05)
     optimizer = torch.optim.SGD(extractor.parameters(), lr=0.5)
     extractor(frames).pow(2).mean().backward()  # with gradients: autocast, not the copy
     optimizer.step()
     with torch.no_grad():
         assert torch.equal(extractor(frames), autocast_features())
+        assert torch.allclose(extractor(frames), extractor(frames.float() / 255.0), atol=0.05, rtol=0.05)
         extractor.load_state_dict({k: torch.zeros_like(v) for k, v in extractor.state_dict().items()})
         assert extractor(frames).abs().sum() == 0
     assert all(not name.startswith("_acting") for name in extractor.state_dict())
 
 
-def test_frames_in_scales_bytes_to_the_compute_format_in_channels_last_order() -> None:
-    from agents.frames import frames_in
+def test_frames_go_through_the_first_convolution_as_bytes_with_the_scale_in_its_weights() -> None:
+    """``through``: uint8 frames, converted once into channels-last order, give what the same layers give on the
+    frames scaled to [0, 1] in float32; floats are taken as scaled already; a folded copy takes bytes only."""
+    from agents.frames import SCALE, bytes_in, nature_cnn, through
 
+    torch.manual_seed(0)
+    layers = nn.Sequential(nature_cnn(4), nn.Linear(3136, 16))
     for batch in (2, 70):  # both conversions: reorder after, and copy straight into channels-last
         frames = torch.randint(0, 256, (batch, 4, 84, 84), dtype=torch.uint8)
-        for dtype in (None, torch.bfloat16):
-            x = frames_in(frames, dtype)
-            assert x.dtype == (dtype or torch.float32) and x.is_contiguous(memory_format=torch.channels_last)
-            assert torch.equal(x, (frames.float() / 255.0).to(dtype or torch.float32))
-    scaled = torch.rand(2, 4, 84, 84)
-    assert torch.equal(frames_in(scaled), scaled)  # already scaled floats (SB3's preprocessing) pass as they are
+        x = bytes_in(frames, torch.bfloat16)
+        assert x.dtype == torch.bfloat16 and x.is_contiguous(memory_format=torch.channels_last)
+        assert torch.equal(x.float(), frames.float())  # 0..255 are exact in bfloat16
+        with torch.no_grad():
+            expected = layers(frames.float() / 255.0)
+            assert torch.allclose(through(layers, frames), expected, atol=1e-5, rtol=1e-4)
+            assert torch.equal(through(layers, frames.float() / 255.0), expected)
+            folded = layers
+            folded[0][0].weight.mul_(SCALE)
+            assert torch.allclose(through(folded, frames, folded=True), expected, atol=1e-5, rtol=1e-4)
+            with pytest.raises(ValueError):
+                through(folded, frames.float(), folded=True)
+            folded[0][0].weight.mul_(255.0)
 
 
 def test_one_thread_for_mlps_only_while_learning(home: Path) -> None:
