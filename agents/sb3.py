@@ -281,7 +281,15 @@ class FrameFeatures(NatureCNN):
     def __init__(self, observation_space: Any, features_dim: int = 512, bfloat16: bool = False) -> None:
         super().__init__(observation_space, features_dim)
         self.bfloat16 = bfloat16
-        self.__dict__["_acting"] = None  # (weight versions, bfloat16 copy); outside the module tree and its state
+        # (what the weights were when copied, bfloat16 copy); outside the module tree and its state
+        self.__dict__["_acting"] = None
+        self.__dict__["_changes"] = 0  # counted by weights_changed(): optimizer steps, loads
+        self.register_load_state_dict_post_hook(lambda module, _keys: module.weights_changed())
+
+    def weights_changed(self) -> None:
+        """Something changed the weights (FramePolicy calls this after every optimizer step: a fused Adam updates
+        them without bumping the tensors' version counters); the acting copy is made again before its next use."""
+        self.__dict__["_changes"] += 1
 
     def forward(self, observations: torch.Tensor) -> torch.Tensor:
         if not self.bfloat16:
@@ -294,7 +302,8 @@ class FrameFeatures(NatureCNN):
     def _acting_copy(self) -> nn.Sequential:
         """cnn and linear in bfloat16, the first convolution's weights holding the 1/255 (``through(folded=True)``)."""
         weights = list(self.parameters())
-        versions = tuple(w._version for w in weights)  # bumped by every in-place change: optimizer step, loading
+        # In-place changes bump the version counters, except inside fused optimizers: those count in _changes.
+        versions = (self.__dict__["_changes"], *(w._version for w in weights))
         acting = self.__dict__["_acting"]
         if acting is None or acting[1][0][0].weight.device != weights[0].device:
             copy = deepcopy(nn.Sequential(self.cnn, self.linear)).to(torch.bfloat16).requires_grad_(False)
@@ -316,6 +325,13 @@ class FramePolicy(ActorCriticCnnPolicy):
     def _build(self, lr_schedule: Any) -> None:
         super()._build(lr_schedule)
         channels_last(self)  # after SB3's orthogonal init, which needs the plain order; same Parameter objects
+        extractors = [m for m in self.modules() if isinstance(m, FrameFeatures)]
+
+        def changed(*_: Any) -> None:
+            for extractor in extractors:
+                extractor.weights_changed()
+
+        self.optimizer.register_step_post_hook(changed)
 
     def extract_features(  # type: ignore[override]
         self, obs: torch.Tensor, features_extractor: BaseFeaturesExtractor | None = None
