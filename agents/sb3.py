@@ -320,7 +320,7 @@ class FrameFeatures(NatureCNN):
 
 class FramePolicy(ActorCriticCnnPolicy):
     """SB3's CnnPolicy, except that acting and training hand the frames to the extractor as bytes: SB3 would first
-    widen each batch to float32 and divide it (a quarter of an update's time for PPO's batches of 256)."""
+    widen each batch to float32 and divide it (a sixth of an update's time for PPO's batches of 256)."""
 
     def _build(self, lr_schedule: Any) -> None:
         super()._build(lr_schedule)
