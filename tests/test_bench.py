@@ -176,6 +176,23 @@ def test_rl_suite_trains_ours_and_the_zoo_peer(home: Path) -> None:
     assert "Kernels: torch dispatches to" in text
 
 
+def test_the_cli_hears_of_each_rl_figure_as_soon_as_it_is_measured(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rl suite takes minutes: ``on_figure`` (the CLI's progress line) hears of each algorithm's figures before
+    the next algorithm is measured."""
+    from playground.bench import rl
+
+    measured: list[str] = []
+
+    def figures(algo: str, level: object, device: str) -> list[Figure]:
+        measured.append(algo)
+        return [Figure("rl", algo, "steps/s", "peer", ours=[1.0], peer=[1.0])]
+
+    monkeypatch.setattr(rl, "figures", figures)
+    heard: list[tuple[str, int]] = []
+    bench.run("rl", level="tiny", on_figure=lambda f: heard.append((f.name, len(measured))))
+    assert heard == [(algo, i + 1) for i, algo in enumerate(rl.LEVELS["tiny"].algos)]
+
+
 def test_the_kernel_line_names_this_cpus_flags_and_torchs_choices() -> None:
     kernels = bench.kernels()
     assert kernels["onednn"] in (True, False) and kernels["capability"]

@@ -4,7 +4,7 @@ pix2pix and CycleGAN iterations/s at 256x256 (batch 1, as the papers train)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,7 +156,10 @@ def _parameters(ours: Any, peer: Any) -> dict[str, int]:
             "peer": sum(p.numel() for net in peer_nets for p in net.parameters())}
 
 
-def run(level: str, device: str) -> list[Figure]:
+def run(level: str, device: str) -> Iterator[Figure]:
+    """Each figure as soon as it is measured (the CLI shows it then: the whole suite takes minutes)."""
     chosen = level_of(LEVELS, level)
-    return [*(image_model(name, chosen, device) for name in IMAGE_MODELS),
-            translation("pix2pix", chosen, device), translation("cyclegan", chosen, device)]
+    for name in IMAGE_MODELS:
+        yield image_model(name, chosen, device)
+    yield translation("pix2pix", chosen, device)
+    yield translation("cyclegan", chosen, device)

@@ -20,6 +20,7 @@ autocast where the CPU computes bfloat16 natively); both sides keep torch's defa
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -180,6 +181,8 @@ def _learner(ours: Any, peer: Any, gradient_steps: int, level: Level, device: st
                      level.rounds, warmup=level.warmup)
 
 
-def run(level: str, device: str) -> list[Figure]:
+def run(level: str, device: str) -> Iterator[Figure]:
+    """Each figure as soon as it is measured (the CLI shows it then: the whole suite takes minutes)."""
     chosen = level_of(LEVELS, level)
-    return [figure for algo in chosen.algos for figure in figures(algo, chosen, device)]
+    for algo in chosen.algos:
+        yield from figures(algo, chosen, device)
