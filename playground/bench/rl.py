@@ -120,6 +120,9 @@ def _actor_critic_learner(algo: str, ours: Any, peer: Any, training: Figure, lev
     updates on the last rollout (PPO: its epochs of minibatches; A2C: one gradient step on the rollout) and, per
     update, the rollout's acting passes (one forward per step on all envs, and the bootstrap value). Ours in its
     number format and, in the notes, in float32; the training figure's speeds as fractions of our ceiling."""
+    import numpy as np
+    from stable_baselines3.common.utils import obs_as_tensor
+
     from agents.sb3 import FrameFeatures
 
     ours_model = ours.model
@@ -127,9 +130,6 @@ def _actor_critic_learner(algo: str, ours: Any, peer: Any, training: Figure, lev
 
     def round_of(model: Any) -> Any:
         def work() -> int:
-            import numpy as np
-            from stable_baselines3.common.utils import obs_as_tensor
-
             obs = obs_as_tensor(np.asarray(model._last_obs), model.device)
             for _ in range(level.updates):
                 model.policy.set_training_mode(False)
