@@ -104,6 +104,9 @@ gan_app = _Typer(help="Train, resume, sample, translate and evaluate GANs.", no_
 app.add_typer(rl_app, name="rl")
 app.add_typer(gan_app, name="gan")
 app.add_typer(runs_app, name="runs")
+users_app = _Typer(help="The accounts of a served app (a class on one machine): add, list, passwd, remove.",
+                   no_args_is_help=True)
+app.add_typer(users_app, name="users")
 # What the web app asks of the engine, which its own process never loads (JSON on stdout).
 ui_app = _Typer(help="Answers for the web app, from the engine.", no_args_is_help=True)
 app.add_typer(ui_app, name="_ui", hidden=True)
@@ -883,6 +886,83 @@ def runs_delete(
         raise typer.Exit(1)
     runs.delete(target_id)
     out.print(say("cli.deleted", run=target_id))
+
+
+# -- the accounts of a served app (playground/accounts.py) -------------------------------------------
+def _typed_password(ask: bool) -> str | None:
+    """A password typed twice without echo (``--ask``), or None: one is made and printed."""
+    if not ask:
+        return None
+    return typer.prompt(say("cli.users_password"), hide_input=True, confirmation_prompt=True)
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="their player name: what they sign in with and are shown as")],
+    role: Annotated[str, typer.Option("--role", help="teacher or student")] = "student",
+    ask: Annotated[bool, typer.Option("--ask", help="type the password (else one is made and printed once)")] = False,
+) -> None:
+    """Add a person who signs in to the served app."""
+    from playground import accounts
+
+    password = accounts.add(name, role, _typed_password(ask))
+    out.print(say("cli.users_added", name=name.strip(), role=role))
+    if not ask:
+        out.print(say("cli.users_password_once", password=password))
+
+
+@users_app.command("list")
+def users_list(as_json: Annotated[bool, typer.Option("--json", help="print it as JSON (docs/cli-json.md)")] = False,
+               ) -> None:
+    """Everyone who can sign in, with their role."""
+    from datetime import datetime
+
+    from playground import accounts
+
+    people = accounts.everyone()
+    if as_json:
+        _print_json([{"name": a.name, "role": a.role, "created_at": a.created_at, "provider": a.oidc,
+                      "private_runs": a.private_runs} for a in people])
+        return
+    if not people:
+        out.print(say("cli.users_none"))
+        return
+    table = Table(box=None)
+    for column in ("cli.users_col_name", "cli.users_col_role", "cli.users_col_since", "cli.users_col_signin"):
+        table.add_column(say(column))
+    for a in people:
+        table.add_row(a.name, a.role, datetime.fromtimestamp(a.created_at).strftime("%Y-%m-%d"),
+                      say("cli.users_provider" if a.oidc else "cli.users_password_kind"))
+    out.print(table)
+
+
+@users_app.command("passwd")
+def users_passwd(
+    name: Annotated[str, typer.Argument(help="whose password")],
+    ask: Annotated[bool, typer.Option("--ask", help="type the password (else one is made and printed once)")] = False,
+) -> None:
+    """Give a person a new password (a forgotten one, or a teacher's first one changed)."""
+    from playground import accounts
+
+    password = accounts.set_password(name, _typed_password(ask))
+    out.print(say("cli.users_changed", name=name))
+    if not ask:
+        out.print(say("cli.users_password_once", password=password))
+
+
+@users_app.command("remove")
+def users_remove(
+    name: Annotated[str, typer.Argument(help="who")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False,
+) -> None:
+    """Remove a person and the data sets they uploaded; their runs stay, under their name."""
+    from playground import accounts
+
+    accounts.get(name)
+    if not yes and not typer.confirm(say("cli.users_remove_confirm", name=name)):
+        raise typer.Exit(1)
+    uploads = accounts.remove(name)
+    out.print(say("cli.users_removed", name=name, uploads=uploads))
 
 
 # -- the game: profiles, challenges, leaderboards, badges (playground/game) ---------------------------

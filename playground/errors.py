@@ -94,3 +94,15 @@ class WorkerLost(PlaygroundError):
 
 class DataError(PlaygroundError):
     """A dataset that cannot be used: a missing folder, an unreadable image, a wrong layout."""
+
+
+class QuotaExceeded(PlaygroundError):
+    """A served app's limit (running jobs, disk for uploads) would be passed: nothing was started or kept."""
+
+
+class NotAllowed(PlaygroundError):
+    """The signed-in person may not do this to this run (it is someone else's), or may not use this path."""
+
+
+class SignInRefused(PlaygroundError):
+    """A wrong name or password, or a sign-in tried again too soon after one."""

@@ -11,8 +11,12 @@ import functools
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from playground.errors import PlaygroundError, StoreError
+
+if TYPE_CHECKING:
+    from playground.store import JobLimits
 
 
 def _unwritable(path: Path, exc: OSError) -> StoreError:
@@ -69,3 +73,63 @@ def resolve_device(choice: str = "auto") -> str:
             raise PlaygroundError("settings.no_cuda")
         return choice
     raise PlaygroundError("settings.unknown_device", choice=choice)
+
+
+# -- a served app (the classroom) ----------------------------------------------------------------------------------
+# The web app served beyond this machine (any address but localhost) has sign-in and these operator settings. Its
+# own process knows its address; the short ``playground`` children it starts are told with PLAYGROUND_SERVED=1.
+SERVED_ENV = "PLAYGROUND_SERVED"
+JOBS_PER_PERSON_ENV = "PLAYGROUND_JOBS_PER_PERSON"
+JOBS_PER_SERVER_ENV = "PLAYGROUND_JOBS_PER_SERVER"
+DATA_ROOTS_ENV = "PLAYGROUND_DATA_ROOTS"
+UPLOAD_QUOTA_ENV = "PLAYGROUND_UPLOAD_QUOTA_MB"
+SESSION_HOURS_ENV = "PLAYGROUND_SESSION_HOURS"
+
+# A 2-core machine trains two runs at a good speed, four at half of it each: two per person, four in all.
+DEFAULT_JOBS_PER_PERSON = 2
+DEFAULT_JOBS_PER_SERVER = 4
+DEFAULT_UPLOAD_QUOTA_MB = 2048
+DEFAULT_SESSION_HOURS = 8.0  # a school day; then sign in again
+
+
+def served() -> bool:
+    """Whether this process acts for a served app (sign-in, ownership, quotas, data roots apply)."""
+    return os.environ.get(SERVED_ENV) == "1"
+
+
+def _positive(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise PlaygroundError("settings.not_positive", name=name, value=raw) from None
+    if not value > 0:
+        raise PlaygroundError("settings.not_positive", name=name, value=raw)
+    return value
+
+
+def job_limits() -> JobLimits:
+    """At most this many runs going at once: per person, and on the whole server (the operator's settings)."""
+    from playground.store import JobLimits
+
+    return JobLimits(per_person=int(_positive(JOBS_PER_PERSON_ENV, DEFAULT_JOBS_PER_PERSON)),
+                     per_server=int(_positive(JOBS_PER_SERVER_ENV, DEFAULT_JOBS_PER_SERVER)))
+
+
+def upload_quota_bytes() -> int:
+    """The disk one person's uploads may take on a served app, in all."""
+    return int(_positive(UPLOAD_QUOTA_ENV, DEFAULT_UPLOAD_QUOTA_MB) * (1 << 20))
+
+
+def session_seconds() -> float:
+    """How long a sign-in lasts."""
+    return _positive(SESSION_HOURS_ENV, DEFAULT_SESSION_HOURS) * 3600.0
+
+
+def data_roots() -> list[Path]:
+    """The folders (and everything under them) a served app offers as training data: ``PLAYGROUND_DATA_ROOTS``,
+    separated like PATH. None set: no folder of the server can be used, only built-in sets and uploads."""
+    raw = os.environ.get(DATA_ROOTS_ENV, "")
+    return [Path(part).expanduser().resolve() for part in raw.split(os.pathsep) if part.strip()]

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -42,7 +43,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, Operationa
 
 from playground import settings
 from playground.checks import shown
-from playground.errors import CheckpointError, RunNotFound, StoreError
+from playground.errors import CheckpointError, QuotaExceeded, RunNotFound, StoreError
 from playground.i18n import Words
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,8 @@ runs_table = Table(
     Column("steps_per_s", Float),
     Column("eta_s", Float),
     Column("player", String(100)),  # who started it, as the door that created it said (added later)
+    # Seen only by its owner and the teachers of a served app (everyone else's runs are open to all; added later).
+    Column("private", Boolean),
     Index("ix_runs_algo_game", "algo", "game"),
 )
 
@@ -143,6 +146,50 @@ events_table = Table(
 )
 
 
+# The people of a served app (the classroom): local accounts with an argon2 hash of their password, or people an
+# identity provider signed in (``oidc_subject``). A failed sign-in makes the next wait longer (``locked_until``).
+users_table = Table(
+    "users",
+    metadata,
+    Column("name", String(100), primary_key=True),  # also the player name everything they do is recorded as
+    Column("role", String(16), nullable=False),  # teacher | student
+    Column("password_hash", Text),
+    Column("oidc_subject", String(300)),
+    Column("created_at", Float, nullable=False),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("locked_until", Float),
+    Column("private_runs", Boolean, nullable=False, default=False),  # their new runs start private
+)
+
+# Data sets people uploaded to a served app: whose they are, where they were unpacked and how many bytes they take
+# (each person's quota counts these). ``status``: unpacking | ready | failed (with ``error``, a sentence as JSON).
+uploads_table = Table(
+    "uploads",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("owner", String(100), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("folder", Text, nullable=False),
+    Column("bytes", BigInteger, nullable=False, default=0),
+    Column("status", String(16), nullable=False),
+    Column("error", Text),
+    Column("created_at", Float, nullable=False),
+    Index("ix_uploads_owner", "owner"),
+)
+
+# Settings of a class, chosen on the teacher page and shared by every machine on the store (the challenge catalogue).
+class_settings_table = Table(
+    "class_settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),  # JSON
+    Column("updated_at", Float, nullable=False),
+)
+
+# Runs that take a place among the running jobs a served app allows (created: its job is about to claim it).
+ACTIVE_STATUSES = ("created", "running")
+
+
 # One row per data migration done to this database, so that each is done once (the schema's own changes need
 # no record: ``_ADDED_COLUMNS`` looks at the columns themselves).
 migrations_table = Table(
@@ -181,6 +228,7 @@ class Run:
     steps_per_s: float | None = None
     eta_s: float | None = None
     player: str | None = None
+    private: bool = False
 
 
 SCORE = "score"  # the measure of an evaluation that played whole games
@@ -252,6 +300,7 @@ _ADDED_COLUMNS = (
     ("runs", "player", "VARCHAR(100)"),
     ("evaluations", "measure", "VARCHAR(40)"),
     ("evaluations", "details", "TEXT"),
+    ("runs", "private", "BOOLEAN"),
 )
 # Before the evaluations table held GAN quality too, ``gan eval`` kept its results as events of this kind.
 _OLD_GAN_EVALUATION = "gan_evaluation"
@@ -319,6 +368,33 @@ def _gan_row(run_id: str, payload: dict[str, Any], created_at: float) -> dict[st
                 details=json.dumps({k: v for k, v in payload.items() if k not in known}))
 
 
+@dataclass(frozen=True)
+class JobLimits:
+    """How many runs may be going at once on a served app: per person and in all (``settings.job_limits``)."""
+
+    per_person: int
+    per_server: int
+
+
+def _active(conn: Any, player: str | None = None, exclude: str | None = None) -> int:
+    query = select(func.count()).select_from(runs_table).where(runs_table.c.status.in_(ACTIVE_STATUSES))
+    if player is not None:
+        query = query.where(runs_table.c.player == player)
+    if exclude is not None:
+        query = query.where(runs_table.c.id != exclude)
+    return int(conn.execute(query).scalar() or 0)
+
+
+def _check_room(conn: Any, player: str | None, limits: JobLimits, exclude: str | None = None) -> None:
+    """Refuse a start that would pass ``limits`` (inside the write transaction that makes the start)."""
+    if conn.dialect.name == "postgresql":  # SQLite's BEGIN IMMEDIATE already serialises writers
+        conn.exec_driver_sql("LOCK TABLE runs IN SHARE ROW EXCLUSIVE MODE")
+    if player is not None and _active(conn, player, exclude) >= limits.per_person:
+        raise QuotaExceeded("quota.jobs_person", limit=limits.per_person)
+    if _active(conn, None, exclude) >= limits.per_server:
+        raise QuotaExceeded("quota.jobs_server", limit=limits.per_server)
+
+
 class _Damaged(ValueError):
     """What is wrong with a stored run, in words a person reads."""
 
@@ -333,6 +409,7 @@ def _run_from_row(row: Any) -> Run:
     if not isinstance(data["config"], dict):
         raise _Damaged(Words("store.damage_not_mapping"))
     data["stop_requested"] = bool(data["stop_requested"])
+    data["private"] = bool(data.get("private"))
     data["step"] = int(data["step"])
     if data["status"] not in RUN_STATUSES:
         raise _Damaged(Words("store.damage_unknown_status", status=repr(data["status"])))
@@ -435,10 +512,17 @@ class Store:
         seed: int | None = None,
         total_steps: int | None = None,
         player: str | None = None,
+        private: bool = False,
+        limits: JobLimits | None = None,
     ) -> Run:
-        """Insert a run with the next free number for its algorithm and game (``ppo-Pong-3``)."""
+        """Insert a run with the next free number for its algorithm and game (``ppo-Pong-3``).
+
+        ``limits``: a served app's quota of running jobs, counted in the same transaction as the insert, so two
+        starts at once cannot both take the last place; over it, ``QuotaExceeded`` and nothing is created."""
 
         def tx(conn: Any) -> str:
+            if limits is not None:
+                _check_room(conn, player, limits)
             # The numbers of ids of this algorithm and game: an id keeps its name when its run's algorithm is
             # renamed (a ``dqn-Pong-3`` made by SB3's DQN is an ``sb3-dqn`` run now), so ids are counted too.
             current = conn.execute(
@@ -466,6 +550,7 @@ class Store:
                     created_at=time.time(),
                     stop_requested=False,
                     player=player,
+                    private=bool(private),
                 )
             )
             return run_id
@@ -732,6 +817,82 @@ class Store:
             data["payload"] = json.loads(data["payload"] or "{}")
             out.append(data)
         return out
+
+
+    # -- the classroom: people, their uploads, the class's settings ---------------------------------
+    def check_room(self, player: str | None, limits: JobLimits, exclude: str | None = None) -> None:
+        """Raise ``QuotaExceeded`` when one more running job (``player``'s) would pass ``limits``; ``exclude``
+        a run already counted (the one being resumed)."""
+        self._write(lambda c: _check_room(c, player, limits, exclude))
+
+    def active_runs(self, player: str | None = None) -> int:
+        """Runs created or running (``player``'s, or everyone's)."""
+        return self._read(lambda c: _active(c, player))
+
+    def add_user(self, name: str, role: str, password_hash: str | None, oidc_subject: str | None = None) -> bool:
+        """A new person; False when the name is taken."""
+        values = dict(name=name, role=role, password_hash=password_hash, oidc_subject=oidc_subject,
+                      created_at=time.time(), failures=0, locked_until=None, private_runs=False)
+        try:
+            self._write(lambda c: c.execute(insert(users_table).values(**values)))
+        except IntegrityError:
+            return False
+        return True
+
+    def user(self, name: str) -> dict[str, Any] | None:
+        row = self._read(lambda c: c.execute(select(users_table).where(users_table.c.name == name)).first())
+        return dict(row._mapping) if row is not None else None
+
+    def user_by_subject(self, subject: str) -> dict[str, Any] | None:
+        row = self._read(lambda c: c.execute(select(users_table).where(users_table.c.oidc_subject == subject)).first())
+        return dict(row._mapping) if row is not None else None
+
+    def users(self) -> list[dict[str, Any]]:
+        rows = self._read(lambda c: c.execute(select(users_table).order_by(users_table.c.name)).all())
+        return [dict(row._mapping) for row in rows]
+
+    def update_user(self, name: str, **fields: Any) -> bool:
+        return bool(self._write(lambda c: c.execute(
+            update(users_table).where(users_table.c.name == name).values(**fields)).rowcount))
+
+    def delete_user(self, name: str) -> bool:
+        return bool(self._write(lambda c: c.execute(delete(users_table).where(users_table.c.name == name)).rowcount))
+
+    def add_upload(self, owner: str, name: str, folder: str, status: str = "unpacking") -> int:
+        values = dict(owner=owner, name=name, folder=folder, bytes=0, status=status, created_at=time.time())
+        return int(self._write(lambda c: c.execute(insert(uploads_table).values(**values)).inserted_primary_key[0]))
+
+    def update_upload(self, upload_id: int, **fields: Any) -> None:
+        self._write(lambda c: c.execute(update(uploads_table).where(uploads_table.c.id == upload_id).values(**fields)))
+
+    def uploads(self, owner: str | None = None) -> list[dict[str, Any]]:
+        query = select(uploads_table).order_by(uploads_table.c.created_at, uploads_table.c.id)
+        if owner is not None:
+            query = query.where(uploads_table.c.owner == owner)
+        return [dict(row._mapping) for row in self._read(lambda c: c.execute(query).all())]
+
+    def upload(self, upload_id: int) -> dict[str, Any] | None:
+        row = self._read(lambda c: c.execute(select(uploads_table).where(uploads_table.c.id == upload_id)).first())
+        return dict(row._mapping) if row is not None else None
+
+    def delete_upload(self, upload_id: int) -> None:
+        self._write(lambda c: c.execute(delete(uploads_table).where(uploads_table.c.id == upload_id)))
+
+    def set_class_setting(self, key: str, value: Any) -> None:
+        """A class's setting (JSON), shared by every door on this store; None removes it."""
+
+        def tx(conn: Any) -> None:
+            conn.execute(delete(class_settings_table).where(class_settings_table.c.key == key))
+            if value is not None:
+                conn.execute(insert(class_settings_table).values(key=key, value=json.dumps(value),
+                                                                 updated_at=time.time()))
+
+        self._write(tx)
+
+    def class_setting(self, key: str, default: Any = None) -> Any:
+        raw = self._read(lambda c: c.execute(
+            select(class_settings_table.c.value).where(class_settings_table.c.key == key)).scalar())
+        return default if raw is None else json.loads(raw)
 
 
 _stores: dict[str, Store] = {}
