@@ -1,15 +1,22 @@
-"""The web door: a thin entry point that navigates over the pages in playground/ui/pages."""
+"""The web door: a thin entry point that navigates over the pages in playground/ui/pages.
 
+Served beyond this machine it signs people in first (playground/ui/auth.py); on localhost nobody signs in.
+"""
+
+import sys
 from pathlib import Path
 
 import streamlit as st
 
-from playground.ui import engine
+from playground.ui import auth, engine
 from playground.ui.common import t
 
 PAGES = Path(__file__).resolve().parent / "playground" / "ui" / "pages"
 
 st.set_page_config(page_title=t("common.app_title"), page_icon="🎮", layout="wide")
+auth.announce_first_teacher(sys.stderr)  # a served app's first start makes a teacher; the terminal shows its password
+person = auth.gate()  # served: the sign-in form and nothing else until someone signs in
+auth.sidebar(person)
 page = st.navigation(
     [
         st.Page(PAGES / "home.py", title=t("nav.home"), icon="🏠", default=True),
