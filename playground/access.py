@@ -61,3 +61,22 @@ def check_see(actor: Actor | None, run: Run) -> None:
 
 def visible(actor: Actor | None, found: list[Run]) -> list[Run]:
     return [run for run in found if may_see(actor, run)]
+
+
+def door_actor() -> Actor | None:
+    """Whom a ``playground`` process acts for. A child the served app started (PLAYGROUND_SERVED=1) acts for the
+    person it names (PLAYGROUND_PLAYER), with their account's role; any other process is the machine's own person
+    (None): the CLI is the door of whoever sits at the machine."""
+    import os
+
+    from playground import settings
+
+    if not settings.served():
+        return None
+    from playground.store import get_store
+
+    name = os.environ.get("PLAYGROUND_PLAYER") or ""
+    row = get_store().user(name) if name else None
+    if row is None:
+        raise NotAllowed("access.unknown_person", name=name)
+    return Actor(name, row["role"])

@@ -860,9 +860,9 @@ def runs_compare(
 @runs_app.command("stop")
 def runs_stop(run: Annotated[str, typer.Argument(help="run id, name or 'latest'")]) -> None:
     """Ask a running training to stop cleanly at its next step, with a checkpoint."""
-    from playground import runs
+    from playground import access, runs
 
-    stopped = runs.request_stop(run)
+    stopped = runs.request_stop(run, actor=access.door_actor())
     out.print(say("cli.asked_to_stop", run=stopped.id))
 
 
@@ -872,7 +872,7 @@ def runs_delete(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False,
 ) -> None:
     """Delete a run: its rows in the store and its folder."""
-    from playground import runs
+    from playground import access, runs
     from playground.errors import StoreError
     from playground.store import get_store
 
@@ -884,7 +884,7 @@ def runs_delete(
         target_id, folder = run, str(runs.folder_for(run))
     if not yes and not typer.confirm(say("cli.delete_confirm", run=target_id, folder=folder)):
         raise typer.Exit(1)
-    runs.delete(target_id)
+    runs.delete(target_id, actor=access.door_actor())
     out.print(say("cli.deleted", run=target_id))
 
 

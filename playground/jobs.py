@@ -189,19 +189,22 @@ def _wait_for(pid: int) -> None:
 
 
 def launch_detached(kind: str, name: str, target: str, options: Sequence[str] = (), *,
-                    lang: str | None = None) -> tuple[str, int]:
+                    lang: str | None = None, env: dict[str, str] | None = None) -> tuple[str, int]:
     """``playground KIND train NAME TARGET OPTIONS --detach`` in a child: check, create, start.
 
     Returns the run id and the job's pid. ``options`` are CLI options (``--steps=2000``,
-    ``--set=gamma=0.98``); the names come after ``--`` so that no value is read as an option.
+    ``--set=gamma=0.98``); the names come after ``--`` so that no value is read as an option. ``env``: whom the
+    child acts for on a served app (``playground.ui.auth.child_env``).
     """
-    run_id, pid = _started(run_cli([kind, "train", "--detach", "--json", *options, "--", name, target], lang=lang))
+    run_id, pid = _started(run_cli([kind, "train", "--detach", "--json", *options, "--", name, target], lang=lang,
+                                   env=env))
     _reap_if_ours(pid)
     return run_id, pid
 
 
-def resume_detached(kind: str, ref: str, *, lang: str | None = None) -> tuple[str, int]:
+def resume_detached(kind: str, ref: str, *, lang: str | None = None,
+                    env: dict[str, str] | None = None) -> tuple[str, int]:
     """``playground KIND resume REF --detach`` in a child; the run id and the job's pid."""
-    run_id, pid = _started(run_cli([kind, "resume", "--detach", "--json", "--", ref], lang=lang))
+    run_id, pid = _started(run_cli([kind, "resume", "--detach", "--json", "--", ref], lang=lang, env=env))
     _reap_if_ours(pid)
     return run_id, pid

@@ -19,10 +19,12 @@ from typing import Any
 
 import yaml
 
-from playground import events, settings
+from playground import access, events, settings
+from playground.access import Actor
 from playground.atomic import atomic_write_text
 from playground.checks import check_name
-from playground.errors import CheckpointError, PlaygroundError, RunNotFound, RunStateError, StoreError
+from playground.errors import (CheckpointError, NotAllowed, PlaygroundError, RunNotFound, RunStateError,
+                               StoreError)
 from playground.i18n import LANGUAGES, say, translate
 from playground.store import Evaluation, Run, Store, get_store
 
@@ -56,6 +58,8 @@ def create(
     starts it, as the door that creates it knows (the run lifecycle never asks the game)."""
     label = check_name(label)
     store = store or get_store()
+    served = settings.served()  # a served app's start: its person's privacy choice, and the quota of jobs
+    account = store.user(player) if served and player else None
     run = store.create_run(
         kind=kind,
         algo=algo,
@@ -67,6 +71,8 @@ def create(
         seed=seed,
         total_steps=total_steps,
         player=player,
+        private=bool(account and account["private_runs"]),
+        limits=settings.job_limits() if served else None,
     )
     folder = Path(run.folder)
     for sub in ("checkpoints", "logs"):
@@ -264,10 +270,13 @@ def end_failed(run_id: str, exc: BaseException, step: int, *, flush: Callable[[]
     end(run_id, "failed", step, error=message, store=store)
 
 
-def request_stop(ref: str, store: Store | None = None) -> Run:
-    """Ask the training process to stop at its next step, with a checkpoint; never kills it."""
+def request_stop(ref: str, store: Store | None = None, actor: Actor | None = None) -> Run:
+    """Ask the training process to stop at its next step, with a checkpoint; never kills it. ``actor``: the
+    signed-in person of a served app, who must own the run or teach (``playground.access``)."""
     store = store or get_store()
     run = get(ref, store)
+    access.check_see(actor, run)
+    access.check_manage(actor, run)
     if run.status != "running":
         raise RunStateError("runs.not_running", run=run.id, status=run.status)
     store.update_run(run.id, stop_requested=True)
@@ -275,16 +284,21 @@ def request_stop(ref: str, store: Store | None = None) -> Run:
     return store.get_run(run.id)
 
 
-def delete(ref: str, store: Store | None = None) -> str:
+def delete(ref: str, store: Store | None = None, actor: Actor | None = None) -> str:
+    """Remove a run's rows and its folder; ``actor`` as for ``request_stop`` (a damaged record: teachers only)."""
     store = store or get_store()
     try:
         run = get(ref, store)
     except StoreError:
         if not store.has_run(ref):
             raise
+        if actor is not None and not actor.teacher:
+            raise NotAllowed("access.damaged_teachers_only", run=ref) from None
         store.delete_run(ref)  # a damaged record: its id is all we can trust
         _remove_folder(folder_for(ref))
         return ref
+    access.check_see(actor, run)
+    access.check_manage(actor, run)
     if run.status == "running":
         raise RunStateError("runs.still_running", run=run.id)
     store.delete_run(run.id)
@@ -452,3 +466,13 @@ def _summary(run: Run, evals: list[Any], quality: list[dict[str, Any]]) -> dict[
         out["last_quality"] = quality[-1] if quality else None
         out["model"], out["data"] = run.algo, run.env  # a GAN run's own words for its algo and env
     return out
+
+
+def set_private(ref: str, private: bool, store: Store | None = None, actor: Actor | None = None) -> Run:
+    """Show a run only to its owner and the teachers (``private``), or to everyone again."""
+    store = store or get_store()
+    run = get(ref, store)
+    access.check_see(actor, run)
+    access.check_manage(actor, run)
+    store.update_run(run.id, private=bool(private))
+    return store.get_run(run.id)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from playground import events, runs
+from playground import access, events, runs, settings
 from playground.atomic import atomic_output
 from playground.errors import CheckpointError, PlaygroundError, RunStateError
 from playground.i18n import Words
@@ -437,6 +437,9 @@ def prepare_resume(ref: str, *, kind: str, total: int | None, which: str, totals
     one sentence). The store changes only when everything holds."""
     store = store or get_store()
     run = runs.get(ref, store)
+    actor = access.door_actor()  # a served app's person resumes only their own runs (a teacher: any)
+    access.check_see(actor, run)
+    access.check_manage(actor, run)
     if run.kind != kind:
         kind_name = Words(KIND_NAMES[run.kind]) if run.kind in KIND_NAMES else run.kind
         raise RunStateError("session.wrong_kind", run=run.id, kind_name=kind_name, kind=kind, kind_upper=kind.upper())
@@ -468,6 +471,8 @@ def prepare_resume(ref: str, *, kind: str, total: int | None, which: str, totals
     elif step >= planned:
         raise RunStateError("session.already_reached", run=run.id, planned=planned,
                             units=_unit_words(totals.unit, many=True), flag=totals.flag)
+    if settings.served():  # a resumed run takes a place among the jobs going, like a new one
+        store.check_room(run.player, settings.job_limits(), exclude=run.id)
     if config.model_dump() != run.config:
         runs.write_config(run.id, config.model_dump(), store)
         store.update_run(run.id, total_steps=getattr(config, totals.field))

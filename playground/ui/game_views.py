@@ -23,6 +23,7 @@ from playground.game.achievements import BY_ID
 from playground.game.catalogue import MIN_GAMES
 from playground.numbers import parse_steps
 from playground.store import get_store
+from playground.ui import auth
 from playground.ui.common import lang, shown_errors, t
 
 # Where the training pages read the run they show live (their session-state keys and files).
@@ -166,7 +167,7 @@ def start_training(command: TrainCommand) -> None:
 
     with st.spinner(t("train_agent.starting")):
         run_id, _pid = jobs.launch_detached(command.kind, command.name, command.target, command.cli_options(),
-                                            lang=lang())
+                                            lang=lang(), env=auth.child_env())
     state_key, page_path = TRAIN_PAGES[command.kind]
     st.session_state[state_key] = run_id
     st.session_state.setdefault(LANDED, {})[command.kind] = run_id

@@ -29,12 +29,11 @@ import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from playground import runs
+from playground import access, runs
 from playground.errors import PlaygroundError
-from playground.game import profiles
 from playground.game.catalogue import algorithm_of
 from playground.store import Evaluation, Run, Store, get_store
-from playground.ui import engine
+from playground.ui import auth, engine
 from playground.ui.tables import render_table, tabular
 from playground.ui.common import lang, shown_errors, t
 from playground.ui.game_views import LANDED, announce, challenge_card, load_game
@@ -69,8 +68,12 @@ def learn_more(name: str) -> None:
 
 
 def pick_run(kind: str, session_key: str) -> Run | None:
-    """The run to show: this session's, else the newest running one of ``kind``, else the newest."""
+    """The run to show: this session's, else the newest running one of ``kind``, else the newest. On a served app
+    the panel of a training page follows the person's own runs (everyone's are on the Runs and Watch pages)."""
     found = list(reversed(runs.list_runs(kind=kind)))  # newest first
+    if auth.served():
+        me = auth.player()
+        found = [r for r in found if access.owner(r) == me]
     if not found:
         return None
     by_id = {r.id: r for r in found}
@@ -124,7 +127,7 @@ def start_from_form(kind: str, form: str, landed: Run | None, target: tuple[str,
 
     run_id = None
     with shown_errors(), st.spinner(t("train_agent.starting")):
-        run_id, pid = jobs.launch_detached(kind, target[0], target[1], options, lang=lang())
+        run_id, pid = jobs.launch_detached(kind, target[0], target[1], options, lang=lang(), env=auth.child_env())
         st.session_state[f"{form}.run"] = run_id
         st.success(t(f"{form}.started", run=run_id, pid=pid))
     if run_id is not None and landed is not None:  # the panel on top shows the old run: draw anew
@@ -273,10 +276,13 @@ def _evaluation(run: Run) -> None:
 
 
 def _buttons(run: Run, session_key: str) -> None:
+    if not access.may_manage(auth.actor(), run):  # someone else's run, on a served app: no buttons to press
+        st.caption(t("runs.someone_elses", owner=access.owner(run)))
+        return
     if run.status == "running":
         if st.button(t("live.stop"), key=f"live.stop.{run.id}", disabled=bool(run.stop_requested)):
             with shown_errors():
-                runs.request_stop(run.id)
+                runs.request_stop(run.id, actor=auth.actor())
                 st.info(t("live.stop_asked"))
         elif run.stop_requested:
             st.info(t("live.stop_asked"))
@@ -288,7 +294,8 @@ def _buttons(run: Run, session_key: str) -> None:
             with shown_errors(), st.spinner(t("train_agent.starting")):
                 from playground import jobs
 
-                resumed, _pid = jobs.resume_detached(run.kind, run.id, lang=lang())  # a child: no torch here
+                # A child (no torch here), acting for this session's person: it checks ownership and the quota too.
+                resumed, _pid = jobs.resume_detached(run.kind, run.id, lang=lang(), env=auth.child_env())
             if resumed is not None:
                 st.session_state[session_key] = resumed
                 st.session_state[_resumed_key(resumed)] = time.time()
@@ -415,7 +422,8 @@ def start_evaluation(run: Run) -> None:
     with log_path.open("w", encoding="utf-8") as log:
         proc = subprocess.Popen(  # noqa: S603 - an argument list, never a shell string
             [sys.executable, "-m", "playground", run.kind, "eval", *which, "--", run.id], stdin=subprocess.DEVNULL,
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **auth.child_env()},
         )
     st.session_state.setdefault(EVALS, {})[run.id] = {"proc": proc, "since": time.time(), "log": str(log_path)}
 
@@ -477,7 +485,7 @@ def next_challenge() -> None:
     plain training; reading the game here also records and announces what the finished run earned."""
     with shown_errors():
         game = load_game()
-        player = profiles.active_player()
+        player = auth.player()
         announce(game, player)
         nxt = game.profile(player).get("next_challenge")
         st.markdown("**" + t("live.next.challenge") + "**")

@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from playground.game import profiles
+from playground.ui import auth
 from playground.ui.common import page, shown_errors, t
 from playground.ui.game_views import (
     announce,
@@ -96,7 +96,7 @@ def render() -> None:
     page("nav.challenges")
     with shown_errors():
         game = load_game()
-        active = profiles.active_player()
+        active = auth.player()
         announce(game, active)
         names = [row["player"] for row in game.players_summary()]
         index = names.index(active) if active in names else 0

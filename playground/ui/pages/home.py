@@ -7,9 +7,10 @@ from typing import Any
 
 import streamlit as st
 
-from playground import runs
+from playground import access, runs
 from playground.errors import PlaygroundError
 from playground.game import profiles
+from playground.ui import auth
 from playground.ui.common import error_text, page, shown_errors, t
 from playground.ui.game_views import (
     RUN_STATUS_ICONS,
@@ -87,7 +88,7 @@ def first_steps() -> None:
 def recent_runs() -> None:
     st.subheader(t("home.recent_runs"))
     try:
-        records = [runs.record(r) for r in runs.list_runs()]
+        records = [runs.record(r) for r in access.visible(auth.actor(), runs.list_runs())]
     except PlaygroundError as exc:
         st.error(error_text(exc))
         return
@@ -116,12 +117,13 @@ def render() -> None:
     page("nav.home")
     with shown_errors():
         game = load_game()
-        player = profiles.active_player()
+        player = auth.player()
         announce(game, player)
         profile = game.profile(player)
         tiers = {tier.id: tier.name for tier in game.catalogue.tiers}
         st.subheader(t("home.hello", name=player))
-        player_switch(game, player)
+        if not auth.served():  # on a served app the signed-in person is the player, and nobody else
+            player_switch(game, player)
         tier_progress(profile)
 
         st.subheader(t("home.next_challenge"))

@@ -12,10 +12,10 @@ from urllib.parse import quote
 
 import streamlit as st
 
-from playground import compare, runs
+from playground import access, compare, runs
 from playground.errors import PlaygroundError
 from playground.store import Run, Store, get_store
-from playground.ui import charts
+from playground.ui import auth, charts
 from playground.ui.common import error_text, page, shown_errors, t
 from playground.ui.live import eta_text
 
@@ -39,6 +39,7 @@ def _table(records: list[dict[str, Any]], by_id: dict[str, Run]) -> None:
         {
             "id": r["id"],
             "name": r["name"] or "",
+            "owner": access.owner(by_id[r["id"]]),
             "kind": r["kind"],
             "algo": r["algo"],
             "env": r["env"],
@@ -176,7 +177,7 @@ def _compare(filtered: list[dict[str, Any]], by_id: dict[str, Run], records: dic
 # -- actions ---------------------------------------------------------------------------------------
 def _stop(run_id: str) -> None:
     try:
-        runs.request_stop(run_id)
+        runs.request_stop(run_id, actor=auth.actor())
         st.session_state[NOTICE] = ("success", t("runs.stop_sent", run=run_id))
     except PlaygroundError as exc:
         st.session_state[NOTICE] = ("error", error_text(exc))
@@ -184,9 +185,16 @@ def _stop(run_id: str) -> None:
 
 def _delete(run_id: str) -> None:
     try:
-        runs.delete(run_id)
+        runs.delete(run_id, actor=auth.actor())
         st.session_state[NOTICE] = ("success", t("runs.deleted", run=run_id))
         st.session_state[SELECTED] = [i for i in st.session_state.get(SELECTED, []) if i != run_id]
+    except PlaygroundError as exc:
+        st.session_state[NOTICE] = ("error", error_text(exc))
+
+
+def _privacy(run_id: str) -> None:
+    try:
+        runs.set_private(run_id, bool(st.session_state[f"private_{run_id}"]), actor=auth.actor())
     except PlaygroundError as exc:
         st.session_state[NOTICE] = ("error", error_text(exc))
 
@@ -200,6 +208,12 @@ def _actions(by_id: dict[str, Run]) -> None:
         run = by_id[run_id]
         st.caption(t("runs.manage_status", status=status_text(run.status), folder=run.folder))
         st.markdown(f"[{t('runs.watch_link')}](watch?run={quote(run_id)})")
+        if not access.may_manage(auth.actor(), run):  # someone else's: to look at and learn from, not to change
+            st.caption(t("runs.someone_elses", owner=access.owner(run)))
+            return
+        if auth.served():
+            st.toggle(t("runs.private"), value=run.private, key=f"private_{run_id}", on_change=_privacy,
+                      args=(run_id,), help=t("runs.private_help"))
         if run.status == "running":
             st.button(t("runs.stop"), on_click=_stop, args=(run_id,), help=t("runs.stop_help"))
             return
@@ -214,7 +228,8 @@ def render() -> None:
         getattr(st, notice[0])(notice[1])
     with shown_errors():
         store = get_store()
-        run_list = list(reversed(runs.list_runs(store)))  # newest first
+        # Newest first; on a served app another person's private runs are not there at all.
+        run_list = access.visible(auth.actor(), list(reversed(runs.list_runs(store))))
         if not run_list:
             st.info(t("runs.empty"))
             return

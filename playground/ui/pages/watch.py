@@ -24,13 +24,13 @@ from typing import Any
 
 import streamlit as st
 
-from playground import jobs, runs
+from playground import access, jobs, runs
 from playground.errors import PlaygroundError
 from playground.jobs import ChildFailed
 from playground.store import Run, Store, get_store
 from playground.ui.charts import label
 from playground.ui.common import error_text, lang, page, shown_errors, t
-from playground.ui import engine, live, steering, tables
+from playground.ui import auth, engine, live, steering, tables
 from playground.ui.live import best_checkpoint
 
 RECORD_TIMEOUT_S = 300  # a recording that takes longer is stopped and reported
@@ -49,7 +49,10 @@ _NO_WINDOW = {"SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}  # recordi
 
 
 def has_display() -> bool:
-    """Whether a pygame window could open on the machine that runs the app."""
+    """Whether a pygame window could open on the machine that runs the app, for the person at it: a served app's
+    people sit at other machines, where a window on the server would not reach them."""
+    if auth.served():
+        return False
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
@@ -91,7 +94,8 @@ def _window_button(args: list[str], key: str) -> None:
         open_window(args)
         st.toast(t("watch.window_opened"))
     if not shown:
-        st.caption(t("watch.no_display"))
+        st.caption(t("watch.served_no_window", command=" ".join(["playground", *args]))
+                   if auth.served() else t("watch.no_display"))
 
 
 def _show_media(path: Path) -> None:
@@ -400,7 +404,7 @@ def render() -> None:
     page("nav.watch")
     with shown_errors():
         store = get_store()
-        run_list = list(reversed(runs.list_runs(store)))  # newest first
+        run_list = access.visible(auth.actor(), list(reversed(runs.list_runs(store))))  # newest first
         if not run_list:
             st.info(t("watch.empty"))
             return
