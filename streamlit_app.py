@@ -27,6 +27,10 @@ page = st.navigation(
         st.Page(PAGES / "challenges.py", title=t("nav.challenges"), icon="🏆", url_path="challenges"),
         st.Page(PAGES / "learn.py", title=t("nav.learn"), icon="📖", url_path="learn"),
     ]
+    # A served app: each person's account; the class page for its teachers (the page itself refuses anyone else).
+    + ([st.Page(PAGES / "account.py", title=t("nav.account"), icon="👤", url_path="account")] if person else [])
+    + ([st.Page(PAGES / "teacher.py", title=t("nav.teacher"), icon="🧑‍🏫", url_path="teacher")]
+       if person is not None and person.teacher else [])
 )
 engine.prefetch()  # the training forms' choices, asked of a child while the learner reads the first page
 page.run()

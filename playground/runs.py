@@ -26,7 +26,7 @@ from playground.checks import check_name
 from playground.errors import (CheckpointError, NotAllowed, PlaygroundError, RunNotFound, RunStateError,
                                StoreError)
 from playground.i18n import LANGUAGES, say, translate
-from playground.store import Evaluation, Run, Store, get_store
+from playground.store import ACTIVE_STATUSES, Evaluation, Run, Store, get_store
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,8 @@ def create(
     store = store or get_store()
     served = settings.served()  # a served app's start: its person's privacy choice, and the quota of jobs
     account = store.user(player) if served and player else None
+    if served:
+        settle_active(store)
     run = store.create_run(
         kind=kind,
         algo=algo,
@@ -168,6 +170,14 @@ def refresh(run: Run, store: Store | None = None) -> Run:
             events.record(store, events.RunEnded("failed", error=message), run.id)
         return store.get_run(run.id)
     return run
+
+
+def settle_active(store: Store | None = None) -> None:
+    """Fail the runs whose jobs died, so that they stop taking a place in a served app's quota of jobs."""
+    store = store or get_store()
+    for status in ACTIVE_STATUSES:
+        for run in store.find_runs(status=status):
+            refresh(run, store)
 
 
 def get(ref: str, store: Store | None = None) -> Run:

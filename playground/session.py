@@ -472,6 +472,7 @@ def prepare_resume(ref: str, *, kind: str, total: int | None, which: str, totals
         raise RunStateError("session.already_reached", run=run.id, planned=planned,
                             units=_unit_words(totals.unit, many=True), flag=totals.flag)
     if settings.served():  # a resumed run takes a place among the jobs going, like a new one
+        runs.settle_active(store)
         store.check_room(run.player, settings.job_limits(), exclude=run.id)
     if config.model_dump() != run.config:
         runs.write_config(run.id, config.model_dump(), store)

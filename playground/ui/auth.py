@@ -18,6 +18,7 @@ import ipaddress
 import logging
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,7 +83,7 @@ def sign_out() -> None:
     st.session_state.pop(PERSON_KEY, None)
     if _provider_configured():
         try:
-            if st.user.is_logged_in:
+            if st.user.get("is_logged_in"):
                 st.logout()
         except Exception:  # noqa: BLE001 - no provider session to end
             log.debug("no provider session to end", exc_info=True)
@@ -131,7 +132,7 @@ def _from_provider() -> Person | None:
     if not _provider_configured():
         return None
     try:
-        if not st.user.is_logged_in:
+        if not st.user.get("is_logged_in"):
             return None
         subject = str(st.user.get("sub") or st.user.get("email") or "")
         hint = str(st.user.get("email") or st.user.get("name") or "student")
@@ -166,7 +167,7 @@ def _sign_in_form() -> None:
             st.session_state[PERSON_KEY] = Person(account.name, account.role, time.time())
             st.rerun()
     if _provider_configured():
-        providers = [key for key, value in st.secrets["auth"].items() if isinstance(value, dict)]
+        providers = [key for key, value in st.secrets["auth"].items() if isinstance(value, Mapping)]
         for provider in providers or [None]:
             label = t("auth.with_provider", provider=provider or t("auth.provider"))
             if st.button(label, key=f"auth.provider.{provider}"):
