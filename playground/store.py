@@ -4,6 +4,9 @@ SQLAlchemy Core over SQLite (WAL) by default, or any database named by ``PLAYGRO
 Every process that trains writes through here; the UI, viewer and game read from here.
 SQLite transactions start with ``BEGIN IMMEDIATE`` so two writers queue on the busy timeout
 instead of failing with "database is locked" when a reader tries to upgrade to a writer.
+
+The schema is Alembic's (``playground/migrations``), run by the store itself when it opens a database that is
+not at the newest revision; one that is costs a single read of its version row, and Alembic is never imported.
 """
 
 from __future__ import annotations
@@ -36,9 +39,10 @@ from sqlalchemy import (
     insert,
     inspect,
     select,
+    text,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
 
 from playground import settings
@@ -111,7 +115,7 @@ evaluations_table = Table(
     Column("checkpoint", Text),
     Column("seed", Integer),
     Column("created_at", Float, nullable=False),
-    # The SHA-256 of the checkpoint file as it was played: the game's evidence (added later; see _migrate).
+    # The SHA-256 of the checkpoint file as it was played: the game's evidence (added later; see _ADDED_COLUMNS).
     Column("checkpoint_sha256", String(64)),
     # What ``mean`` measures: SCORE (whole games; ``scores`` are the raw game scores) or a GAN's quality
     # measure (``FID``, ``FD-mnist``: ``mean`` is the distance, ``n_episodes`` the images compared, and
@@ -190,8 +194,8 @@ class_settings_table = Table(
 ACTIVE_STATUSES = ("created", "running")
 
 
-# One row per data migration done to this database, so that each is done once (the schema's own changes need
-# no record: ``_ADDED_COLUMNS`` looks at the columns themselves).
+# One row per data migration done to this database, so that each is done once (the schema's own changes are
+# Alembic's revisions, recorded in its ``alembic_version``).
 migrations_table = Table(
     "migrations",
     metadata,
@@ -291,8 +295,16 @@ def file_sha256(path: str | Path) -> str | None:
     return digest.hexdigest()
 
 
-# Columns added after the first release: (table, column, SQL type). A database made before them
-# gets them on open, empty, so old rows read as "not recorded".
+# The newest revision in playground/migrations/versions (a test checks): a database stamped with it is opened as
+# it is. ``BASELINE`` is the schema of the last release before migrations, where older homes are stamped.
+SCHEMA_HEAD = "0002_classroom"
+BASELINE = "0001_baseline"
+_MIGRATIONS = Path(__file__).with_name("migrations")
+# PostgreSQL's advisory lock that two processes opening one database at once take before migrating it.
+_SCHEMA_LOCK = 0x706C_6179  # "play"
+
+# Columns the releases before migrations added on open: (table, column, SQL type). A home from before them gets
+# them, empty (old rows read as "not recorded"), when it is brought to the baseline.
 _ADDED_COLUMNS = (
     ("evaluations", "checkpoint_sha256", "VARCHAR(64)"),
     ("runs", "steps_per_s", "FLOAT"),
@@ -300,18 +312,68 @@ _ADDED_COLUMNS = (
     ("runs", "player", "VARCHAR(100)"),
     ("evaluations", "measure", "VARCHAR(40)"),
     ("evaluations", "details", "TEXT"),
-    ("runs", "private", "BOOLEAN"),
 )
 # Before the evaluations table held GAN quality too, ``gan eval`` kept its results as events of this kind.
 _OLD_GAN_EVALUATION = "gan_evaluation"
 
 
-def _migrate(conn: Any) -> None:
+def _shown_url(url: str) -> str:
+    """A database URL as an error may show it: a class's shared server keeps its password out of messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def _schema_version(conn: Any) -> str | None:
+    """The Alembic revision the database is at; None when it has none (fresh, or made before migrations)."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def _upgrade(conn: Any, url: str) -> None:
+    """Bring the database to ``SCHEMA_HEAD`` inside the store's write transaction (SQLite: ``BEGIN IMMEDIATE``;
+    PostgreSQL: an advisory lock), so a second process opening it at once waits, then finds it done."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK})")
+    version = _schema_version(conn)
+    if version == SCHEMA_HEAD:
+        return
+    from alembic import command
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    plugins = logging.getLogger("alembic.runtime.plugins")  # a line per plugin it loads, at every migration
+    if plugins.level == logging.NOTSET:
+        plugins.setLevel(logging.WARNING)
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.attributes["connection"] = conn
+    if version is not None:
+        try:
+            ScriptDirectory.from_config(config).get_revision(version)
+        except CommandError:  # a newer playground's revision: its schema is not ours to guess at
+            raise StoreError("store.newer_schema", url=_shown_url(url), version=version) from None
+    elif inspect(conn).has_table("runs"):
+        _adopt(conn)
+        command.stamp(config, BASELINE)
+        log.info("stamped an older database with the baseline schema %s", BASELINE)
+    command.upgrade(config, "head")
+    log.info("the store's schema is now at %s (it was at %s)", SCHEMA_HEAD, version or "nothing")
+
+
+def _adopt(conn: Any) -> None:
+    """A home made before migrations (tables, no ``alembic_version``) brought to the baseline in place: missing
+    tables and columns added, and the data migrations of those releases done."""
+    baseline = [metrics_table, evaluations_table, artifacts_table, events_table, migrations_table]  # runs is there
+    metadata.create_all(conn, tables=baseline)
     inspector = inspect(conn)
-    for table, column, sql_type in _ADDED_COLUMNS:
-        if column not in {c["name"] for c in inspector.get_columns(table)}:
-            conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
-            log.info("added column %s.%s to an older database", table, column)
+    for table_name, column, sql_type in _ADDED_COLUMNS:
+        if column not in {c["name"] for c in inspector.get_columns(table_name)}:
+            conn.exec_driver_sql(f"ALTER TABLE {table_name} ADD COLUMN {column} {sql_type}")
+            log.info("added column %s.%s to an older database", table_name, column)
     _move_gan_evaluations(conn)
     _once(conn, "dqn-is-ours", _rename_sb3_dqn_runs)
 
@@ -465,10 +527,11 @@ class Store:
             self.engine = create_engine(self.url, **kwargs)
             if is_sqlite:
                 _install_sqlite_pragmas(self.engine)
-            self._write(lambda conn: (metadata.create_all(conn), _migrate(conn)))
+            if self._read(_schema_version) != SCHEMA_HEAD:  # the CLI opens the store on every command: one read
+                self._write(lambda conn: _upgrade(conn, self.url))
         except (DBAPIError, ArgumentError, ImportError) as exc:
             reason = getattr(exc, "orig", None) or exc
-            raise StoreError("store.cannot_open", url=self.url, reason=str(reason)) from None
+            raise StoreError("store.cannot_open", url=_shown_url(self.url), reason=str(reason)) from None
 
     # -- plumbing -----------------------------------------------------------------------------
     def _retry(self, fn: Any, attempts: int = 5) -> Any:
