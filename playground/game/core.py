@@ -9,12 +9,25 @@ come in both languages (``{"en": …, "zh": …}``) so a page can switch.
 Awards are ``award`` events keyed by challenge and player, with their evidence (run, checkpoint,
 hash, evaluation or event id). They are stored without a run id, so deleting a run does not take
 back XP it earned; leaderboards read live evidence, so a deleted run leaves them.
+
+Which catalogue is played, first found wins:
+
+1. ``$PLAYGROUND_CHALLENGES``: a YAML file named by the environment of the process (the operator's choice on this
+   machine; it overrides the class's, so a machine can be pinned whatever the teacher page says);
+2. the class's catalogue: a YAML file a teacher chose (the teacher page or ``playground class catalogue FILE``), kept
+   as its text in the store's class settings, so every machine on a shared store (PostgreSQL) plays it without a
+   shared home folder;
+3. the built-in ``challenges.yaml``.
+
+All three are checked by the same parser (``catalogue.parse``), whole, before anything is played.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
+import logging
 import math
 import os
 import time
@@ -34,18 +47,85 @@ from playground.game.results import check_player
 from playground.i18n import Words
 from playground.store import Store, get_store
 
+log = logging.getLogger(__name__)
+
 AWARD = events.ChallengeMet.KIND
 ACHIEVEMENT = events.BadgeEarned.KIND
-CATALOGUE_ENV = "PLAYGROUND_CHALLENGES"  # a class's own catalogue (a YAML file in the same format)
+CATALOGUE_ENV = "PLAYGROUND_CHALLENGES"  # this machine's own catalogue (a YAML file in the same format)
+# The class's catalogue in the store's class settings: {"name": the file's name, "yaml": its text, "sha256": of the
+# text, "set_at": when, "set_by": who}. The text itself, not a path: machines that share a database need not share a
+# folder.
+CATALOGUE_SETTING = "catalogue"
+ENVIRONMENT, CLASS, BUILTIN = "environment", "class", "builtin"
 
 
 class UnknownGame(PlaygroundError):
     pass
 
 
-def load_catalogue() -> Catalogue:
-    """``$PLAYGROUND_CHALLENGES`` if set (a teacher's own catalogue), else the one that ships."""
-    return catalogue_mod.load(os.environ.get(CATALOGUE_ENV) or None)
+@dataclass(frozen=True)
+class CatalogueSource:
+    """Where the catalogue being played comes from (``origin``: environment, class or builtin)."""
+
+    origin: str
+    name: str  # the file's name (as the teacher uploaded it) or path
+    yaml: str | None = None  # the class's text
+    sha256: str | None = None
+    set_at: float | None = None
+    set_by: str | None = None
+    overridden: bool = False  # a class catalogue is set, but $PLAYGROUND_CHALLENGES wins on this machine
+
+
+def _class_choice(store: Store) -> dict[str, Any] | None:
+    chosen = store.class_setting(CATALOGUE_SETTING)
+    if chosen is None:
+        return None
+    if not isinstance(chosen, dict) or not isinstance(chosen.get("yaml"), str):
+        log.warning("ignoring the class setting %r: it holds no catalogue text", CATALOGUE_SETTING)
+        return None
+    return chosen
+
+
+def catalogue_source(store: Store | None = None) -> CatalogueSource:
+    """Which catalogue this process plays: ``$PLAYGROUND_CHALLENGES``, else the class's, else the built-in."""
+    path = os.environ.get(CATALOGUE_ENV)
+    chosen = _class_choice(store or get_store()) if not path or store is not None else None
+    if path:
+        return CatalogueSource(ENVIRONMENT, path, overridden=chosen is not None)
+    if chosen is not None:
+        return CatalogueSource(CLASS, str(chosen.get("name") or "catalogue.yaml"), chosen["yaml"],
+                               chosen.get("sha256"), chosen.get("set_at"), chosen.get("set_by"))
+    return CatalogueSource(BUILTIN, catalogue_mod.CATALOGUE.name)
+
+
+def catalogue_from_text(text: str, name: str) -> Catalogue:
+    """A catalogue from a YAML file's text (a class's, or one being checked), named ``name`` in its sentences:
+    read as ``catalogue.load`` reads a file and checked by the same ``catalogue.parse``."""
+    return _from_text(text, name)
+
+
+@functools.lru_cache(maxsize=4)
+def _from_text(text: str, name: str) -> Catalogue:
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        first = " ".join(str(exc).split())
+        raise catalogue_mod.CatalogueError("game.catalogue_unreadable", path=name, reason=first) from None
+    return catalogue_mod.parse(data, source=name)
+
+
+def load_catalogue(store: Store | None = None) -> Catalogue:
+    """The catalogue to play (``catalogue_source``'s order); ``store`` holds the class's choice (default: this
+    process's store, read only when the environment names no file)."""
+    source = catalogue_source(store)
+    if source.origin == ENVIRONMENT:
+        return catalogue_mod.load(source.name)
+    if source.origin == CLASS:
+        assert source.yaml is not None
+        return catalogue_from_text(source.yaml, source.name)
+    return catalogue_mod.load(None)
 
 
 def iso(ts: float | None) -> str | None:
@@ -86,7 +166,7 @@ class Game:
 
     def __init__(self, store: Store | None = None, catalogue: Catalogue | None = None, *, sync: bool = True) -> None:
         self.store = store or get_store()
-        self.catalogue = catalogue or load_catalogue()
+        self.catalogue = catalogue or load_catalogue(self.store)
         self.evidence = Evidence(self.store)
         self._by_player: dict[str, list[Attempt]] = defaultdict(list)
         for attempt in self.evidence.attempts:
