@@ -26,6 +26,9 @@ if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# A real PostgreSQL server per test process, and a fresh database on it per test (tests/postgres.py).
+pytest_plugins = ["postgres"]
+
 
 @pytest.fixture(autouse=True)
 def _english_again() -> Iterator[None]:

@@ -1,5 +1,8 @@
-"""The store: run ids, round trips of everything it keeps, two writer processes at once, and
-noticing runs whose process died without saying so."""
+"""The store: run ids, round trips of everything it keeps, four writer processes at once, noticing runs whose
+process died without saying so, and the schema's migrations.
+
+Every test here runs twice: on SQLite (the embedded default) and on a real PostgreSQL server (tests/postgres.py),
+the store named by ``PLAYGROUND_DB`` as a class would name it, so the writer processes the tests start use it too."""
 
 from __future__ import annotations
 
@@ -17,6 +20,32 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(params=["sqlite", "postgresql"], autouse=True)
+def backend(request: pytest.FixtureRequest, home: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each test on SQLite in its home folder, then on a fresh database of this process's PostgreSQL server."""
+    if request.param == "postgresql":
+        monkeypatch.setenv("PLAYGROUND_DB", request.getfixturevalue("postgres_url"))
+    return str(request.param)
+
+
+def _sql(url: str, *statements: str) -> None:
+    """Statements run on the database behind ``url`` outside the store (to make it look older)."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for statement in statements:
+                conn.exec_driver_sql(statement)
+    finally:
+        engine.dispose()
+
+
+# What a database made before migrations lacks: Alembic's record, and the classroom (revision 0002).
+BEFORE_MIGRATIONS = ("DROP TABLE alembic_version", "DROP TABLE users", "DROP TABLE uploads",
+                     "DROP TABLE class_settings", "ALTER TABLE runs DROP COLUMN private")
+
+
 def _new_run(store: Any, algo: str = "ppo", game: str = "Pong", env: str = "ALE/Pong-v5", **kw: Any) -> Any:
     from playground import runs
 
@@ -24,11 +53,12 @@ def _new_run(store: Any, algo: str = "ppo", game: str = "Pong", env: str = "ALE/
 
 
 # -- run ids -------------------------------------------------------------------------------------
-def test_run_ids_count_up_per_algorithm_and_game(home: Path) -> None:
+def test_run_ids_count_up_per_algorithm_and_game(home: Path, backend: str) -> None:
     from playground.store import Store
 
     store = Store()
-    assert str(home) in store.url
+    assert store.url.startswith({"sqlite": f"sqlite:///{home}", "postgresql": "postgresql+psycopg://"}[backend])
+    assert store.engine.dialect.name == backend
     made = [
         _new_run(store, "ppo", "Pong").id,
         _new_run(store, "ppo", "Pong").id,
@@ -152,14 +182,14 @@ WRITER = textwrap.dedent(
 )
 
 
-def test_two_writer_processes_lose_no_rows_and_never_see_a_locked_database(home: Path, tmp_path: Path) -> None:
+def test_four_writer_processes_lose_no_rows_and_never_see_a_locked_database(home: Path, tmp_path: Path) -> None:
     from playground.store import Store
 
-    batches, per_batch = 300, 20
+    writers, batches, per_batch = 4, 200, 20
     go = tmp_path / "go"
     env = {**os.environ, "PLAYGROUND_HOME": str(home)}
     procs = []
-    for n in range(2):
+    for n in range(writers):
         ready = tmp_path / f"ready-{n}"
         proc = subprocess.Popen(
             [sys.executable, "-c", WRITER, str(go), str(ready), str(batches), str(per_batch)],
@@ -179,10 +209,9 @@ def test_two_writer_processes_lose_no_rows_and_never_see_a_locked_database(home:
         assert err == "", err
         assert "locked" not in out + err
     ids = [out.splitlines()[0] for out, _ in results]
-    assert sorted(ids) == ["ppo-CartPole-1", "ppo-CartPole-2"]
+    assert sorted(ids) == [f"ppo-CartPole-{n}" for n in range(1, writers + 1)]
     spans = [tuple(map(float, out.splitlines()[1].split())) for out, _ in results]
-    (a0, a1), (b0, b1) = spans
-    assert a0 < b1 and b0 < a1, f"the writers did not overlap: {spans}"
+    assert max(start for start, _ in spans) < min(end for _, end in spans), f"the writers did not all overlap: {spans}"
 
     store = Store()
     total = 0
@@ -193,7 +222,7 @@ def test_two_writer_processes_lose_no_rows_and_never_see_a_locked_database(home:
         assert len(store.evaluations(run_id)) == batches // 10
         assert store.get_run(run_id).step == batches - 1
         total += len(rows)
-    assert total == 12_000
+    assert total == writers * batches * per_batch == 16_000
 
 
 STARTER = textwrap.dedent(
@@ -303,18 +332,56 @@ def test_a_job_that_dies_before_it_claims_its_run_fails_the_run(home: Path) -> N
         alive.wait()
 
 
-# -- older databases ------------------------------------------------------------------------------
-def test_a_database_from_before_the_later_columns_opens_and_is_migrated_in_place(home: Path) -> None:
-    """A home made by an earlier playground (no checkpoint hashes, stored speed, ETA or player) opens
-    as it is: the columns are added, empty, and its runs read and train on."""
-    import sqlite3
+# -- the schema: Alembic's revisions, and databases from before them -------------------------------------------------
+def test_a_fresh_database_is_at_the_newest_revision_with_the_tables_the_code_uses() -> None:
+    """Made from nothing by the revisions, a database matches the tables store.py declares, column for column
+    (a table or column added to the code without a revision fails here), and its version is SCHEMA_HEAD."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
 
+    from playground.store import _MIGRATIONS, SCHEMA_HEAD, Store, _schema_version, metadata
+
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_HEAD
+
+    store = Store()
+    with store.engine.connect() as conn:
+        assert _schema_version(conn) == SCHEMA_HEAD
+        differences = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert differences == []
+    assert store.add_user("ada", "teacher", None) and store.user("ada")["role"] == "teacher"  # type: ignore[index]
+    # The data migrations are for homes from before migrations: a new database's dqn runs stay ours.
+    ours = _new_run(store, "dqn", "Pong")
+    assert Store().get_run(ours.id).algo == "dqn"
+
+
+def test_opening_a_store_at_the_newest_revision_does_not_load_alembic(home: Path) -> None:
+    """The CLI opens the store on every command: at head that is one read of the version row, no Alembic."""
+    from playground.store import Store
+
+    Store()  # made and migrated here
+    probe = "import sys; from playground.store import Store; Store(); print('alembic' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env={**os.environ, "PLAYGROUND_HOME": str(home)},
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False"]
+
+
+def test_a_database_from_before_migrations_is_brought_to_the_baseline_in_place_then_upgraded(home: Path) -> None:
+    """A home made by an earlier playground (no Alembic record, no classroom, none of the columns later releases
+    added on open: checkpoint hashes, stored speed, ETA, player, GAN measures) opens as it is: the columns are
+    added, empty, the old GAN results move into the evaluations table, it is stamped and upgraded, and its runs
+    read and train on."""
     from playground import runs
-    from playground.store import _ADDED_COLUMNS, Store
+    from playground.store import _ADDED_COLUMNS, SCHEMA_HEAD, Store, _schema_version
 
     store = Store()
     old = _new_run(store)
     store.add_evaluation(old.id, step=10, scores=[1.0], mean=1.0, std=0.0, checkpoint=None, seed=0)
+    store.add_metrics(old.id, [(1, 1.0, "loss", 0.5), (2, 2.0, "loss", 0.25)])
     # GAN results of that time were events, not evaluations
     gan = runs.create(kind="gan", algo="dcgan", env="digits", game="digits", config={}, store=store)
     result = {"metric": "FD-mnist", "fd": 42.5, "kid": 0.02, "kid_std": 0.001, "n": 300, "step": 20,
@@ -322,15 +389,23 @@ def test_a_database_from_before_the_later_columns_opens_and_is_migrated_in_place
               "image_size": 32, "network": "mnist CNN", "seed": 0}
     store.add_event("gan_evaluation", result, run_id=gan.id)
     store.engine.dispose()
-    with sqlite3.connect(home / "playground.db") as conn:  # take the database back to its first release
-        for table, column, _type in _ADDED_COLUMNS:
-            conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
-        columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
-    assert not {"steps_per_s", "eta_s", "player"} & columns
+    # take the database back to its first release
+    _sql(store.url, *BEFORE_MIGRATIONS, *(f"ALTER TABLE {t} DROP COLUMN {c}" for t, c, _type in _ADDED_COLUMNS))
+    from sqlalchemy import create_engine, inspect
+
+    engine = create_engine(store.url)
+    with engine.connect() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("runs")}
+        assert _schema_version(conn) is None and not inspect(conn).has_table("users")
+    engine.dispose()
+    assert not {"steps_per_s", "eta_s", "player", "private"} & columns
 
     reopened = Store()
+    with reopened.engine.connect() as conn:
+        assert _schema_version(conn) == SCHEMA_HEAD
     run = reopened.get_run(old.id)
-    assert (run.steps_per_s, run.eta_s, run.player) == (None, None, None)
+    assert (run.steps_per_s, run.eta_s, run.player, run.private) == (None, None, None, False)
+    assert reopened.metrics(old.id) == [(1, 1.0, "loss", 0.5), (2, 2.0, "loss", 0.25)]
     [played] = reopened.evaluations(old.id)
     assert played.checkpoint_sha256 is None and played.played and played.measure == "score"
     [measured] = reopened.evaluations(gan.id)  # the event became a row of the one evaluations table
@@ -342,21 +417,87 @@ def test_a_database_from_before_the_later_columns_opens_and_is_migrated_in_place
     again = reopened.get_run(old.id)
     assert (again.step, again.steps_per_s, again.eta_s) == (50, 25.0, 4.0)
     assert reopened.events("run_started", run_id=old.id)[-1]["payload"]["player"] == "ada"
+    # the classroom's tables and column came with the upgrade
+    assert reopened.add_user("ada", "student", None) and [u["name"] for u in reopened.users()] == ["ada"]
+    reopened.update_run(old.id, private=True)
+    assert reopened.get_run(old.id).private and _new_run(reopened).id == "ppo-Pong-2"
+
+
+def test_a_database_at_the_baseline_revision_is_upgraded_and_keeps_its_rows() -> None:
+    """A database Alembic left at the baseline (the last release before the classroom) gains the classroom."""
+    from alembic import command
+    from alembic.config import Config
+
+    from playground import settings
+    from playground.store import _MIGRATIONS, BASELINE, SCHEMA_HEAD, Store, _schema_version
+
+    url = settings.database_url()
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        config.attributes["connection"] = conn
+        command.upgrade(config, BASELINE)
+        conn.exec_driver_sql(
+            "INSERT INTO runs (id, kind, algo, env, game, number, status, step, folder, config, created_at,"
+            " stop_requested) VALUES ('ppo-Pong-1', 'rl', 'ppo', 'ALE/Pong-v5', 'Pong', 1, 'finished', 7, '/f', '{}',"
+            " 1.0, false)")
+    with engine.connect() as conn:
+        assert _schema_version(conn) == BASELINE
+    engine.dispose()
+
+    store = Store()
+    with store.engine.connect() as conn:
+        assert _schema_version(conn) == SCHEMA_HEAD
+    run = store.get_run("ppo-Pong-1")
+    assert (run.status, run.step, run.private) == ("finished", 7, False)
+    assert store.class_setting("catalogue", "none") == "none"
+    store.set_class_setting("catalogue", ["a", "b"])
+    assert Store().class_setting("catalogue") == ["a", "b"]
+
+
+def test_a_database_the_classroom_made_before_migrations_is_stamped_and_opens(home: Path) -> None:
+    """The classroom's first code made its tables on open, without Alembic: such a home has them already, and
+    the upgrade leaves them (and the people in them) as they are."""
+    from playground.store import SCHEMA_HEAD, Store, _schema_version
+
+    store = Store()
+    store.add_user("grace", "teacher", "hash")
+    run = _new_run(store)
+    store.update_run(run.id, private=True)
+    store.engine.dispose()
+    _sql(store.url, "DROP TABLE alembic_version")
+
+    reopened = Store()
+    with reopened.engine.connect() as conn:
+        assert _schema_version(conn) == SCHEMA_HEAD
+    assert reopened.user("grace")["password_hash"] == "hash"  # type: ignore[index]
+    assert reopened.get_run(run.id).private
+
+
+def test_a_database_a_newer_playground_upgraded_is_refused_in_one_sentence() -> None:
+    from playground.errors import StoreError
+    from playground.store import Store
+
+    store = Store()
+    store.engine.dispose()
+    _sql(store.url, "UPDATE alembic_version SET version_num = '0099_from_the_future'")
+    with pytest.raises(StoreError, match="upgraded by a newer playground.*0099_from_the_future.*install that version"):
+        Store()
 
 
 def test_runs_of_sb3s_dqn_from_before_become_sb3_dqn_runs_once_and_new_dqn_runs_get_new_ids(home: Path) -> None:
     """``dqn`` was stable-baselines3's until our own DQN took the name: a database from then opens with those
     runs renamed ``sb3-dqn`` (settings and all, so they resume and play with SB3's agent), their ids kept; a
     new ``dqn`` run on the same game takes the next free number, and opening again renames nothing more."""
-    import sqlite3
-
     from playground.store import Store
 
     store = Store()
     old = _new_run(store, "dqn", "Pong")
     store.engine.dispose()
-    with sqlite3.connect(home / "playground.db") as conn:  # take the database back to before the migration
-        conn.execute("DROP TABLE migrations")
+    _sql(store.url, *BEFORE_MIGRATIONS, "DROP TABLE migrations")  # take the database back to before the migration
 
     reopened = Store()
     run = reopened.get_run(old.id)
@@ -367,3 +508,13 @@ def test_runs_of_sb3s_dqn_from_before_become_sb3_dqn_runs_once_and_new_dqn_runs_
     assert [r.id for r in Store().find_runs(algo="sb3-dqn")] == ["dqn-Pong-1"]
     # A run id keeps literal % and _ in the count: another game's runs are not counted by a LIKE wildcard.
     assert _new_run(reopened, "ppo", "Po_g").id == "ppo-Po_g-1" and _new_run(reopened, "ppo", "Pong").id == "ppo-Pong-1"
+
+
+def test_a_server_that_cannot_be_reached_is_one_sentence_without_the_password() -> None:
+    from playground.errors import StoreError
+    from playground.store import Store
+
+    with pytest.raises(StoreError, match=r"postgresql\+psycopg://ann:\*\*\*@127.0.0.1:1/playground cannot be opened") \
+            as caught:
+        Store("postgresql+psycopg://ann:secret@127.0.0.1:1/playground")
+    assert "secret" not in str(caught.value) and "PLAYGROUND_DB" in str(caught.value)
