@@ -965,6 +965,81 @@ def users_remove(
     out.print(say("cli.users_removed", name=name, uploads=uploads))
 
 
+# -- the class at a glance and its challenge catalogue (playground/game/classroom.py) ---------------------
+class_app = _Typer(help="The class at a glance (tier, XP, challenges, running jobs) and the challenge catalogue it "
+                        "plays.", no_args_is_help=True)
+app.add_typer(class_app, name="class")
+
+
+@class_app.command("show")
+def class_show(
+    csv_file: Annotated[Optional[Path], typer.Option(
+        "--csv", metavar="FILE", help="also write the table to FILE as CSV (UTF-8 with a BOM: Excel shows Chinese names)",
+    )] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print it as JSON (docs/cli-json.md)")] = False,
+) -> None:
+    """Everyone in the class: tier, XP, challenges met, badges, running jobs, runs and last activity."""
+    from playground.game import classroom
+    from playground.i18n import language
+
+    table = classroom.rows()
+    if csv_file is not None:
+        classroom.write_csv(csv_file, table, language())
+        (err if as_json else out).print(say("cli.class_csv_written", path=csv_file, rows=len(table)))
+    if as_json:
+        _print_json(table)
+        return
+    if not table:
+        out.print(say("cli.class_nobody"))
+        return
+    shown = Table(box=None)
+    for column in ("player", "role", "tier", "xp", "challenges", "badges", "running_jobs", "runs", "last_activity"):
+        shown.add_column(say(f"teacher.col.{column}"), justify="right" if column in ("xp", "badges", "running_jobs",
+                                                                                   "runs") else "left")
+    lang = language()
+    for row in table:
+        shown.add_row(row["player"], say(f"auth.role_{row['role']}") if row["role"] else say("teacher.no_account"),
+                      row["tier_name"].get(lang) or row["tier_name"]["en"], str(row["xp"]),
+                      f"{row['challenges_met']}/{row['challenges_total']}", str(row["badges"]),
+                      str(row["running_jobs"]), str(row["runs"]), _short_date(row["last_activity"]) or "-")
+    out.print(shown)
+
+
+@class_app.command("catalogue")
+def class_catalogue(
+    file: Annotated[Optional[Path], typer.Argument(help="a YAML file shaped like playground/game/challenges.yaml: "
+                                                   "checked whole, then played by the class")] = None,
+    builtin: Annotated[bool, typer.Option("--builtin", help="back to the built-in catalogue")] = False,
+) -> None:
+    """Which challenge catalogue the class plays; FILE makes it the class's (every machine on this store)."""
+    from playground.game import classroom
+    from playground.game.core import CLASS, ENVIRONMENT, iso
+    from playground.i18n import language
+
+    if file is not None and builtin:
+        raise PlaygroundError("cli.class_file_or_builtin")
+    if file is not None:
+        catalogue, kept = classroom.set_catalogue(classroom.read_catalogue_file(file), file.name)
+        out.print(say("cli.class_catalogue_set", name=file.name, challenges=len(catalogue.challenges), kept=kept))
+    elif builtin:
+        out.print(say("cli.class_builtin_set" if classroom.use_builtin() else "cli.class_builtin_already"))
+    source, catalogue, problem = classroom.in_use()
+    if source.origin == ENVIRONMENT:
+        out.print(say("cli.class_plays_environment", path=source.name))
+    elif source.origin == CLASS:
+        out.print(say("cli.class_plays_class", name=source.name, when=_short_date(iso(source.set_at)) or "-",
+                      by=source.set_by or "-"))
+    else:
+        out.print(say("cli.class_plays_builtin"))
+    if problem is not None:
+        raise problem
+    assert catalogue is not None
+    lang = language()
+    for tier in classroom.tiers_of(catalogue):
+        out.print(say("cli.class_tier_line", tier=tier["name"].get(lang) or tier["name"]["en"],
+                      challenges=tier["challenges"], xp=tier["xp"], needs=tier["needs"]))
+
+
 # -- the game: profiles, challenges, leaderboards, badges (playground/game) ---------------------------
 @app.command("profile")
 def profile_cmd(
