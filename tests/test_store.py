@@ -151,7 +151,65 @@ def test_metrics_evaluations_artifacts_and_events_round_trip(home: Path) -> None
     assert len(store.events("evaluation")) == 1
 
 
-# -- two writers at once --------------------------------------------------------------------------
+def test_the_classrooms_people_uploads_and_settings_round_trip() -> None:
+    from playground.store import Store
+
+    store = Store()
+    assert store.add_user("ada", "teacher", "h1") and not store.add_user("ada", "student", "h2")  # the name is taken
+    store.add_user("bo", "student", None, oidc_subject="sub-7")
+    assert store.update_user("bo", failures=2, locked_until=5.0, private_runs=True)
+    assert not store.update_user("nobody", failures=1)
+    bo = store.user_by_subject("sub-7")
+    assert bo is not None and (bo["name"], bo["failures"], bo["locked_until"], bo["private_runs"]) == ("bo", 2, 5.0, True)
+    assert [(u["name"], u["role"]) for u in store.users()] == [("ada", "teacher"), ("bo", "student")]
+    assert store.delete_user("bo") and store.user("bo") is None and not store.delete_user("bo")
+
+    first = store.add_upload("ada", "faces", "/u/1")
+    second = store.add_upload("bo", "maps", "/u/2", status="ready")
+    store.update_upload(first, bytes=5_000_000_000, status="ready")  # past 32 bits: a class's data sets are big
+    assert store.upload(first)["bytes"] == 5_000_000_000  # type: ignore[index]
+    assert [u["id"] for u in store.uploads()] == [first, second] and [u["name"] for u in store.uploads("bo")] == ["maps"]
+    store.delete_upload(first)
+    assert store.upload(first) is None
+
+    store.set_class_setting("catalogue", {"challenges": ["cartpole-500"], "n": 2})
+    assert Store().class_setting("catalogue") == {"challenges": ["cartpole-500"], "n": 2}
+    store.set_class_setting("catalogue", None)
+    assert store.class_setting("catalogue", "unset") == "unset"
+
+
+def test_starts_at_once_never_pass_the_limit_on_running_jobs() -> None:
+    """Eight starts at once against a limit of three: the count and the insert share one transaction, so exactly
+    three runs are made, and each of the others is refused in one sentence."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from playground import runs
+    from playground.errors import QuotaExceeded
+    from playground.store import JobLimits, Store
+
+    limits = JobLimits(per_person=10, per_server=3)
+    barrier = __import__("threading").Barrier(8)
+
+    def start(n: int) -> str:
+        store = Store()  # a store (and connections) of its own, as another process would have
+        barrier.wait()
+        try:
+            # each on a game of its own: no two want the same id, so only the limit stands between them
+            return store.create_run(kind="rl", algo="ppo", env="CartPole-v1", game=f"Game{n}", config={},
+                                    folder_for=runs.folder_for, player=f"p{n}", limits=limits).id
+        except QuotaExceeded as exc:
+            return str(exc)
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(start, range(8)))
+    made = [o for o in outcomes if o.startswith("ppo-")]
+    assert len(made) == 3, outcomes
+    refused = [o for o in outcomes if not o.startswith("ppo-")]
+    assert len(refused) == 5 and all("already has 3 runs going" in o for o in refused), refused
+    assert Store().active_runs() == 3
+
+
+# -- writers at once ------------------------------------------------------------------------------
 WRITER = textwrap.dedent(
     """
     import sys, time
