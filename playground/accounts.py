@@ -194,6 +194,56 @@ def from_provider(subject: str, name_hint: str, store: Store | None = None) -> A
     raise PlaygroundError("accounts.taken", name=base)
 
 
+# -- staying signed in across page loads ------------------------------------------------------------------------------
+# A browser keeps a signed ticket (itsdangerous, the Flask project's signing library) naming the person and a stamp
+# of their password; a new page load (a link, a reload) reads it instead of asking again. The signing key is made once
+# and kept as a class setting, so every machine serving the same store accepts the same tickets; a changed password
+# changes the stamp, which ends every ticket made before.
+_SECRET = "sign_in_secret"
+_SALT = "playground-sign-in"
+
+
+def _signer(store: Store) -> Any:
+    from itsdangerous import URLSafeTimedSerializer
+
+    secret = store.class_setting(_SECRET)
+    if not secret:
+        secret = secrets.token_urlsafe(32)
+        store.set_class_setting(_SECRET, secret)
+    return URLSafeTimedSerializer(secret, salt=_SALT)
+
+
+def _stamp(row: dict[str, Any]) -> str:
+    import hashlib
+
+    return hashlib.sha256(str(row["password_hash"] or row["oidc_subject"] or "").encode()).hexdigest()[:16]
+
+
+def ticket(name: str, store: Store | None = None) -> str:
+    """A signed ticket for ``name``'s browser to keep (a cookie)."""
+    store = store or get_store()
+    row = store.user(name)
+    if row is None:
+        raise PlaygroundError("accounts.no_such", name=name)
+    return str(_signer(store).dumps({"name": name, "stamp": _stamp(row)}))
+
+
+def from_ticket(token: str, max_age_s: float, store: Store | None = None) -> tuple[Account, float] | None:
+    """The account a ticket names and when it was made, while it is younger than ``max_age_s``, signed by this
+    class's key, and its person's password unchanged since; else None."""
+    from itsdangerous import BadSignature
+
+    store = store or get_store()
+    try:
+        data, made = _signer(store).loads(token, max_age=max_age_s, return_timestamp=True)
+    except BadSignature:  # forged, damaged or expired
+        return None
+    row = store.user(str(data.get("name"))) if isinstance(data, dict) else None
+    if row is None or data.get("stamp") != _stamp(row):
+        return None
+    return _account(row), made.timestamp()
+
+
 def ensure_first_teacher(store: Store | None = None) -> tuple[str, str] | None:
     """On a served app's first start, with no teacher yet: make one; (name, password) to show once, else None."""
     store = store or get_store()

@@ -221,3 +221,16 @@ def test_a_person_an_identity_provider_signs_in_gets_one_student_account(home: P
     assert accounts.from_provider("sub-123", "Alice Other").name == "alice-2"  # the subject finds them again
     with pytest.raises(SignInRefused):  # no local password to sign in with
         accounts.sign_in("alice-2", "")
+
+
+def test_a_sign_in_ticket_holds_until_it_expires_is_forged_or_the_password_changes(home: Path) -> None:
+    accounts.add("alice", "student", "alice-password")
+    token = accounts.ticket("alice")
+    found = accounts.from_ticket(token, 3600)
+    assert found is not None and found[0].name == "alice" and abs(found[1] - time.time()) < 5
+    assert accounts.from_ticket(token, -1) is None  # expired
+    assert accounts.from_ticket(token[:-2] + ("AA" if token[-2:] != "AA" else "BB"), 3600) is None  # forged
+    assert accounts.from_ticket("alice", 3600) is None
+    accounts.set_password("alice", "another-password")
+    assert accounts.from_ticket(token, 3600) is None  # a new password ends the old tickets
+    assert accounts.from_ticket(accounts.ticket("alice"), 3600) is not None

@@ -32,6 +32,8 @@ from playground.ui.common import error_text, t
 log = logging.getLogger(__name__)
 
 PERSON_KEY = "auth.person"
+COOKIE = "playground_sign_in"  # the signed ticket a browser keeps between page loads (playground.accounts.ticket)
+_COOKIE_TODO = "auth.cookie"  # a ticket to hand the browser on the next run, or "" to take it back
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,9 @@ def person() -> Person | None:
 
 def sign_out() -> None:
     st.session_state.pop(PERSON_KEY, None)
+    st.session_state[_COOKIE_TODO] = ""
+    # This session goes on seeing the cookies its page was loaded with: the ticket brought then counts no more.
+    st.session_state["auth.revoked"] = _brought_ticket()
     if _provider_configured():
         try:
             if st.user.get("is_logged_in"):
@@ -165,6 +170,7 @@ def _sign_in_form() -> None:
             st.error(error_text(exc))
         else:
             st.session_state[PERSON_KEY] = Person(account.name, account.role, time.time())
+            st.session_state[_COOKIE_TODO] = accounts.ticket(account.name)
             st.rerun()
     if _provider_configured():
         providers = [key for key, value in st.secrets["auth"].items() if isinstance(value, Mapping)]
@@ -175,6 +181,38 @@ def _sign_in_form() -> None:
     st.caption(t("auth.no_account"))
 
 
+def _hand_cookie() -> None:
+    """Give the browser the ticket a sign-in made, or take it back after a sign-out (a script in the page: Streamlit
+    has no way to set a cookie from the server)."""
+    todo = st.session_state.pop(_COOKIE_TODO, None)
+    if todo is None:
+        return
+    age = int(settings.session_seconds()) if todo else 0
+    st.html(f"<script>document.cookie = '{COOKIE}={todo}; path=/; max-age={age}; SameSite=Strict';</script>",
+            unsafe_allow_javascript=True)
+
+
+def _brought_ticket() -> str | None:
+    try:
+        return st.context.cookies.get(COOKIE)
+    except Exception:  # noqa: BLE001 - no request to read cookies from (a bare script run)
+        return None
+
+
+def _from_cookie() -> Person | None:
+    """The person whose ticket this browser brought (a reload, a link opened anew), while the ticket holds."""
+    token = _brought_ticket()
+    if not token or token == st.session_state.get("auth.revoked"):
+        return None
+    from playground import accounts
+
+    found = accounts.from_ticket(token, settings.session_seconds())
+    if found is None:
+        return None
+    account, made = found
+    return Person(account.name, account.role, made, provider=account.oidc)
+
+
 def gate() -> Person | None:
     """On a served app, the signed-in person, or the sign-in form and nothing else (the page stops there). On this
     computer, None and nothing drawn."""
@@ -182,9 +220,10 @@ def gate() -> Person | None:
         return None
     found = person()
     if found is None:
-        found = _from_provider()
+        found = _from_cookie() or _from_provider()
         if found is not None:
             st.session_state[PERSON_KEY] = found
+    _hand_cookie()
     if found is None:
         _sign_in_form()
         st.stop()

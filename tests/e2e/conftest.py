@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +52,7 @@ def free_port() -> int:
 class Served:
     url: str
     pid: int
+    log: Path | None = None  # what the server wrote to its terminal
 
 
 @pytest.fixture
@@ -62,13 +64,23 @@ def app_url(served: Served) -> str:
 def served(tmp_path: Path) -> Iterator[Served]:
     """`streamlit run streamlit_app.py` on a free local port, with its own empty playground home; it reads
     the project's `.streamlit/config.toml` as `make app` does (same working folder)."""
+    with serve(tmp_path) as found:
+        yield found
+
+
+@contextmanager
+def serve(tmp_path: Path, address: str = "127.0.0.1", env: dict[str, str] | None = None,
+          home: Path | None = None) -> Iterator[Served]:
+    """The app on a free port at ``address`` (``0.0.0.0``: served to a network, as a class's teacher serves it;
+    the tests still reach it through 127.0.0.1 only); stopped when the block ends."""
     port = free_port()
-    env = {**os.environ, "PLAYGROUND_HOME": str(tmp_path / "home"), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PLAYGROUND_HOME": str(home or tmp_path / "home"), "PYTHONUNBUFFERED": "1", **(env or {})}
     env.pop("PLAYGROUND_DB", None)
-    log = (tmp_path / "streamlit.log").open("wb")
+    log_path = tmp_path / f"streamlit-{port}.log"
+    log = log_path.open("wb")
     proc = subprocess.Popen(  # an argument list, never a shell string
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", address, "--server.headless", "true",
          "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
@@ -83,9 +95,9 @@ def served(tmp_path: Path) -> Iterator[Served]:
             except OSError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the app did not start:\n" + (tmp_path / "streamlit.log").read_text())
+                raise RuntimeError("the app did not start:\n" + log_path.read_text())
             time.sleep(0.3)
-        yield Served(url, proc.pid)
+        yield Served(url, proc.pid, log_path)
     finally:
         proc.terminate()
         try:

@@ -206,7 +206,10 @@ def _actions(by_id: dict[str, Run]) -> None:
         if run_id is None:
             return
         run = by_id[run_id]
-        st.caption(t("runs.manage_status", status=status_text(run.status), folder=run.folder))
+        if auth.served():  # where the server keeps its files is not the class's business
+            st.caption(status_text(run.status))
+        else:
+            st.caption(t("runs.manage_status", status=status_text(run.status), folder=run.folder))
         st.markdown(f"[{t('runs.watch_link')}](watch?run={quote(run_id)})")
         if not access.may_manage(auth.actor(), run):  # someone else's: to look at and learn from, not to change
             st.caption(t("runs.someone_elses", owner=access.owner(run)))
