@@ -985,7 +985,7 @@ def class_show(
     table = classroom.rows()
     if csv_file is not None:
         classroom.write_csv(csv_file, table, language())
-        (err if as_json else out).print(say("cli.class_csv_written", path=csv_file, rows=len(table)))
+        (err if as_json else out).print(say("cli.class_csv_written", path=csv_file, rows=len(table)), soft_wrap=True)
     if as_json:
         _print_json(table)
         return
@@ -1020,15 +1020,16 @@ def class_catalogue(
         raise PlaygroundError("cli.class_file_or_builtin")
     if file is not None:
         catalogue, kept = classroom.set_catalogue(classroom.read_catalogue_file(file), file.name)
-        out.print(say("cli.class_catalogue_set", name=file.name, challenges=len(catalogue.challenges), kept=kept))
+        out.print(say("cli.class_catalogue_set", name=file.name, challenges=len(catalogue.challenges), kept=kept),
+                  soft_wrap=True)
     elif builtin:
         out.print(say("cli.class_builtin_set" if classroom.use_builtin() else "cli.class_builtin_already"))
     source, catalogue, problem = classroom.in_use()
     if source.origin == ENVIRONMENT:
-        out.print(say("cli.class_plays_environment", path=source.name))
+        out.print(say("cli.class_plays_environment", path=source.name), soft_wrap=True)
     elif source.origin == CLASS:
         out.print(say("cli.class_plays_class", name=source.name, when=_short_date(iso(source.set_at)) or "-",
-                      by=source.set_by or "-"))
+                      by=source.set_by or "-"), soft_wrap=True)
     else:
         out.print(say("cli.class_plays_builtin"))
     if problem is not None:
