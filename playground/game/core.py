@@ -309,8 +309,10 @@ class Game:
             "recent_awards": [self._award(e) for e in recent[-5:]],
         })
 
-    def players_summary(self) -> list[dict[str, Any]]:
-        active = active_player()
+    def players_summary(self, active: str | None = None) -> list[dict[str, Any]]:
+        """Every player with their XP and tier, best first; ``active`` (default: this machine's profile) is marked,
+        and listed even before they have done anything (a served app passes the signed-in person)."""
+        active = active or active_player()
         names = self.players()
         if active not in names:
             names.append(active)

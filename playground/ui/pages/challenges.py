@@ -85,9 +85,9 @@ def badges(game: Any, player: str) -> None:
                 st.caption(t("challenges.badge_earned", when=when(badge["earned_at"])))
 
 
-def players(game: Any) -> None:
+def players(game: Any, active: str) -> None:
     rows = [{**row, "tier": text(row["tier"]["name"]), "active": "✅" if row["active"] else ""}
-            for row in game.players_summary()]
+            for row in game.players_summary(active)]
     st.dataframe(rows_for(rows, ["player", "active", "tier", "xp", "challenges_met"]), hide_index=True,
                  width="stretch")
 
@@ -98,7 +98,7 @@ def render() -> None:
         game = load_game()
         active = auth.player()
         announce(game, active)
-        names = [row["player"] for row in game.players_summary()]
+        names = [row["player"] for row in game.players_summary(active)]
         index = names.index(active) if active in names else 0
         player = st.sidebar.selectbox(t("challenges.player"), names, index=index, key="challenges.player")
         cards_tab, boards_tab, badges_tab, players_tab = st.tabs(
@@ -111,7 +111,7 @@ def render() -> None:
         with badges_tab:
             badges(game, player)
         with players_tab:
-            players(game)
+            players(game, active)
 
 
 render()
