@@ -1282,6 +1282,15 @@ def ui_dataset(
     _print_json(dataclasses.asdict(gan_data.describe(data, kind)))  # type: ignore[arg-type]
 
 
+@ui_app.command("unpack")
+def ui_unpack(upload_id: Annotated[int, typer.Argument(help="the upload's id in the store")]) -> None:
+    """The web app's unpack job: check an uploaded zip, unpack it and check its layout; its row says how it went."""
+    from playground import uploads
+
+    logging.basicConfig(level=logging.WARNING)
+    uploads.unpack(upload_id)
+
+
 @ui_app.command("steer")
 def ui_steer() -> None:
     """The warm sampler: one JSON request per line on stdin, one answer per line (playground.gan_steering.serve)."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import stat
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,19 @@ def png(width: int = 16, height: int = 16, colour: tuple[int, int, int] = (200, 
     out = io.BytesIO()
     Image.new("RGB", (width, height), colour).save(out, format="PNG")
     return out.getvalue()
+
+
+def blank_png(width: int, height: int) -> bytes:
+    """A valid black-and-white PNG of any size, written without holding its pixels: a few kilobytes that decode to
+    ``width * height`` bytes (Pillow's mode "1" keeps a byte per pixel)."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    row = b"\0" * (1 + (width + 7) // 8)  # filter byte, then the row's bits, all black
+    packer = zlib.compressobj(9)
+    data = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1 bit, greyscale
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
 
 
 def make_zip(files: dict[str, bytes], symlinks: dict[str, str] | None = None) -> bytes:
@@ -158,3 +173,40 @@ def test_the_same_zip_checked_as_another_kind_keeps_the_folder_in_use(home: Path
     with pytest.raises(DataError):
         uploads.extract_zip(data, "my set.zip", "paired")  # plain images are no aligned A|B set
     assert folder.is_dir() and len(list(folder.glob("*.png"))) == 4
+
+
+def test_a_pixel_bomb_within_the_byte_cap_is_refused_by_its_pixel_count(home: Path) -> None:
+    with Image.open(io.BytesIO(blank_png(300, 200))) as img:  # the writer makes real images that decode
+        img.load()
+        assert img.size == (300, 200) and img.mode == "1" and img.getextrema() == (0, 0)
+    bomb = blank_png(20_000, 20_000)
+    with pytest.raises(Image.DecompressionBombError, match="400000000 pixels"):  # Pillow reads its header alike
+        Image.open(io.BytesIO(bomb))
+    data = make_zip({"ok.png": png(), **{f"blank{i}.png": bomb for i in range(3)}})
+    assert len(data) < 500_000  # small on the wire and within every byte cap: it unpacks to well under 1 MB
+    message = refused(data)
+    assert message == ("the image 'blank0.png' is 20,000×20,000 pixels, more than the 16,777,216 pixels "
+                       "(4,096×4,096) one image may have; make it smaller and zip the set again.")
+    assert nothing_extracted(home)
+    zh = uploads.UploadError("upload.too_many_pixels", name="blank0.png", width="20,000", height="20,000",
+                             limit="16,777,216", side="4,096").sentence("zh")
+    assert "20,000×20,000" in zh and "blank0.png" in zh
+
+
+def test_many_images_each_within_the_pixel_cap_are_refused_by_their_total(home: Path) -> None:
+    from playground import uploads as store_uploads
+
+    data = make_zip({f"img{i}.png": png(32, 32) for i in range(5)})
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        members = store_uploads.check_zip(archive)
+        assert store_uploads.check_pixels(archive, members) == 5 * 32 * 32
+        with pytest.raises(uploads.UploadError, match="more than 4,000 pixels in all"):
+            store_uploads.check_pixels(archive, members, max_total_pixels=4_000)
+
+
+def test_a_served_upload_is_capped_at_its_own_size_and_a_local_one_as_before() -> None:
+    from playground import uploads as store_uploads
+
+    assert store_uploads.limits(served=True).max_bytes == 512 * 2**20
+    assert store_uploads.limits(served=False).max_bytes == 2 * 2**30 == uploads.MAX_TOTAL_BYTES
+    assert store_uploads.limits(served=True).max_image_pixels == store_uploads.limits(served=False).max_image_pixels

@@ -66,7 +66,7 @@ from gans.data.image_files import (
     load_image,
     save_image,
 )
-from gans.data.specs import describe, open_dataset
+from gans.data.specs import describe, describe_folder, open_dataset
 
 __all__ = [
     "ATARI_CACHE_VERSION",
@@ -98,6 +98,7 @@ __all__ = [
     "atari_frame_count",
     "builtin_datasets",
     "describe",
+    "describe_folder",
     "labelled_arrays",
     "list_images",
     "load_image",

@@ -54,16 +54,46 @@ def _resolve(spec: str, kind: str) -> tuple[str, tuple[str, ...]] | _Folder:
             raise DataError("gans.wrong_kind", spec=spec, actual=actual, wanted=wanted, wanted_sets=wanted_sets,
                             fitting=fitting, layout=layout)
         return parsed
+    if _served():
+        return _served_folder(spec, kind)
     if not _looks_like_path(spec) and not Path(spec).exists():
         names = ", ".join(_FAMILY_USAGE.values())
         raise DataError("gans.not_a_dataset", spec=spec, names=names)
     return _FOLDER_READERS[kind](spec, _existing_folder(spec))
 
 
+def _served() -> bool:
+    from playground import settings
+
+    return settings.served()
+
+
+def _served_folder(spec: str, kind: str) -> _Folder:
+    """On a served app a folder is checked against the data access rule before anything else looks at it (the
+    operator's roots and the person's own uploads; ``playground.uploads.DataAccess``): outside them, missing, a
+    file, or leaving a root through a link, it is one and the same sentence, so nobody learns which paths exist."""
+    from playground import uploads
+
+    if not _looks_like_path(spec):  # not a built-in: say so without looking for it on the disk
+        raise DataError("gans.not_a_dataset", spec=spec, names=", ".join(_FAMILY_USAGE.values()))
+    access = uploads.data_access()
+    folder = access.folder(spec)
+    access.check_tree(spec, folder)
+    return _FOLDER_READERS[kind](spec, folder)
+
+
 def describe(spec: str, kind: DataKind) -> DatasetInfo:
     """Check a spec and say what it holds: folders are fully checked (every file), built-ins are not loaded."""
     resolved = _resolve(spec, kind)
     return resolved.info if isinstance(resolved, _Folder) else _builtin_info(*resolved)
+
+
+def describe_folder(folder: Path, kind: DataKind) -> DatasetInfo:
+    """Check a folder the platform made itself (an upload it unpacked) as ``kind`` reads it, without the served
+    app's access rule: the caller vouches for the folder, which is no one's to train on until this passes."""
+    if kind not in KINDS:
+        raise DataError("gans.bad_kind", kind=kind, choices=", ".join(KINDS))
+    return _FOLDER_READERS[kind](str(folder), _existing_folder(str(folder))).info
 
 
 def open_dataset(spec: str, kind: DataKind, image_size: int, *, flip: bool = False, seed: int = 0) -> GanDataset:

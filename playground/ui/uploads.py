@@ -1,44 +1,45 @@
-"""A dataset that a user uploads as a zip: checked before anything is written, then unpacked atomically.
+"""The web app's side of uploaded datasets: take a zip, start the job that unpacks it, and ask a child to describe
+a dataset. The checks themselves, the store's rows and the served app's data access rule are
+``playground.uploads``; nothing here imports Streamlit or the engine.
 
-Why this module exists: a zip from a browser is untrusted. Before a single byte is extracted,
-every member is checked for paths that escape the target folder (absolute paths, ``..``,
-symlinks), for zip bombs (too many members, too many uncompressed bytes) and for files that are
-not images. Only then is it unpacked into a temporary folder beside the target and renamed into
-place, so ``<home>/datasets/<name>`` is either complete or absent. Finally ``gans.data.describe``
-checks the layout (plain images or class subfolders, aligned A|B, unaligned trainA/trainB), so a
-wrong layout is one sentence too; it reads the images with the engine (torch), so it runs in a
-short child process (``playground _ui dataset``). Pure functions: no Streamlit here. The refusals
-are sentences of the translation table (``upload.*`` in ``playground/strings/ui.yaml``), so the page
-says them in the language the session chose.
+Unpacking runs in a background ``playground _ui unpack ID`` child (its own session, collected when it ends), never in
+the page: the page only reads the zip's directory (so a refusal by size or quota is immediate), writes the zip and
+polls the upload's row. ``describe`` and ``extract_zip`` ask a short child (``playground _ui dataset``) because the
+layout check reads the images with the engine.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
-import os
-import re
-import shutil
-import stat
-import tempfile
-import zipfile
-import zlib
+import subprocess
+import sys
+import threading
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import IO
 
-from playground import settings
 from playground.errors import DataError, PlaygroundError
+from playground.store import get_store
+from playground.uploads import (  # noqa: F401 - the names pages and tests use
+    IMAGE_SUFFIXES,
+    LOCAL_MAX_BYTES,
+    MAX_IMAGE_PIXELS,
+    MAX_MEMBERS,
+    Limits,
+    Member,
+    UploadError,
+    check_pixels,
+    check_zip,
+    content_name,
+    datasets_dir,
+    limits,
+    open_zip,
+    safe_name,
+    submit,
+    unpack_zip,
+)
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"})
-MAX_MEMBERS = 50_000
-MAX_TOTAL_BYTES = 2 * 2**30  # uncompressed
-_CHUNK = 1 << 20
-
-
-class UploadError(DataError):
-    """An uploaded archive that we refuse to unpack (one sentence: what is wrong with it)."""
+MAX_TOTAL_BYTES = LOCAL_MAX_BYTES  # unpacked, on this computer (a served app: playground.uploads.SERVED_MAX_BYTES)
 
 
 @dataclass(frozen=True)
@@ -55,124 +56,20 @@ class DatasetSummary:
     classes: tuple[str, ...] | None = None
 
 
-def describe(data: str, kind: str, lang: str | None = None) -> DatasetSummary:
-    """Check a dataset's layout as a GAN of ``kind`` reads it, in a child process (speaking ``lang``);
-    ``DataError`` with the one sentence when it does not fit."""
+def describe(data: str, kind: str, lang: str | None = None, env: dict[str, str] | None = None) -> DatasetSummary:
+    """Check a dataset's layout as a GAN of ``kind`` reads it, in a child process (speaking ``lang``; ``env``: the
+    served app's variables, so its data access rule applies); ``DataError`` with the one sentence when it does not
+    fit."""
     from playground import jobs
 
     try:
-        raw = json.loads(jobs.run_cli(["_ui", "dataset", "--", data, kind], lang=lang))
+        raw = json.loads(jobs.run_cli(["_ui", "dataset", "--", data, kind], lang=lang, env=env))
     except PlaygroundError as exc:
         raise DataError(exc.key, **exc.values) from None
     fields = {name: raw.get(name) for name in DatasetSummary.__dataclass_fields__}
     if fields["classes"] is not None:
         fields["classes"] = tuple(fields["classes"])
     return DatasetSummary(**fields)
-
-
-@dataclass(frozen=True)
-class Member:
-    """One file of the archive that will be extracted, and where (relative to the dataset folder)."""
-
-    info: zipfile.ZipInfo
-    target: PurePosixPath
-
-
-def safe_name(name: str) -> str:
-    """A folder name from an upload's file name: letters, digits, ``-`` and ``_`` only, never empty."""
-    stem = Path(str(name).replace("\\", "/")).name
-    if stem.lower().endswith(".zip"):
-        stem = stem[:-4]
-    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-_")[:60]
-    return cleaned or "dataset"
-
-
-def _human(n: int) -> str:
-    for unit, size in (("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
-        if n >= size:
-            return f"{n / size:,.1f} {unit}".replace(".0 ", " ")
-    return f"{n:,} bytes"
-
-
-def _ignored(parts: tuple[str, ...]) -> bool:
-    """macOS resource forks and hidden files (``.DS_Store``) are never part of a dataset."""
-    return parts[0] == "__MACOSX" or any(p.startswith(".") and p not in (".", "..") for p in parts)
-
-
-def _is_symlink(info: zipfile.ZipInfo) -> bool:
-    return info.create_system == 3 and stat.S_ISLNK(info.external_attr >> 16)
-
-
-def _escapes(raw: str) -> bool:
-    """Absolute paths, drive letters and ``..`` would write outside the dataset folder."""
-    name = raw.replace("\\", "/")
-    if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
-        return True
-    return ".." in PurePosixPath(name).parts
-
-
-def check_zip(
-    archive: zipfile.ZipFile, *, max_members: int = MAX_MEMBERS, max_bytes: int = MAX_TOTAL_BYTES
-) -> list[Member]:
-    """Every member that will be extracted, after refusing anything unsafe; nothing is written.
-
-    A single folder that holds everything (``facades/train/...``) is unwrapped, so the dataset
-    folder starts at the layout the GAN readers expect.
-    """
-    infos = archive.infolist()
-    if len(infos) > max_members:
-        raise UploadError("upload.too_many", n=f"{len(infos):,}", limit=f"{max_members:,}")
-    total = 0
-    kept: list[zipfile.ZipInfo] = []
-    for info in infos:
-        if _escapes(info.filename):
-            raise UploadError("upload.escapes", name=info.filename)
-        if _is_symlink(info):
-            raise UploadError("upload.symlink", name=info.filename)
-        parts = PurePosixPath(info.filename.replace("\\", "/")).parts
-        if info.is_dir() or not parts or _ignored(parts):
-            continue
-        if info.flag_bits & 0x1:
-            raise UploadError("upload.encrypted", name=info.filename)
-        if PurePosixPath(parts[-1]).suffix.lower() not in IMAGE_SUFFIXES:
-            allowed = ", ".join(sorted(s.lstrip(".") for s in IMAGE_SUFFIXES))
-            raise UploadError("upload.not_image", name=info.filename, allowed=allowed)
-        total += info.file_size
-        if total > max_bytes:
-            raise UploadError("upload.too_big", limit=_human(max_bytes))
-        kept.append(info)
-    if not kept:
-        raise UploadError("upload.no_images")
-    paths = [PurePosixPath(*PurePosixPath(i.filename.replace("\\", "/")).parts) for i in kept]
-    files = set(paths)
-    for path in paths:
-        clash = next((parent for parent in path.parents if parent in files), None)
-        if clash is not None:
-            raise UploadError("upload.clash", clash=str(clash), path=str(path))
-    tops = {p.parts[0] for p in paths}
-    strip = 1 if len(tops) == 1 and all(len(p.parts) > 1 for p in paths) else 0
-    return [Member(info, PurePosixPath(*path.parts[strip:])) for info, path in zip(kept, paths)]
-
-
-def _extract(archive: zipfile.ZipFile, members: list[Member], folder: Path, max_bytes: int) -> None:
-    """Copy each checked member, counting bytes as they come (a header may lie about its size)."""
-    written = 0
-    root = folder.resolve()
-    for member in members:
-        dest = folder.joinpath(*member.target.parts)
-        if root not in dest.resolve().parents:  # belt and braces after check_zip
-            raise UploadError("upload.outside", name=member.info.filename)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        with archive.open(member.info) as src, dest.open("wb") as out:
-            while chunk := src.read(_CHUNK):
-                written += len(chunk)
-                if written > max_bytes:
-                    raise UploadError("upload.too_big", limit=_human(max_bytes))
-                out.write(chunk)
-
-
-def datasets_dir() -> Path:
-    return settings.home() / "datasets"
 
 
 def extract_zip(
@@ -183,46 +80,52 @@ def extract_zip(
     root: Path | None = None,
     max_members: int = MAX_MEMBERS,
     max_bytes: int = MAX_TOTAL_BYTES,
+    max_image_pixels: int = MAX_IMAGE_PIXELS,
     lang: str | None = None,
 ) -> tuple[Path, DatasetSummary]:
-    """Check, unpack into ``<home>/datasets/<safe name>-<kind>-<hash>`` and describe an uploaded zip.
-
-    Returns the folder and what ``describe`` says of it. The same bytes uploaded twice land in
-    the same folder (it is reused, not unpacked again). Raises ``UploadError``/``DataError`` (the layout's
-    sentence in ``lang``).
-    """
+    """Check, unpack into ``<home>/datasets/<safe name>-<kind>-<hash>`` and describe a zip now, in this process (for
+    scripts and tests; the web page starts the unpack job instead). The same bytes land in the same folder. Raises
+    ``UploadError``/``DataError`` (the layout's sentence in ``lang``); a refusal leaves nothing behind."""
     raw = data.read_bytes() if isinstance(data, Path) else data if isinstance(data, bytes) else data.read()
-    digest = hashlib.sha256(raw).hexdigest()[:10]
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(raw))
-    except zipfile.BadZipFile:
-        raise UploadError("upload.not_zip", name=name) from None
-    root = root or datasets_dir()
+    limit = Limits(max_bytes=max_bytes, max_members=max_members, max_image_pixels=max_image_pixels)
     # The data kind is part of the name: the same zip checked as another kind never touches a folder in use.
-    target = root / f"{safe_name(name)}-{kind}-{digest}"
-    with archive:
-        members = check_zip(archive, max_members=max_members, max_bytes=max_bytes)
-        if not target.is_dir():
-            root.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=".upload-", dir=root))
-            try:
-                _extract(archive, members, tmp, max_bytes)
-                try:
-                    os.rename(tmp, target)
-                except OSError:
-                    if not target.is_dir():  # another upload of the same bytes won the race otherwise
-                        raise
-            except (zipfile.BadZipFile, zlib.error, EOFError):
-                raise UploadError("upload.damaged", name=name) from None
-            except NotImplementedError:  # e.g. Deflate64 or another method Python cannot unpack
-                raise UploadError("upload.method", name=name) from None
-            except OSError as exc:  # a full disk, or a name this file system cannot hold
-                raise UploadError("upload.unpack_failed", name=name, root=str(root), reason=str(exc.strerror or exc)) from None
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
+    target = (root or datasets_dir()) / content_name(raw, name, kind)
+    existed = target.is_dir()
+    with open_zip(raw, name) as archive:
+        unpack_zip(archive, name, target, limit)
     try:
         info = describe(str(target), kind, lang)
     except DataError:
-        shutil.rmtree(target, ignore_errors=True)
+        if not existed:
+            import shutil
+
+            shutil.rmtree(target, ignore_errors=True)
         raise
     return target, info
+
+
+def start(upload_id: int, *, env: dict[str, str] | None = None) -> int:
+    """Start the unpack job of an upload ``submit`` took (``env``: whom it acts for on a served app), as a process
+    of its own session; a thread collects it, and marks the row failed if the job died without saying why. Its
+    pid."""
+    from playground import jobs
+
+    proc = subprocess.Popen(  # noqa: S603 - an argument list, never a shell string
+        [sys.executable, "-m", "playground", "_ui", "unpack", str(int(upload_id))], stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env=jobs.child_env(None, **(env or {})),
+    )
+    threading.Thread(target=_collect, args=(proc, upload_id), name=f"reap-unpack-{proc.pid}", daemon=True).start()
+    return proc.pid
+
+
+def _collect(proc: subprocess.Popen[str], upload_id: int) -> None:
+    _, said = proc.communicate()
+    if proc.returncode == 0:
+        return
+    store = get_store()
+    row = store.upload(upload_id)
+    if row is not None and row["status"] == "unpacking":  # the job ended without marking its row: a crash
+        lines = [line.strip() for line in (said or "").splitlines() if line.strip()]
+        error = {"key": "upload.job_failed", "values": {"said": (lines[-1] if lines else f"exit status {proc.returncode}")[:200]}}
+        store.update_upload(upload_id, status="failed", bytes=0, error=json.dumps(error))
