@@ -8,17 +8,25 @@ run's live panel on top, the form below it folded away and set to the settings t
 
 from __future__ import annotations
 
+import math
+import os
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
+from playground import settings
+from playground import uploads as upload_store
 from playground.errors import PlaygroundError
-from playground.store import Run
-from playground.ui import engine, live, uploads
+from playground.i18n import Words
+from playground.store import Run, get_store
+from playground.ui import auth, engine, live, uploads
 from playground.ui.common import Prefill, error_text, lang, page, t
 from playground.ui.live import learn_more
 
-UPLOADED_KEY = "train_gan.uploaded"  # (upload id, kind) -> extracted folder, so reruns do not unpack again
+UPLOADED_KEY = "train_gan.uploaded"  # (file id, kind) -> the upload's id (or its refusal), so reruns do not take it again
+JUST_UPLOADED = "train_gan.just_uploaded"  # the upload to pick once it is ready
+POLL_S = 2.0  # how often the list of uploads looks at one still unpacking
 DEVICES = ("auto", "cpu", "cuda")
 PREFILL = Prefill("train_gan")  # the form set to the run a one-click start landed on
 _start = PREFILL.start
@@ -40,12 +48,24 @@ def game_names() -> list[str]:
     return engine.ale_games()
 
 
+def sources() -> tuple[str, ...]:
+    """Where data may come from: on a served app a folder of the server only when the operator listed some."""
+    if auth.served() and not settings.data_roots():
+        return tuple(s for s in SOURCES if s != "folder")
+    return SOURCES
+
+
 def dataset_picker(kind: str, needs_labels: bool) -> str | None:
-    """The dataset spec the form will send: a built-in name, a folder path or an unpacked upload."""
+    """The dataset spec the form will send: a built-in name, a folder path or a ready upload's folder."""
+    offered = sources()
+    if st.session_state.get("train_gan.source") not in (None, *offered):  # a folder no longer offered
+        st.session_state.pop("train_gan.source")
     source = st.radio(
-        t("train_gan.source"), SOURCES, format_func=lambda s: t("train_gan.source." + s), horizontal=True,
+        t("train_gan.source"), offered, format_func=lambda s: t("train_gan.source." + s), horizontal=True,
         key="train_gan.source",
     )
+    if "folder" not in offered:
+        st.caption(t("upload.no_roots", env=settings.DATA_ROOTS_ENV, sep=os.pathsep))
     if source == "builtin":
         families = builtin_families(kind, needs_labels)
         if not families:
@@ -66,26 +86,151 @@ def dataset_picker(kind: str, needs_labels: bool) -> str | None:
         return ":".join([family, *picked])
     st.caption(t("train_gan.layout." + kind))
     if source == "folder":
+        if auth.served():
+            return served_folder()
         folder = st.text_input(t("train_gan.folder"), placeholder="/path/to/images", key="train_gan.folder")
         return folder.strip() or None
-    upload = st.file_uploader(t("train_gan.upload"), type=["zip"], key="train_gan.upload")
-    if upload is None:
+    return upload_picker(kind)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _offered(roots: tuple[str, ...], private: str) -> list[str]:
+    """The roots and their subfolders (looked at once a minute, not on every rerun)."""
+    return upload_store.offered_folders(upload_store.DataAccess(tuple(map(Path, roots)), (), Path(private)))
+
+
+def _offer_args() -> tuple[tuple[str, ...], str]:
+    return tuple(map(str, settings.data_roots())), str(settings.home().resolve())
+
+
+def served_folder() -> str | None:
+    """A served app's folder: one of the operator's roots or their subfolders, picked from a list; whatever comes
+    back is checked by the access rule before anything looks at it (the child checks again)."""
+    access = upload_store.data_access(auth.player())
+    choices = _offered(*_offer_args())
+    if not choices:
+        st.warning(t("upload.roots_empty", env=settings.DATA_ROOTS_ENV))
         return None
+    picked = st.selectbox(t("upload.folder_choice"), choices, key="train_gan.folder_choice")
+    try:
+        access.folder(str(picked))
+    except PlaygroundError as exc:
+        st.error(error_text(exc))
+        return None
+    return str(picked)
+
+
+def _status(row: dict[str, Any]) -> str:
+    return t("upload.status." + row["status"]) if row["status"] in upload_store.STATUSES else str(row["status"])
+
+
+def _limits_line(player: str) -> str:
+    limit = upload_store.limits(auth.served())
+    values = dict(max_bytes=upload_store.human_bytes(limit.max_bytes), side=f"{math.isqrt(limit.max_image_pixels):,}")
+    if not auth.served():
+        return t("upload.limits_local", **values)
+    return t("upload.limits", quota=upload_store.human_bytes(settings.upload_quota_bytes()),
+             used=upload_store.human_bytes(upload_store.used_bytes(player)), **values)
+
+
+def take_upload(kind: str, player: str) -> None:
+    """A zip just dropped on the uploader: its directory checked here (size, quota), then the job unpacks it."""
+    upload = st.file_uploader(t("train_gan.upload"), type=["zip"], key="train_gan.upload")
+    st.caption(_limits_line(player))
+    if upload is None:
+        return
     cache = st.session_state.setdefault(UPLOADED_KEY, {})
     marker = (upload.file_id, kind)
-    if marker not in cache:  # unpack once per file and data kind, and remember a refusal too
+    if marker not in cache:  # take it once per file and data kind, and remember a refusal too
         try:
-            with st.spinner(t("train_gan.unpacking")):
-                folder_path, info = uploads.extract_zip(upload.getvalue(), upload.name, kind, lang=lang())
-            cache[marker] = (str(folder_path), None, info.size)
+            upload_id = upload_store.submit(upload.getvalue(), upload.name, kind, player, served=auth.served())
+            uploads.start(upload_id, env=auth.child_env())
+            cache[marker] = upload_id
+            st.session_state[JUST_UPLOADED] = upload_id
         except PlaygroundError as exc:
-            cache[marker] = (None, exc, 0)  # the exception: its sentence follows the language switch
-    folder_spec, refusal, count = cache[marker]
-    if refusal:
-        st.error(error_text(refusal))
+            cache[marker] = exc  # the exception: its sentence follows the language switch
+    taken = cache[marker]
+    if isinstance(taken, PlaygroundError):
+        st.error(error_text(taken))
     else:
-        st.success(t("train_gan.unpacked", folder=folder_spec, n=f"{count:,}"))
-    return folder_spec
+        row = get_store().upload(taken)
+        if row is not None and row["status"] == "unpacking":
+            st.info(t("upload.queued", name=row["name"]))
+
+
+def your_uploads(player: str) -> None:
+    """The person's uploads (name, kind, size, status; why one was refused) with a delete button each; while one
+    is unpacking the list looks again every ``POLL_S`` seconds, and draws the page anew when it is done."""
+    store = get_store()
+    pending = any(r["status"] == "unpacking" for r in store.uploads(player))
+
+    @st.fragment(run_every=POLL_S if pending else None)
+    def listing() -> None:
+        st.markdown("**" + t("upload.yours") + "**")
+        rows = store.uploads(player)
+        if not rows:
+            st.caption(t("upload.none_yet"))
+        for row in reversed(rows):  # newest first
+            left, right = st.columns([5, 1])
+            left.markdown(t("upload.row", name=_plain(str(row["name"])), kind=upload_store.upload_kind(row),
+                            size=upload_store.human_bytes(int(row["bytes"] or 0)), status=_status(row)))
+            if row["status"] == "failed":
+                left.error(refusal_text(row))
+            if right.button(t("upload.delete"), key=f"train_gan.delete_upload.{row['id']}"):
+                try:
+                    upload_store.remove(int(row["id"]), store, owner=player)
+                except PlaygroundError as exc:
+                    st.error(error_text(exc))
+                else:
+                    st.session_state["train_gan.notice_upload"] = t("upload.deleted", name=row["name"])
+                    st.rerun()
+        if pending and not any(r["status"] == "unpacking" for r in rows):
+            st.rerun()  # done: the picker above offers it now
+
+    listing()
+
+
+def _plain(text: str) -> str:
+    """A name people chose, shown as itself inside markdown (no links, images or emphasis of its own)."""
+    return "".join("\\" + c if c in "\\`*_{}[]()<>#!|~" else c for c in text)
+
+
+def refusal_text(row: dict[str, Any]) -> str:
+    """Why an upload was refused, in the session's language (the row keeps the sentence's key and values)."""
+    key, values = upload_store.error_words(row) or ("upload.job_failed", {"said": "?"})
+    try:
+        return Words(key, **values).render(lang())
+    except (KeyError, IndexError, ValueError):  # a sentence this version does not know
+        return key
+
+
+def upload_picker(kind: str) -> str | None:
+    """Upload a zip, or train on one of the person's ready uploads of this data kind (the newest by default)."""
+    player = auth.player()
+    take_upload(kind, player)
+    notice = st.session_state.pop("train_gan.notice_upload", None)
+    if notice:
+        st.success(notice)
+    ready = [r for r in reversed(get_store().uploads(player))
+             if r["status"] == "ready" and upload_store.upload_kind(r) == kind]
+    chosen: str | None = None
+    if ready:
+        names = {int(r["id"]): r["name"] for r in ready}
+        key = f"train_gan.upload_pick.{kind}"
+        just = st.session_state.get(JUST_UPLOADED)
+        if just in names:  # the zip just uploaded is ready: train on it
+            st.session_state[key] = just
+            st.session_state.pop(JUST_UPLOADED, None)
+        if st.session_state.get(key) not in names:
+            st.session_state.pop(key, None)
+        picked = st.selectbox(t("upload.pick"), list(names), format_func=lambda i: names[i], key=key)
+        row = get_store().upload(int(picked))
+        if row is not None and row["owner"] == player and row["status"] == "ready":
+            chosen = str(row["folder"])
+    else:
+        st.caption(t("upload.none_ready"))
+    your_uploads(player)
+    return chosen
 
 
 def prefill_from(run: Run) -> None:
@@ -107,9 +252,17 @@ def prefill_from(run: Run) -> None:
         values["train_gan.source"] = "builtin"
         values[f"train_gan.family.{model['data_kind']}.{model['needs_labels']}"] = family
         values.update({f"train_gan.game.{family}.{i}": game for i, game in enumerate(games)})
-    else:
+    elif not auth.served():
         values["train_gan.source"] = "folder"
         values["train_gan.folder"] = data
+    else:  # a served app: the folder is one of the offered ones, or one of the person's uploads
+        mine = [r for r in get_store().uploads(auth.player()) if r["status"] == "ready" and r["folder"] == data]
+        if mine:
+            values["train_gan.source"] = "upload"
+            values[f"train_gan.upload_pick.{model['data_kind']}"] = int(mine[0]["id"])
+        elif "folder" in sources() and data in _offered(*_offer_args()):
+            values["train_gan.source"] = "folder"
+            values["train_gan.folder_choice"] = data
     if preset_name in model["presets"]:
         values[f"train_gan.preset.{model_name}"] = preset_name
         for key, field in (("size", "image_size"), ("batch", "batch_size")):
