@@ -42,6 +42,7 @@ def load(ref: str, which: str = "latest", device: str = "auto", store: Store | N
     run = runs.get(ref, store)
     if run.kind != "gan":
         raise RunStateError("gan_inference.not_gan_run", run=run.id, kind=run.kind)
+    runs.folder_here(run)  # trained on another machine of a shared store: its checkpoints are there
     _step, path = runs.pick_checkpoint(run, which, store)
     config = of_run(run)
     device = resolve_device(device)

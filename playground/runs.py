@@ -41,6 +41,18 @@ def folder_for(run_id: str) -> Path:
     return settings.runs_dir() / run_id
 
 
+def folder_here(run: Run) -> Path:
+    """The run's folder, for a door about to read its checkpoints, videos or samples. On a store shared by a
+    class (PostgreSQL) a run trained on another machine has its folder there, under that machine's home: one
+    sentence says so (and how to share folders), instead of "no checkpoint yet" or a file not found."""
+    folder = Path(run.folder)
+    if folder.is_dir():
+        return folder
+    if run.host and run.host != socket.gethostname():
+        raise CheckpointError("runs.folder_elsewhere", run=run.id, host=run.host, folder=run.folder)
+    raise CheckpointError("runs.folder_missing", run=run.id, folder=run.folder)
+
+
 def create(
     *,
     kind: str,

@@ -445,6 +445,7 @@ def prepare_resume(ref: str, *, kind: str, total: int | None, which: str, totals
         raise RunStateError("session.wrong_kind", run=run.id, kind_name=kind_name, kind=kind, kind_upper=kind.upper())
     if run.status == "running":
         raise RunStateError("runs.still_running", run=run.id)
+    runs.folder_here(run)  # trained on another machine of a shared store: it resumes there
     try:
         step, path = runs.pick_checkpoint(run, which, store)
     except CheckpointError:

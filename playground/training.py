@@ -210,6 +210,7 @@ def evaluate_run(
     run = runs.get(ref, store)
     if run.kind != "rl":
         raise RunStateError("training.not_rl", run=run.id, kind=run.kind)
+    runs.folder_here(run)  # trained on another machine of a shared store: its checkpoints are there
     step, path = runs.pick_checkpoint(run, which, store)
     config = of_run(run)
     episodes = episodes or max(config.eval_episodes, DEFAULT_EVAL_EPISODES)  # at least the 10 a challenge counts

@@ -576,3 +576,51 @@ def test_a_server_that_cannot_be_reached_is_one_sentence_without_the_password() 
             as caught:
         Store("postgresql+psycopg://ann:secret@127.0.0.1:1/playground")
     assert "secret" not in str(caught.value) and "PLAYGROUND_DB" in str(caught.value)
+
+
+# -- a class on one store: runs trained on another machine ------------------------------------------------------
+def test_a_run_whose_folder_is_on_another_machine_is_one_sentence_at_every_door(
+        home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Any, backend: str) -> None:
+    """Machines sharing one store share the runs' records but each keeps its own run folders: watching, evaluating
+    or resuming a run trained elsewhere says where it was trained, from the CLI and the web Watch page alike, and
+    works once that machine's runs folder is mounted at the same path."""
+    from streamlit.testing.v1 import AppTest
+
+    from playground import runs
+    from playground.errors import CheckpointError
+    from playground.store import get_store
+
+    if backend == "sqlite":  # one store for both homes, as PLAYGROUND_DB names it on every machine of a class
+        monkeypatch.setenv("PLAYGROUND_DB", f"sqlite:///{tmp_path / 'class.db'}")
+    trainer_home = tmp_path / "trainer-home"
+    monkeypatch.setenv("PLAYGROUND_HOME", str(trainer_home))  # the machine that trains
+    store = get_store()
+    run = _new_run(store, "ppo", "CartPole", "CartPole-v1")
+    checkpoint = runs.checkpoint_path(run, 100)
+    checkpoint.write_bytes(b"weights")
+    store.add_artifact(run.id, "checkpoint", str(checkpoint), step=100)
+    store.update_run(run.id, status="finished", host="trainer-7", pid=None)
+    away = tmp_path / "trainer-home-elsewhere"
+    trainer_home.rename(away)  # not on this machine
+    monkeypatch.setenv("PLAYGROUND_HOME", str(home))  # this machine, on the same store
+
+    sentence = (f"run {run.id} was trained on trainer-7; its folder {run.folder} (checkpoints, videos, samples) is "
+                f"not on this machine; do this on trainer-7, or mount the trainers' runs folder at that same path here")
+    with pytest.raises(CheckpointError) as caught:
+        runs.folder_here(store.get_run(run.id))
+    assert sentence in str(caught.value)
+    for door in (["rl", "eval", run.id], ["watch", run.id, "--headless"], ["rl", "resume", run.id]):
+        result = cli(*door)
+        assert result.code == 2 and sentence in " ".join(result.err.split()), (door, result.err)
+        assert "Traceback" not in result.err and "no checkpoint" not in result.err
+    page = AppTest.from_file(str(ROOT / "playground" / "ui" / "pages" / "watch.py"), default_timeout=60).run()
+    assert [sentence in e.value for e in page.error] == [True], [e.value for e in page.error]
+
+    trainer_home.symlink_to(away)  # the trainer's folders mounted at the same path (NFS in a class)
+    assert runs.folder_here(store.get_run(run.id)) == Path(run.folder)
+    assert runs.pick_checkpoint(store.get_run(run.id), "latest", store) == (100, checkpoint)
+
+    trainer_home.unlink()  # trained here, and the folder has gone: another sentence
+    store.update_run(run.id, host=__import__("socket").gethostname())
+    with pytest.raises(CheckpointError, match=f"run {run.id}'s folder .* is not on this machine any more"):
+        runs.folder_here(store.get_run(run.id))

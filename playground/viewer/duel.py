@@ -130,6 +130,7 @@ def duel(
         raise RunStateError("viewer.duel_not_rl", run=run.id, kind=run.kind)
     config = of_run(run)
     spec = envs.resolve(config.env)
+    runs.folder_here(run)  # trained on another machine of a shared store: its checkpoints are there
     step, path = runs.pick_checkpoint(run, checkpoint or "best", store)
     human_env = envs.make_play_env(spec, max_frames=max_frames_per_game)
     problem = keyboard_problem(spec, human_env)

@@ -688,6 +688,7 @@ def gan_watch(
     run = runs.get(ref, store)
     if run.kind != "gan":
         raise RunStateError("viewer.gan_watch_rl_run", run=run.id)
+    runs.folder_here(run)  # trained on another machine of a shared store: its checkpoints are there
     config = of_run(run)
     if walk and gans.get(config.model).data_kind != "images":
         raise PlaygroundError("viewer.walk_option_needs_dcgan", run=run.id, model=config.model)

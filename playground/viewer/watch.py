@@ -203,6 +203,7 @@ def watch(
         raise RunStateError("viewer.watch_gan_run", run=run.id)
     if run.kind != "rl":
         raise RunStateError("viewer.watch_not_rl", run=run.id, kind=run.kind)
+    runs.folder_here(run)  # trained on another machine of a shared store: its checkpoints are there
     config = of_run(run)
     follower = Follower(run.id, store) if follow else None
     chosen: tuple[int, Path] | None = None

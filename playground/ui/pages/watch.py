@@ -60,7 +60,7 @@ def _playground(args: list[str], timeout: float) -> str | ChildFailed:
     """``playground ARGS`` in a child process with no window, speaking this session's language: what it
     printed, or its refusal (one sentence)."""
     try:
-        return jobs.run_cli(args, timeout=timeout, lang=lang(), env=_NO_WINDOW)
+        return jobs.run_cli(args, timeout=timeout, lang=lang(), env={**_NO_WINDOW, **auth.child_env()})
     except jobs.ChildTimedOut:
         return ChildFailed("watch.timeout", seconds=int(timeout))
     except ChildFailed as refusal:
@@ -416,6 +416,7 @@ def render() -> None:
                                                       status=_status(by_id[i].status)))
         run = by_id[run_id]
         st.caption(t("watch.run_caption", algo=run.algo, env=run.env, status=_status(run.status), step=f"{run.step:,}"))
+        runs.folder_here(run)  # trained on another machine of a shared store: one sentence says where
         if run.kind == "gan":
             _gan(run, store)
         else:
