@@ -90,17 +90,20 @@ def figure(runs: Sequence[Run], metric: str, store: Store | None = None, smoothi
     return fig
 
 
-def record_comparison(runs: Sequence[Run], metric: str, store: Store | None = None) -> None:
-    """A ``runs_compared`` event (which runs, by whom), for the game's "compared with five others" badge.
+def record_comparison(runs: Sequence[Run], metric: str, store: Store | None = None, player: str | None = None) -> None:
+    """A ``runs_compared`` event (which runs, by ``player``: default this machine's profile), for the game's
+    "compared with five others" badge.
 
-    The CLI records it when it writes a comparison; a UI page calls it once per comparison it shows.
+    The CLI records it when it writes a comparison; a UI page calls it once per comparison it shows, naming the
+    session's person.
     """
     from playground.game.profiles import active_player
 
-    try:
-        player: str | None = active_player()
-    except PlaygroundError:
-        player = None
+    if player is None:
+        try:
+            player = active_player()
+        except PlaygroundError:
+            player = None
     events.record(store or get_store(), events.RunsCompared(runs=[r.id for r in runs], metric=metric, player=player))
 
 

@@ -178,21 +178,24 @@ class Steerer:
         raise PlaygroundError("gan_steering.unknown_op", op=op, ops=", ".join(self.controls().ops))
 
 
-def note(run_id: str, how: str, noted: set[tuple[str, str]]) -> None:
-    """A ``latent_steered`` event (evidence for the game's latent-walk badge), once per run and way of
-    steering in this process: a slider dragged across its range is one event, not a hundred."""
-    if (run_id, how) in noted:
+def note(run_id: str, how: str, noted: set[tuple[str, ...]], player: str | None = None) -> None:
+    """A ``latent_steered`` event (evidence for the game's latent-walk badge), once per run, way of steering and
+    player in this process: a slider dragged across its range is one event, not a hundred. ``player``: who steered
+    (a served app's page names its person; default this machine's profile)."""
+    from playground.game.profiles import active_player
+
+    if player is None:
+        try:
+            player = active_player()
+        except PlaygroundError:
+            player = None
+    if (run_id, how, player or "") in noted:
         return
     from playground import events
-    from playground.game.profiles import active_player
     from playground.store import get_store
 
-    try:
-        player: str | None = active_player()
-    except PlaygroundError:
-        player = None
     events.record(get_store(), events.LatentSteered(run=run_id, how=how, player=player))
-    noted.add((run_id, how))
+    noted.add((run_id, how, player or ""))
 
 
 def number_tiles(picture: np.ndarray, n: int, columns: int, size: int) -> np.ndarray:
@@ -224,7 +227,7 @@ def serve(requests: IO[str] = sys.stdin, answers: IO[str] = sys.stdout, idle_exi
     read stays loaded, so a slider's next position costs one forward pass.
     """
     steerers: dict[tuple[str, str], Steerer] = {}
-    noted: set[tuple[str, str]] = set()
+    noted: set[tuple[str, ...]] = set()
     while True:
         if hasattr(requests, "fileno"):
             ready, _, _ = select.select([requests], [], [], idle_exit_s)
@@ -247,7 +250,7 @@ def serve(requests: IO[str] = sys.stdin, answers: IO[str] = sys.stdout, idle_exi
 
 
 def _answer(request: dict[str, Any], steerers: dict[tuple[str, str], Steerer],
-            noted: set[tuple[str, str]]) -> dict[str, Any]:
+            noted: set[tuple[str, ...]]) -> dict[str, Any]:
     key = (str(request["run"]), str(request.get("checkpoint", "latest")))
     steerer = steerers.get(key)
     if steerer is None:
@@ -256,10 +259,12 @@ def _answer(request: dict[str, Any], steerers: dict[tuple[str, str], Steerer],
     op = request["op"]
     if op == "controls":
         return {"controls": steerer.controls().record()}
-    args = {k: v for k, v in request.items() if k not in ("run", "checkpoint", "op", "out", "lang", "scale")}
+    args = {k: v for k, v in request.items()
+            if k not in ("run", "checkpoint", "op", "out", "lang", "scale", "player")}
     picture = steerer.draw(op, **args)
     scale = max(1, min(MAX_SCALE, int(request.get("scale", 1))))  # a page shows small tiles larger, in crisp pixels
     picture = np.repeat(np.repeat(picture, scale, axis=0), scale, axis=1)
     if op != "grid":
-        note(steerer.loaded.run.id, op, noted)
+        player = request.get("player")
+        note(steerer.loaded.run.id, op, noted, str(player) if player else None)
     return {"path": str(grid.save_png(picture, Path(request["out"])))}

@@ -19,6 +19,7 @@ from playground import settings
 from playground.errors import PlaygroundError
 from playground.store import Run
 from playground.ui.common import error_text, lang, shown_errors, t
+from playground.ui import auth
 from playground.ui.sampler import sampler
 
 SESSION = "steer.session"  # session state: this browser session's folder name
@@ -34,7 +35,8 @@ def _folder() -> Path:
 
 def _show(run: Run, checkpoint: str, op: str, caption: str, scale: int = SCALE, **values: Any) -> None:
     with shown_errors(), st.spinner(t("watch.drawing")):
-        path = sampler().draw(run.id, checkpoint, op, _folder() / f"{run.id}-{op}.png", lang(), scale=scale, **values)
+        path = sampler().draw(run.id, checkpoint, op, _folder() / f"{run.id}-{op}.png", lang(), scale=scale,
+                              player=auth.player(), **values)
         st.image(str(path), caption=caption, output_format="PNG")
 
 

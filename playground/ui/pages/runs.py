@@ -120,7 +120,7 @@ def _curves(chosen: list[Run], store: Store) -> None:
         done = st.session_state.setdefault(RECORDED, set())
         key = (tuple(sorted(r.id for r in chosen)), metric)
         if key not in done:
-            compare.record_comparison(chosen, metric, store)
+            compare.record_comparison(chosen, metric, store, player=auth.player())
             done.add(key)
 
 
