@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +138,23 @@ def test_xp_tier_challenges_and_badges_follow_the_class_catalogue(home: Path) ->
     assert after["tier_name"] == {"en": "Going", "zh": "进行"}
     assert after["badges"] >= 1  # the first game played is a badge
     assert after["last_activity"] is not None
+
+
+def test_what_this_read_newly_earned_counts_as_activity_at_once(home: Path) -> None:
+    """The first look at the class records the award a game earned; its row says so then, not a look later."""
+    from sqlalchemy import update
+
+    from playground.store import events_table
+
+    classroom.set_catalogue(catalogue_yaml(), "class.yaml")
+    record_human_game(player="张伟", env="ALE/Pong-v5", game="Pong", score=-20, seed=0, frames=900)
+    an_hour_ago = time.time() - 3600
+    with get_store().engine.begin() as conn:
+        conn.execute(update(events_table).values(created_at=an_hour_ago))
+    first = by_name(classroom.rows())["张伟"]
+    assert first["xp"] == 60
+    assert time.time() - datetime.fromisoformat(first["last_activity"]).timestamp() < 60  # the award, just now
+    assert classroom.rows() == [first]
 
 
 def test_the_csv_opens_in_a_spreadsheet_with_chinese_names_and_stable_columns(home: Path) -> None:

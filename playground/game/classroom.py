@@ -89,6 +89,8 @@ def rows(store: Store | None = None, game: Game | None = None, *, actor: Actor |
         name = event["payload"].get("player")
         if isinstance(name, str):
             seen[name].append(event["created_at"])
+    for (_, name), event in [*game.award_events.items(), *game.badge_events.items()]:  # with this read's new ones
+        seen[name].append(event["created_at"])
     # Not game.players(): it also names the machine's person as the owner of runs that never started.
     names = [*people, *runs_of, *players_in(game.evidence.events)]
     names = sorted(dict.fromkeys(names), key=lambda n: (n.casefold(), n))
