@@ -236,7 +236,7 @@ def _extract(archive: zipfile.ZipFile, members: list[Member], folder: Path, max_
 
 def open_zip(data: bytes | IO[bytes] | Path, name: str) -> zipfile.ZipFile:
     try:
-        return zipfile.ZipFile(data if isinstance(data, Path) else io.BytesIO(data) if isinstance(data, bytes) else data)
+        return zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes) else data)
     except (zipfile.BadZipFile, OSError, EOFError):
         raise UploadError("upload.not_zip", name=name) from None
 

@@ -4,10 +4,9 @@ config; uploads count against a per-person quota, belong to their owner and are 
 
 from __future__ import annotations
 
+import io
 import os
 import re
-import subprocess
-import sys
 import time
 import zipfile
 from pathlib import Path
@@ -26,7 +25,8 @@ from test_ui_uploads import make_zip, png
 ROOT = Path(__file__).resolve().parents[1]
 GAN_PAGE = str(ROOT / "playground/ui/pages/train_gan.py")
 JOB_TIMEOUT_S = 120.0
-REFUSED = re.compile(r"^(?P<path>.+) is not a folder you can train on here; pick one of the offered folders or upload a zip\.$")
+REFUSED = re.compile(r"^(?P<path>.+) is not a folder you can train on here; "
+                     r"pick one of the offered folders or upload a zip\.$")
 
 
 @pytest.fixture
@@ -105,8 +105,8 @@ def test_the_offered_folders_are_the_roots_and_their_subfolders_and_nothing_else
                        str(served["faces"].resolve() / "set1")]
 
 
-def test_gan_train_in_the_served_child_refuses_every_such_path_alike(served: dict[str, Path], cli,  # type: ignore[no-untyped-def]
-                                                                      tmp_path: Path) -> None:
+def test_gan_train_in_the_served_child_refuses_every_such_path_alike(
+        served: dict[str, Path], cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     said = {}
     for name, path in (("outside", served["secret"]), ("missing", tmp_path / "nowhere"),
                        ("link", served["escape"])):
@@ -153,7 +153,7 @@ def test_the_quota_refuses_an_upload_that_would_pass_it_before_anything_is_writt
     ready_upload("ada", "old-set", n=3)
     used = uploads.used_bytes("ada")
     big = make_zip({f"img{i}.png": png(64, 64, (i, 0, 0)) for i in range(6)})
-    with zipfile.ZipFile(__import__("io").BytesIO(big)) as archive:
+    with zipfile.ZipFile(io.BytesIO(big)) as archive:
         needed = sum(i.file_size for i in archive.infolist())
     monkeypatch.setenv("PLAYGROUND_UPLOAD_QUOTA_MB", str((used + needed - 1) / 2**20))  # one byte short
     before = sorted(p.name for p in uploads.datasets_dir().iterdir())
@@ -206,7 +206,8 @@ def test_an_upload_is_unpacked_by_a_background_child_that_marks_its_row_ready(se
         uploads.data_access("bob").folder(row["folder"])  # not bob's
 
 
-def test_a_refused_unpack_leaves_only_its_row_saying_why(served: dict[str, Path], cli) -> None:  # type: ignore[no-untyped-def]
+def test_a_refused_unpack_leaves_only_its_row_saying_why(
+        served: dict[str, Path], cli) -> None:  # type: ignore[no-untyped-def]
     data = make_zip({"trainA/a.png": png(), "testA/b.png": png()})  # no trainB: half of an unaligned set
     upload_id = uploads.submit(data, "half.zip", "unpaired", "ada", served=True)
     result = cli("_ui", "unpack", str(upload_id))

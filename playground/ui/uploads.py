@@ -127,5 +127,6 @@ def _collect(proc: subprocess.Popen[str], upload_id: int) -> None:
     row = store.upload(upload_id)
     if row is not None and row["status"] == "unpacking":  # the job ended without marking its row: a crash
         lines = [line.strip() for line in (said or "").splitlines() if line.strip()]
-        error = {"key": "upload.job_failed", "values": {"said": (lines[-1] if lines else f"exit status {proc.returncode}")[:200]}}
+        said = (lines[-1] if lines else f"exit status {proc.returncode}")[:200]
+        error = {"key": "upload.job_failed", "values": {"said": said}}
         store.update_upload(upload_id, status="failed", bytes=0, error=json.dumps(error))

@@ -24,7 +24,7 @@ from playground.ui import auth, engine, live, uploads
 from playground.ui.common import Prefill, error_text, lang, page, t
 from playground.ui.live import learn_more
 
-UPLOADED_KEY = "train_gan.uploaded"  # (file id, kind) -> the upload's id (or its refusal), so reruns do not take it again
+UPLOADED_KEY = "train_gan.uploaded"  # (file id, kind) -> its upload's id (or refusal): reruns do not take it again
 JUST_UPLOADED = "train_gan.just_uploaded"  # the upload to pick once it is ready
 POLL_S = 2.0  # how often the list of uploads looks at one still unpacking
 DEVICES = ("auto", "cpu", "cuda")
