@@ -20,7 +20,7 @@ from playground.store import get_store
 from playground.ui import uploads as ui_uploads
 from playground.ui.auth import PERSON_KEY, Person
 
-from test_ui_uploads import make_zip, png
+from test_ui_uploads import blank_png, make_zip, png
 
 ROOT = Path(__file__).resolve().parents[1]
 GAN_PAGE = str(ROOT / "playground/ui/pages/train_gan.py")
@@ -219,6 +219,19 @@ def test_a_refused_unpack_leaves_only_its_row_saying_why(
     assert list(uploads.datasets_dir().iterdir()) == []  # no folder, no zip, no temporary folder
     uploads.remove(upload_id, owner="ada")
     assert get_store().upload(upload_id) is None
+
+
+def test_the_job_refuses_a_pixel_bomb_that_passed_the_pages_byte_checks(
+        served: dict[str, Path], cli) -> None:  # type: ignore[no-untyped-def]
+    bomb = blank_png(20_000, 20_000)
+    data = make_zip({"ok.png": png(), "blank0.png": bomb, "blank1.png": bomb})
+    upload_id = uploads.submit(data, "blank.zip", "images", "ada", served=True)  # its directory is fine
+    assert get_store().upload(upload_id)["bytes"] < 1_000_000
+    result = cli("_ui", "unpack", str(upload_id))
+    assert result.code == 2 and "20,000×20,000 pixels" in result.err
+    row = get_store().upload(upload_id)
+    assert row["status"] == "failed" and uploads.error_words(row)[0] == "upload.too_many_pixels"
+    assert list(uploads.datasets_dir().iterdir()) == []
 
 
 def test_an_upload_is_deleted_only_by_its_owner_with_its_folder(served: dict[str, Path]) -> None:
