@@ -221,7 +221,9 @@ class Evidence:
         if open_start is not None:  # still training (or about to be noticed dead): up to its heartbeat
             sessions.append(Session(open_start, max(open_start, run.heartbeat_at or open_start), "open"))
         imported = run.config.get("preset") == "imported" or any(e["kind"] == "run_imported" for e in events)
-        return RunInfo(run, owner or default_owner(), sessions, started, imported, checkpoints)
+        # No start recorded (created, never trained): the player its door recorded, before this machine's person.
+        return RunInfo(run, owner or _valid_player(run.player) or default_owner(), sessions, started, imported,
+                       checkpoints)
 
     def _silent_end(self, run: Run, start: float, noticed: float) -> Session:
         """A session that died silently counts until the last thing it wrote, not until someone noticed."""
