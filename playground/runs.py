@@ -65,9 +65,12 @@ def create(
     total_steps: int | None = None,
     store: Store | None = None,
     player: str | None = None,
+    group_id: str | None = None,
+    sweep_id: str | None = None,
 ) -> Run:
     """Allocate the id, make the folder and write ``config.yaml``; nothing runs yet. ``player`` is who
-    starts it, as the door that creates it knows (the run lifecycle never asks the game)."""
+    starts it, as the door that creates it knows (the run lifecycle never asks the game); ``group_id`` the seeds
+    group it was started in, ``sweep_id`` the sweep it is a trial of."""
     label = check_name(label)
     store = store or get_store()
     served = settings.served()  # a served app's start: its person's privacy choice, and the quota of jobs
@@ -87,6 +90,8 @@ def create(
         player=player,
         private=bool(account and account["private_runs"]),
         limits=settings.job_limits() if served else None,
+        group_id=group_id,
+        sweep_id=sweep_id,
     )
     folder = Path(run.folder)
     for sub in ("checkpoints", "logs"):

@@ -87,6 +87,9 @@ runs_table = Table(
     Column("player", String(100)),  # who started it, as the door that created it said (added later)
     # Seen only by its owner and the teachers of a served app (everyone else's runs are open to all; added later).
     Column("private", Boolean),
+    # Runs that differ only by seed, started together (``--seeds``): one line in the Runs page and in compare.
+    Column("group_id", String(200)),
+    Column("sweep_id", String(200)),  # the sweep this run is a trial of
     Index("ix_runs_algo_game", "algo", "game"),
 )
 
@@ -190,6 +193,33 @@ class_settings_table = Table(
     Column("updated_at", Float, nullable=False),
 )
 
+# Hyperparameter sweeps (``playground sweep``): Ray Tune drives Optuna's sampler over a search space; each trial is
+# an ordinary run tagged with the sweep's id. ``config``: the algorithm's base settings, the space, the metric, the
+# budget and where it runs (JSON); ``folder``: the sweep's own folder (Tune's experiment, to resume from).
+sweeps_table = Table(
+    "sweeps",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("algo", String(32), nullable=False),
+    Column("env", String(200), nullable=False),
+    Column("game", String(100), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("status", String(16), nullable=False),  # created | running | stopped | finished | failed
+    Column("config", Text, nullable=False),
+    Column("folder", Text, nullable=False),
+    Column("player", String(100)),
+    Column("created_at", Float, nullable=False),
+    Column("started_at", Float),
+    Column("ended_at", Float),
+    Column("heartbeat_at", Float),
+    Column("pid", Integer),
+    Column("host", String(200)),
+    Column("error", Text),
+    Column("stop_requested", Boolean, nullable=False, default=False),
+    Column("best_run", String(200)),
+    Column("best_value", Float),
+)
+
 # Runs that take a place among the running jobs a served app allows (created: its job is about to claim it).
 ACTIVE_STATUSES = ("created", "running")
 
@@ -233,6 +263,8 @@ class Run:
     eta_s: float | None = None
     player: str | None = None
     private: bool = False
+    group_id: str | None = None
+    sweep_id: str | None = None
 
 
 SCORE = "score"  # the measure of an evaluation that played whole games
@@ -297,7 +329,7 @@ def file_sha256(path: str | Path) -> str | None:
 
 # The newest revision in playground/migrations/versions (a test checks): a database stamped with it is opened as
 # it is. ``BASELINE`` is the schema of the last release before migrations, where older homes are stamped.
-SCHEMA_HEAD = "0002_classroom"
+SCHEMA_HEAD = "0003_groups_and_sweeps"
 BASELINE = "0001_baseline"
 _MIGRATIONS = Path(__file__).with_name("migrations")
 # PostgreSQL's advisory lock that two processes opening one database at once take before migrating it.
@@ -577,6 +609,8 @@ class Store:
         player: str | None = None,
         private: bool = False,
         limits: JobLimits | None = None,
+        group_id: str | None = None,
+        sweep_id: str | None = None,
     ) -> Run:
         """Insert a run with the next free number for its algorithm and game (``ppo-Pong-3``).
 
@@ -614,6 +648,8 @@ class Store:
                     stop_requested=False,
                     player=player,
                     private=bool(private),
+                    group_id=group_id,
+                    sweep_id=sweep_id,
                 )
             )
             return run_id
@@ -642,9 +678,12 @@ class Store:
         algo: str | None = None,
         status: str | None = None,
         label: str | None = None,
+        group_id: str | None = None,
+        sweep_id: str | None = None,
     ) -> list[Run]:
         query = select(runs_table).order_by(runs_table.c.created_at)
-        for column, value in (("kind", kind), ("env", env), ("algo", algo), ("status", status), ("label", label)):
+        for column, value in (("kind", kind), ("env", env), ("algo", algo), ("status", status), ("label", label),
+                              ("group_id", group_id), ("sweep_id", sweep_id)):
             if value is not None:
                 query = query.where(runs_table.c[column] == value)
         found, self.damaged = [], []
@@ -956,6 +995,51 @@ class Store:
         raw = self._read(lambda c: c.execute(
             select(class_settings_table.c.value).where(class_settings_table.c.key == key)).scalar())
         return default if raw is None else json.loads(raw)
+
+
+    # -- sweeps -------------------------------------------------------------------------------------------------
+    def create_sweep(self, *, algo: str, env: str, game: str, config: dict[str, Any], folder_for: Any,
+                     player: str | None = None) -> dict[str, Any]:
+        """A sweep with the next free number for its algorithm and game (``sweep-ppo-CartPole-2``)."""
+
+        def tx(conn: Any) -> str:
+            current = conn.execute(select(func.max(sweeps_table.c.number)).where(
+                (sweeps_table.c.algo == algo) & (sweeps_table.c.game == game))).scalar()
+            number = (current or 0) + 1
+            sweep_id = f"sweep-{algo}-{game}-{number}"
+            conn.execute(insert(sweeps_table).values(
+                id=sweep_id, algo=algo, env=env, game=game, number=number, status="created",
+                config=json.dumps(config), folder=str(folder_for(sweep_id)), player=player, created_at=time.time(),
+                stop_requested=False))
+            return sweep_id
+
+        for _ in range(10):
+            try:
+                found = self.sweep(self._write(tx))
+                assert found is not None
+                return found
+            except IntegrityError:  # another process took the same number first (PostgreSQL)
+                time.sleep(0.05)
+        raise StoreError("store.no_run_id")
+
+    def sweep(self, sweep_id: str) -> dict[str, Any] | None:
+        """One sweep's row (``config`` parsed), or None."""
+        row = self._read(lambda c: c.execute(select(sweeps_table).where(sweeps_table.c.id == sweep_id)).first())
+        if row is None:
+            return None
+        data = dict(row._mapping)
+        data["config"] = json.loads(data["config"])
+        data["stop_requested"] = bool(data["stop_requested"])
+        return data
+
+    def sweeps(self) -> list[dict[str, Any]]:
+        ids = self._read(lambda c: c.execute(select(sweeps_table.c.id).order_by(sweeps_table.c.created_at)).all())
+        return [found for (sweep_id,) in ids if (found := self.sweep(sweep_id)) is not None]
+
+    def update_sweep(self, sweep_id: str, **fields: Any) -> None:
+        if "config" in fields:
+            fields["config"] = json.dumps(fields["config"])
+        self._write(lambda c: c.execute(update(sweeps_table).where(sweeps_table.c.id == sweep_id).values(**fields)))
 
 
 _stores: dict[str, Store] = {}

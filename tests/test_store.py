@@ -42,7 +42,9 @@ def _sql(url: str, *statements: str) -> None:
 
 
 # What a database made before migrations lacks: Alembic's record, and the classroom (revision 0002).
-BEFORE_MIGRATIONS = ("DROP TABLE alembic_version", "DROP TABLE users", "DROP TABLE uploads",
+# What came after the classroom (revision 0003: seeds groups and sweeps).
+AFTER_CLASSROOM = ("DROP TABLE sweeps", "ALTER TABLE runs DROP COLUMN group_id", "ALTER TABLE runs DROP COLUMN sweep_id")
+BEFORE_MIGRATIONS = ("DROP TABLE alembic_version", *AFTER_CLASSROOM, "DROP TABLE users", "DROP TABLE uploads",
                      "DROP TABLE class_settings", "ALTER TABLE runs DROP COLUMN private")
 
 
@@ -526,7 +528,7 @@ def test_a_database_the_classroom_made_before_migrations_is_stamped_and_opens(ho
     run = _new_run(store)
     store.update_run(run.id, private=True)
     store.engine.dispose()
-    _sql(store.url, "DROP TABLE alembic_version")
+    _sql(store.url, "DROP TABLE alembic_version", *AFTER_CLASSROOM)
 
     reopened = Store()
     with reopened.engine.connect() as conn:
@@ -624,3 +626,22 @@ def test_a_run_whose_folder_is_on_another_machine_is_one_sentence_at_every_door(
     store.update_run(run.id, host=__import__("socket").gethostname())
     with pytest.raises(CheckpointError, match=f"run {run.id}'s folder .* is not on this machine any more"):
         runs.folder_here(store.get_run(run.id))
+
+
+def test_groups_and_sweeps_round_trip(home: Path, backend: str) -> None:
+    """Runs started together keep their group and sweep; sweeps count up per algorithm and game."""
+    from playground.store import Store
+
+    store = Store()
+    made = store.create_sweep(algo="ppo", env="CartPole-v1", game="CartPole", config={"trials": 4},
+                              folder_for=lambda i: home / "sweeps" / i, player="ada")
+    again = store.create_sweep(algo="ppo", env="CartPole-v1", game="CartPole", config={}, folder_for=str)
+    assert (made["id"], again["id"]) == ("sweep-ppo-CartPole-1", "sweep-ppo-CartPole-2")
+    assert made["config"] == {"trials": 4} and made["status"] == "created" and not made["stop_requested"]
+    trial = _new_run(store, group_id="g-1", sweep_id=made["id"])
+    _new_run(store)
+    assert [r.id for r in store.find_runs(sweep_id=made["id"])] == [trial.id]
+    assert store.find_runs(group_id="g-1")[0].group_id == "g-1"
+    store.update_sweep(made["id"], status="finished", best_run=trial.id, best_value=1.5)
+    assert store.sweep(made["id"])["best_run"] == trial.id  # type: ignore[index]
+    assert [s["id"] for s in store.sweeps()] == [made["id"], again["id"]]
