@@ -76,8 +76,10 @@ class PostgresServer:
         return result
 
     def start(self) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="playground-pg-"))
-        if os.geteuid() == 0:  # "root" execution of the PostgreSQL server is not permitted
+        root = os.geteuid() == 0
+        # As root, in /tmp: the server's own user must reach its folder (root's TMPDIR may be closed to it).
+        self.folder = Path(tempfile.mkdtemp(prefix="playground-pg-", dir="/tmp" if root else None))
+        if root:  # "root" execution of the PostgreSQL server is not permitted
             try:
                 account = pwd.getpwnam("postgres")
             except KeyError:
