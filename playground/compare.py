@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import html
 import io
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,6 +30,21 @@ def pick_metric(runs: Sequence[Run], store: Store) -> str:
         if all(key in k for k in keys):
             return key
     raise PlaygroundError("compare.no_shared_curve")
+
+
+def setup_key(run: Run) -> str:
+    """What a run is apart from its seed: kind, algorithm, environment and config without ``seed``."""
+    config = {k: v for k, v in run.config.items() if k != "seed"}
+    return json.dumps([run.kind, run.algo, run.env, config], sort_keys=True, default=str)
+
+
+def group_by_setup(runs: Sequence[Run]) -> list[list[Run]]:
+    """Runs that differ only by seed, grouped (by ``setup_key``) in the order their first run appears: the
+    runs page draws each group as one line with a band, and ``playground.stats`` treats each as one variant."""
+    groups: dict[str, list[Run]] = {}
+    for run in runs:
+        groups.setdefault(setup_key(run), []).append(run)
+    return list(groups.values())
 
 
 def smooth(values: np.ndarray, window: int) -> np.ndarray:

@@ -1,9 +1,10 @@
 """Curves of several runs in one chart, for the runs page: seeds of one setup drawn as a mean with a band.
 
-The math (which metric, the moving average) is ``playground.compare``'s; this module only arranges the
-store's rows into a long table (step, value, band) and an Altair chart. Runs whose configs are equal
-except for the seed are one *group*: its line is the mean of their smoothed curves, read at the steps of
-its first run and only up to where every run of the group has got, and its band is min–max or ±std.
+The math (which metric, the moving average, which runs are seeds of one setup) is ``playground.compare``'s,
+the statistics ``playground.stats``'s; this module only arranges the store's rows into long tables (step,
+value, band) and Altair charts. Runs whose configs are equal except for the seed are one *group*: its line is
+the mean of their smoothed curves, read at the steps of its first run and only up to where every run of the
+group has got, and its band is min–max or ±std.
 """
 
 from __future__ import annotations
@@ -14,24 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from playground.compare import smooth
+from playground.compare import group_by_setup, smooth  # the one grouping of seeds, shared with playground.stats
 from playground.store import Run, Store, get_store
 
 BANDS = ("minmax", "std")
-
-
-def setup_key(run: Run) -> str:
-    """What a run is apart from its seed: kind, algorithm, environment and config without ``seed``."""
-    config = {k: v for k, v in run.config.items() if k != "seed"}
-    return json.dumps([run.kind, run.algo, run.env, config], sort_keys=True, default=str)
-
-
-def group_by_setup(runs: Sequence[Run]) -> list[list[Run]]:
-    """Runs grouped by ``setup_key``, in the order their first run appears."""
-    groups: dict[str, list[Run]] = {}
-    for run in runs:
-        groups.setdefault(setup_key(run), []).append(run)
-    return list(groups.values())
 
 
 def label(run: Run) -> str:
