@@ -6,8 +6,9 @@ sentence (``BadConfig``); nothing here needs the engine.
 from __future__ import annotations
 
 import math
+import os
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from playground.errors import BadConfig
@@ -72,3 +73,16 @@ def check_hyperparameter_values(owner: str, values: Mapping[str, Any]) -> None:
             for where, leaf in _leaves(raw, key):
                 if isinstance(leaf, bool) or not isinstance(leaf, int) or not 0 < leaf <= MAX_LAYER:
                     raise BadConfig("checks.layer_sizes", where=where, owner=owner, max_layer=MAX_LAYER, leaf=repr(leaf))
+
+
+def folders_once(folder: str | os.PathLike[str]) -> Iterator[tuple[str, list[str], list[str]]]:
+    """``os.walk`` of ``folder`` following links, each real folder once (a link loop is walked once, not for ever):
+    (the folder as the walk reached it, its subfolders — prune this list to skip them —, its files)."""
+    seen: set[str] = set()
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        yield root, dirs, files

@@ -17,6 +17,7 @@ import torch
 from PIL import Image
 
 from playground.atomic import atomic_output
+from playground.checks import folders_once
 from playground.errors import DataError
 
 logger = logging.getLogger(__name__)
@@ -41,16 +42,10 @@ def list_images(folder: Path) -> list[Path]:
     they are never part of a dataset and are often not readable images.
     """
     found: list[Path] = []
-    seen: set[str] = set()  # real paths of visited folders: symlinks are followed, loops are not
     if _SYSTEM_FOLDERS.match(os.path.realpath(folder)):
         raise DataError("gans.system_folder", folder=folder)
-    for root, dirs, files in os.walk(folder, followlinks=True):
-        real = os.path.realpath(root)
-        if real in seen:
-            dirs[:] = []
-            continue
-        seen.add(real)
-        if len(seen) > MAX_FOLDERS:
+    for count, (root, dirs, files) in enumerate(folders_once(folder), 1):  # links followed, loops not
+        if count > MAX_FOLDERS:
             raise DataError("gans.too_many_folders", folder=folder, limit=MAX_FOLDERS)
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         found.extend(
