@@ -846,15 +846,59 @@ def runs_compare(
     run_refs: Annotated[list[str], typer.Argument(metavar="RUN...", help="two or more runs")],
     metric: Annotated[Optional[str], typer.Option(help="metric key; default eval/mean, else episode/score")] = None,
     out_file: Annotated[Path, typer.Option("--out", help="PNG, SVG or HTML file")] = Path("compare.png"),
+    as_json: Annotated[bool, typer.Option("--json", help="print it all as JSON (docs/cli-json.md)")] = False,
 ) -> None:
-    """Curves of several runs in one picture."""
-    from playground import compare, runs
+    """Curves of several runs in one picture, and statistics over their seeds: IQM with confidence intervals,
+    the probability that one variant beats another, performance profiles (rliable)."""
+    from playground import compare, runs, stats
+    from playground.store import get_store
 
     if len(run_refs) < 2:
         raise PlaygroundError("cli.compare_needs_two")
     chosen = [runs.get(r) for r in run_refs]
-    path = compare.write(chosen, out_file, metric)
+    suffix = compare.check_out(out_file)  # a wrong suffix is said before the bootstrap's seconds
+    store = get_store()
+    metric = metric or compare.pick_metric(chosen, store)
+    with err.status(say("stats.computing", reps=stats.REPS)):
+        statistics = stats.compare_runs(chosen, store)
+    path = compare.write(chosen, out_file, metric, store, statistics=statistics)
+    second = compare.statistics_path(path) if suffix != ".html" and statistics["variants"] else None
+    if as_json:
+        _print_json({"runs": [r.id for r in chosen], "metric": metric, "out": str(path),
+                     "statistics_out": str(second) if second else None, "statistics": statistics})
+        for words in stats.notes(statistics):
+            err.print(str(words))
+        return
     out.print(say("cli.wrote", path=path))
+    if second:
+        out.print(say("stats.wrote_picture", path=second))
+    _print_statistics(statistics)
+
+
+def _print_statistics(statistics: dict[str, Any]) -> None:
+    """The variants' IQM with intervals, P(X > Y) for the pairs, and the sentences on what is missing."""
+    from playground import stats
+
+    confidence = round(100 * statistics["confidence"])
+    no_ci = say("stats.no_ci")
+    if statistics["variants"]:
+        out.print()
+        out.print(say("stats.heading", reps=f"{statistics['reps']:,}", confidence=confidence))
+        table = Table(say("stats.col_variant"), say("stats.col_runs"), say("stats.col_score"),
+                      say("stats.col_iqm", confidence=confidence))
+        for v in statistics["variants"]:
+            table.add_row(v["name"], str(len(v["runs"])), say(f"stats.score_{v['normalisation']}"),
+                          stats.interval_text(v["iqm"], v["ci"], no_ci))
+        out.print(table)
+    if statistics["pairs"]:
+        table = Table("X", "Y", say("stats.col_probability", confidence=confidence))
+        for pair in statistics["pairs"]:
+            table.add_row(pair["x"], pair["y"], stats.interval_text(pair["probability"], pair["ci"], no_ci))
+        out.print(table)
+    for words in stats.notes(statistics):
+        out.print(str(words))
+    if statistics["variants"]:
+        out.print(Text(say("stats.what", confidence=confidence), style="dim"))
 
 
 @runs_app.command("stop")

@@ -1,4 +1,5 @@
-"""Curves of several runs in one picture: PNG, SVG, or a self-contained HTML page."""
+"""Curves of several runs in one picture: PNG, SVG, or a self-contained HTML page; with the statistics of
+``playground.stats``, a second picture (IQM intervals and the performance profile) beside it, or in the page."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -66,15 +68,20 @@ def _cjk_font() -> str | None:
     return next((name for name in CJK_FONTS if name in installed), None)
 
 
+def _words(key: str, **values: Any) -> tuple[str, dict[str, Any]]:
+    """A picture's text in this process's language with a font that draws it, or in English where none can."""
+    text = say(key, **values)
+    if text.isascii():
+        return text, {}
+    if (font := _cjk_font()) is not None:
+        return text, {"fontfamily": [font, "sans-serif"]}
+    return translate(key, "en", **values), {}
+
+
 def _axis_label(ax, key: str) -> None:  # type: ignore[no-untyped-def]
     """The x axis's title in this process's language, or in English where no installed font can draw it."""
-    text = say(key)
-    if text.isascii():
-        ax.set_xlabel(text)
-    elif (font := _cjk_font()) is not None:
-        ax.set_xlabel(text, fontfamily=[font, "sans-serif"])
-    else:
-        ax.set_xlabel(translate(key, "en"))
+    text, font = _words(key)
+    ax.set_xlabel(text, **font)
 
 
 def figure(runs: Sequence[Run], metric: str, store: Store | None = None, smoothing: int = 0):  # type: ignore[no-untyped-def]
@@ -123,20 +130,123 @@ def record_comparison(runs: Sequence[Run], metric: str, store: Store | None = No
     events.record(store or get_store(), events.RunsCompared(runs=[r.id for r in runs], metric=metric, player=player))
 
 
-def write(runs: Sequence[Run], out: Path, metric: str | None = None, store: Store | None = None) -> Path:
-    """Write the comparison to ``out``; the suffix (.png, .svg, .html) picks the format."""
-    import matplotlib.pyplot as plt
-
-    store = store or get_store()
+def check_out(out: Path) -> str:
+    """The picture's format from ``out``'s suffix, before any work is done for it."""
     suffix = out.suffix.lower()
     if suffix not in (".png", ".svg", ".html"):
         raise PlaygroundError("compare.bad_out", name=out.name)
-    metric = metric or pick_metric(runs, store)
-    fig = figure(runs, metric, store)
+    return suffix
+
+
+def statistics_path(out: Path) -> Path:
+    """Where the statistics picture of a PNG or SVG comparison goes: ``compare.png`` → ``compare-stats.png``."""
+    return out.with_name(f"{out.stem}-stats{out.suffix}")
+
+
+def statistics_figure(statistics: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """Two panels: each variant's IQM with its interval (a hollow dot where too few runs give none), and the
+    performance profile, the share of runs above each score, with its band."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from playground import stats
+
+    found = statistics["variants"]
+    confidence = round(100 * statistics["confidence"])
+    colours = [plt.get_cmap("tab10")(i % 10) for i in range(len(found))]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, max(4.0, 1.6 + 0.45 * len(found))), dpi=100)
+    scale, scale_font = _words(stats.scale_key(statistics))
+    no_ci, no_ci_font = _words("stats.fig_no_ci", min_runs=statistics["min_runs"])
+    for i, (variant, colour) in enumerate(zip(found, colours)):
+        y = len(found) - 1 - i  # the first variant on top
+        if variant["ci"] is not None:
+            left.hlines(y, *variant["ci"], colors=[colour], linewidth=8, alpha=0.45)
+            left.plot(variant["iqm"], y, "o", color=colour)
+        else:
+            left.plot(variant["iqm"], y, "o", markerfacecolor="none", color=colour)
+    low, high = left.get_xlim()
+    for i, variant in enumerate(found):
+        if variant["ci"] is None:  # the words on the side of the dot with more room, so they stay in the panel
+            right_half = variant["iqm"] > (low + high) / 2
+            left.annotate(no_ci, (variant["iqm"], len(found) - 1 - i), textcoords="offset points",
+                          xytext=(-6 if right_half else 6, 8), ha="right" if right_half else "left", fontsize=8,
+                          color="dimgray", **no_ci_font)
+    left.set_yticks(range(len(found)), [f"{v['name']} (n={len(v['runs'])})" for v in reversed(found)])
+    left.set_ylim(-0.7, len(found) - 0.3)
+    left.set_xlabel(scale, **scale_font)
+    title, font = _words("stats.fig_iqm", confidence=confidence)
+    left.set_title(title, **font)
+    left.grid(axis="x", alpha=0.3)
+    profile = statistics["profile"]
+    for curve, colour in zip(profile["curves"], colours):
+        right.plot(profile["taus"], curve["fraction"], color=colour, label=curve["name"])
+        if curve["low"] is not None:
+            right.fill_between(profile["taus"], curve["low"], curve["high"], color=colour, alpha=0.2, linewidth=0)
+    right.set_ylim(-0.02, 1.02)
+    tau, font = _words("stats.fig_tau")
+    right.set_xlabel(f"{tau}: {scale}", **(font or scale_font))
+    fraction, font = _words("stats.fig_fraction")
+    right.set_ylabel(fraction, **font)
+    title, font = _words("stats.fig_profile")
+    right.set_title(title, **font)
+    right.grid(alpha=0.3)
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _svg_or_png(fig, fmt: str) -> bytes:  # type: ignore[no-untyped-def]
+    import matplotlib.pyplot as plt
+
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="svg" if suffix != ".png" else "png")
+    fig.savefig(buffer, format=fmt)
     plt.close(fig)
-    data = buffer.getvalue()
+    return buffer.getvalue()
+
+
+def _statistics_html(statistics: dict[str, Any]) -> str:
+    """The statistics picture and tables for the HTML page, and the sentences that go with them."""
+    from playground import stats
+
+    confidence = round(100 * statistics["confidence"])
+    notes = "".join(f"<p>{html.escape(str(words))}</p>" for words in stats.notes(statistics))
+    if not statistics["variants"]:
+        return notes
+    no_ci = say("stats.no_ci")
+    variants = "".join(
+        f"<tr><td>{html.escape(v['name'])}</td><td>{len(v['runs'])}</td>"
+        f"<td>{html.escape(say('stats.score_' + v['normalisation']))}</td>"
+        f"<td>{html.escape(stats.interval_text(v['iqm'], v['ci'], no_ci))}</td></tr>"
+        for v in statistics["variants"])
+    pairs = "".join(
+        f"<tr><td>{html.escape(p['x'])}</td><td>{html.escape(p['y'])}</td>"
+        f"<td>{html.escape(stats.interval_text(p['probability'], p['ci'], no_ci))}</td></tr>"
+        for p in statistics["pairs"])
+    head = "".join(f"<th>{html.escape(text)}</th>" for text in (
+        say("stats.col_variant"), say("stats.col_runs"), say("stats.col_score"),
+        say("stats.col_iqm", confidence=confidence)))
+    picture = _svg_or_png(statistics_figure(statistics), "svg").decode()
+    out = (f"<h2>{html.escape(say('stats.heading', reps=statistics['reps'], confidence=confidence))}</h2>{picture}"
+           f"<table border='1'><tr>{head}</tr>{variants}</table>")
+    if pairs:
+        out += (f"<table border='1'><tr><th>X</th><th>Y</th>"
+                f"<th>{html.escape(say('stats.col_probability', confidence=confidence))}</th></tr>{pairs}</table>")
+    return out + notes + f"<p>{html.escape(say('stats.what', confidence=confidence))}</p>"
+
+
+def write(runs: Sequence[Run], out: Path, metric: str | None = None, store: Store | None = None,
+          statistics: dict[str, Any] | None = None) -> Path:
+    """Write the comparison to ``out``; the suffix (.png, .svg, .html) picks the format.
+
+    With ``statistics`` (``playground.stats.compare_runs``) that have variants, a PNG or SVG gets a second picture at
+    ``statistics_path(out)``, and an HTML page the picture and its tables below the curves.
+    """
+    store = store or get_store()
+    suffix = check_out(out)
+    metric = metric or pick_metric(runs, store)
+    data = _svg_or_png(figure(runs, metric, store), "svg" if suffix != ".png" else "png")
     if suffix == ".html":
         rows = "".join(
             f"<tr><td>{html.escape(r.id)}</td><td>{html.escape(r.algo)}</td><td>{html.escape(r.env)}</td>"
@@ -149,9 +259,12 @@ def write(runs: Sequence[Run], out: Path, metric: str | None = None, store: Stor
             f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(metric)}</title></head><body>"
             f"<h1>{html.escape(metric)}</h1>{data.decode()}"
             f"<table border='1'><tr>{header}</tr>{rows}</table>"
+            f"{_statistics_html(statistics) if statistics is not None else ''}"
             "</body></html>"
         )
         data = page.encode()
+    elif statistics is not None and statistics["variants"]:
+        atomic_write_bytes(statistics_path(out), _svg_or_png(statistics_figure(statistics), suffix[1:]))
     atomic_write_bytes(out, data)
     record_comparison(runs, metric, store)
     return out
