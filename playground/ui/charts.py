@@ -104,6 +104,65 @@ def overlay(rows: list[dict[str, Any]], metric: str, x_title: str):  # type: ign
     return alt.layer(bands, lines).interactive()
 
 
+# -- statistics over seeds (playground.stats) -------------------------------------------------------
+def iqm_rows(statistics: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per variant: its IQM and interval (``low`` and ``high`` None without one)."""
+    return [{"variant": v["name"], "label": f"{v['name']} (n={len(v['runs'])})", "iqm": v["iqm"],
+             "low": v["ci"][0] if v["ci"] else None, "high": v["ci"][1] if v["ci"] else None,
+             "interval": v["ci"] is not None}
+            for v in statistics["variants"]]
+
+
+def iqm_chart(rows: list[dict[str, Any]], x_title: str):  # type: ignore[no-untyped-def]
+    """Each variant's IQM as a dot on its interval; a hollow dot where too few runs give no interval."""
+    import altair as alt
+    import pandas as pd
+
+    data = pd.DataFrame(rows)
+    y = alt.Y("label:N", title=None, sort=None, axis=alt.Axis(labelLimit=300, labelOverlap=False))
+    color = alt.Color("variant:N", legend=None, sort=None)  # the same colours as the profile's (by name)
+    bars = alt.Chart(data.dropna(subset=["low"])).mark_rule(size=8, opacity=0.45).encode(
+        x=alt.X("low:Q", title=x_title, scale=alt.Scale(zero=False)), x2="high:Q", y=y, color=color)
+    dots = alt.Chart(data).mark_point(size=90).encode(
+        x=alt.X("iqm:Q", title=x_title, scale=alt.Scale(zero=False)), y=y, color=color,
+        fill=alt.condition("datum.interval", alt.Fill("variant:N", legend=None, sort=None), alt.value("white")),
+        tooltip=["label:N", alt.Tooltip("iqm:Q", format=".3g"), alt.Tooltip("low:Q", format=".3g"),
+                 alt.Tooltip("high:Q", format=".3g")])
+    return alt.layer(bars, dots).properties(height=max(160, 50 * len(rows)))
+
+
+def profile_rows(statistics: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per variant and threshold: the share of its runs above it, and the band where it has one."""
+    profile = statistics["profile"]
+    rows = []
+    for curve in profile["curves"]:
+        for i, tau in enumerate(profile["taus"]):
+            rows.append({"variant": curve["name"], "tau": tau, "fraction": curve["fraction"][i],
+                         "low": curve["low"][i] if curve["low"] else None,
+                         "high": curve["high"][i] if curve["high"] else None})
+    return rows
+
+
+def profile_chart(rows: list[dict[str, Any]], x_title: str, y_title: str):  # type: ignore[no-untyped-def]
+    """The performance profiles as lines over their bands."""
+    import altair as alt
+    import pandas as pd
+
+    data = pd.DataFrame(rows)
+    color = alt.Color("variant:N", title=None, sort=None,
+                      legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=300))
+    x = alt.X("tau:Q", title=x_title)
+    lines = alt.Chart(data).mark_line().encode(
+        x=x, y=alt.Y("fraction:Q", title=y_title, scale=alt.Scale(domain=[0, 1])), color=color,
+        tooltip=["variant:N", alt.Tooltip("tau:Q", format=".3g"), alt.Tooltip("fraction:Q", format=".2f")])
+    banded = data.dropna(subset=["low"])
+    if banded.empty:
+        return lines
+    bands = alt.Chart(banded).mark_area(opacity=0.2).encode(
+        x=x, y="low:Q", y2="high:Q", color=color)
+    return alt.layer(bands, lines)
+
+
 # -- the hyperparameters that differ ---------------------------------------------------------------
 def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """``{"hyperparameters": {"lr": 1}}`` → ``{"hyperparameters.lr": 1}``."""

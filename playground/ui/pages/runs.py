@@ -7,12 +7,14 @@ The page only reads the store (two queries for the whole table, however many run
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from typing import Any
 from urllib.parse import quote
 
 import streamlit as st
 
-from playground import access, compare, runs
+from playground import access, compare, runs, stats
 from playground.errors import PlaygroundError
 from playground.store import Run, Store, get_store
 from playground.ui import auth, charts
@@ -22,6 +24,7 @@ from playground.ui.live import eta_text
 NOTICE = "runs_notice"
 SELECTED = "compare_runs"
 RECORDED = "compare_recorded"
+STATS = "compare_stats"
 
 
 def status_text(status: str) -> str:
@@ -169,9 +172,52 @@ def _compare(filtered: list[dict[str, Any]], by_id: dict[str, Run], records: dic
         return
     chosen = [by_id[i] for i in ids]
     _curves(chosen, store)
+    if len(chosen) >= 2 and any(r.kind != "gan" for r in chosen):
+        _statistics(chosen, store)
     if len(chosen) >= 2:
         _hyperparameters(chosen)
     _evaluations(chosen, records, store)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _analysed(variants: str, left_out: tuple[str, ...]) -> dict[str, Any]:
+    """``stats.analyse`` of the variants (as JSON, to key the cache): a rerun of the page bootstraps nothing."""
+    return stats.analyse([stats.Variant(**v) for v in json.loads(variants)], left_out)
+
+
+def _statistics(chosen: list[Run], store: Store) -> None:
+    """IQM intervals, P(X > Y) and performance profiles of the chosen runs' final scores, when asked for: rliable
+    takes a second or two to import, and the bootstrap a few more."""
+    st.caption(t("stats.band_link"))
+    if not st.toggle(t("stats.show"), key=STATS, help=t("stats.show_help")):
+        return
+    found, left_out = stats.variants(chosen, store)
+    with st.spinner(t("stats.computing", reps=f"{stats.REPS:,}")):
+        result = _analysed(json.dumps([dataclasses.asdict(v) for v in found]), tuple(left_out))
+    st.subheader(t("stats.title"))
+    for words in stats.notes(result):
+        st.warning(t(words.key, **words.values))
+    if not result["variants"]:
+        return
+    confidence = round(100 * result["confidence"])
+    scale = t(stats.scale_key(result))
+    no_ci = t("stats.no_ci")
+    iqm_col, profile_col = st.columns(2)
+    iqm_col.markdown(f"**{t('stats.fig_iqm', confidence=confidence)}**")
+    iqm_col.altair_chart(charts.iqm_chart(charts.iqm_rows(result), scale), width="stretch")
+    iqm_col.dataframe([{t("stats.col_variant"): v["name"], t("stats.col_runs"): len(v["runs"]),
+                        t("stats.col_score"): t(f"stats.score_{v['normalisation']}"),
+                        t("stats.col_iqm", confidence=confidence): stats.interval_text(v["iqm"], v["ci"], no_ci)}
+                       for v in result["variants"]], hide_index=True, width="stretch")
+    profile_col.markdown(f"**{t('stats.fig_profile')}**")
+    profile_col.altair_chart(charts.profile_chart(charts.profile_rows(result), f"{t('stats.fig_tau')}: {scale}",
+                                                  t("stats.fig_fraction")), width="stretch")
+    if result["pairs"]:
+        st.markdown(f"**{t('stats.pairs')}**")
+        st.dataframe([{"X": p["x"], "Y": p["y"], t("stats.col_probability", confidence=confidence):
+                       stats.interval_text(p["probability"], p["ci"], no_ci)} for p in result["pairs"]],
+                     hide_index=True, width="stretch")
+    st.caption(t("stats.what", confidence=confidence))
 
 
 # -- actions ---------------------------------------------------------------------------------------
