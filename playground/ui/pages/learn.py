@@ -2,6 +2,9 @@
 hyperparameters (named as in our presets) that matter most. Tabular RL comes first, as in the game: three
 cards on the ideas (what a value is, the Bellman equation, on-policy against off-policy), then one per method.
 
+After the DQN improvements, one card on comparing runs honestly (why a band over two seeds proves nothing; the
+Runs page's compare section links to it as ``/learn?card=seeds``).
+
 The card named by ``st.session_state["learn.card"]`` (set by the training forms) or by the query
 parameter ``card`` (``/learn?card=ppo``) comes first, open; without one, every card is shown.
 The texts live in the translation table: ``learn.<name>.title|what|idea|knobs``. Equations are LaTeX, the same
@@ -22,8 +25,9 @@ TABULAR_CARDS = ("values", "bellman", "on-off-policy", "value-iteration", "polic
                  "expected-sarsa")
 RL_CARDS = ("dqn", "ppo", "a2c", "a3c")
 DQN_CARDS = ("double", "dueling", "per", "nstep", "noisy", "c51", "rainbow")  # one per improvement, then all six
+COMPARE_CARDS = ("seeds",)  # after the improvements, whose ablations are the first comparisons a learner makes
 GAN_CARDS = ("latent-space", "dcgan", "cdcgan", "infogan", "wgan", "pix2pix", "cyclegan")
-CARDS = TABULAR_CARDS + RL_CARDS + DQN_CARDS + GAN_CARDS
+CARDS = TABULAR_CARDS + RL_CARDS + DQN_CARDS + COMPARE_CARDS + GAN_CARDS
 # The one equation of each DQN improvement, in LaTeX (the same in every language), drawn with st.latex.
 EQUATIONS = {
     "double": r"y = r + \gamma\, Q_{\text{target}}\big(s', \arg\max_{a'} Q_{\text{online}}(s', a')\big)",
@@ -161,7 +165,8 @@ def render() -> None:
                     card_body(name)
         return
     for heading, names in ((t("learn.tabular_heading"), TABULAR_CARDS), (t("learn.rl_heading"), RL_CARDS),
-                           (t("learn.dqn_heading"), DQN_CARDS), (t("learn.gan_heading"), GAN_CARDS)):
+                           (t("learn.dqn_heading"), DQN_CARDS), (t("learn.compare_heading"), COMPARE_CARDS),
+                           (t("learn.gan_heading"), GAN_CARDS)):
         st.header(heading)
         if names == TABULAR_CARDS:
             st.caption(t("learn.tabular_intro"))
