@@ -1,0 +1,236 @@
+"""A real Ray cluster for the tests (never a mock): a head and a second node on loopback, started with ``ray start``
+once per test process (each pytest-xdist worker starts its own, on first use) and stopped at the end of the session,
+also when tests failed.
+
+Each node has one CPU and a resource of its own (``node_a`` on the head, ``node_b`` on the second node), so a test
+places a task on a chosen node by asking for that resource. Every port is a free one picked here (the head's GCS,
+its Ray Client server, each node's dashboard agent), the dashboard and usage stats are off, and each node runs
+``ray start --block`` in a process group of its own: stopping the cluster, or killing the second node for the
+node-loss test (``kill_second_node``), signals exactly those groups and never another Ray on the machine. The
+second node comes back before the next test that asks for the cluster.
+
+Without ``ray`` the tests that need it are skipped with the reason, unless ``PLAYGROUND_RAY_REQUIRED`` is set (CI),
+where that is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+RESOURCES = {"head": "node_a", "second": "node_b"}
+# Loopback addresses of the two nodes. Not 127.0.0.1: on Linux Ray 2.x takes "127.0.0.1" and "localhost" for "this
+# machine" and swaps in the address it would show other machines (the default route's), so the cluster would not
+# stay on loopback; any other 127.x address is loopback too and Ray keeps it as given.
+IPS = {"head": "127.0.0.2", "second": "127.0.0.3"}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def ray_program() -> Path | None:
+    """The ``ray`` command beside this Python (the venv's), else on PATH; None when Ray is not installed."""
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        return None
+    beside = Path(sys.executable).parent / "ray"
+    if beside.exists():
+        return beside
+    found = shutil.which("ray")
+    return Path(found) if found else None
+
+
+def ray_env() -> dict[str, str]:
+    """The environment every Ray process of the tests gets: no usage stats, loopback only."""
+    # No token: a cluster on loopback for one test process (Ray 2.5x turns token auth on when ~/.ray/auth_token
+    # exists, and the playground's drivers would need the same token).
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
+    env.pop("RAY_ADDRESS", None)
+    return env
+
+
+@dataclass
+class RayCluster:
+    """Two Ray nodes on loopback: ``address`` (``127.0.0.2:PORT``, the GCS) and ``client_address``
+    (``ray://127.0.0.2:PORT``, the Ray Client server on the head). A driver on this machine connects with
+    ``ray.init(address, _node_ip_address="127.0.0.2")`` and the environment of ``ray_env()``."""
+
+    program: Path
+    folder: Path
+    address: str = ""
+    client_address: str = ""
+    _nodes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def _start_node(self, name: str, args: list[str]) -> subprocess.Popen:
+        log = open(self.folder / f"{name}.log", "ab")  # noqa: SIM115 - the node's process keeps it
+        command = [str(self.program), "start", "--block", "--node-ip-address", IPS[name], "--num-cpus", "1",
+                   "--num-gpus", "0", "--resources", json.dumps({RESOURCES[name]: 1}),
+                   "--object-store-memory", str(80 * 1024 * 1024), "--temp-dir", str(self.folder / name),
+                   "--dashboard-agent-listen-port", str(_free_port()), "--disable-usage-stats", *args]
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   env=ray_env(), start_new_session=True)
+        log.close()
+        self._nodes[name] = process
+        return process
+
+    def start(self) -> None:
+        port = _free_port()
+        client_port = _free_port()
+        self.address = f"{IPS['head']}:{port}"
+        self.client_address = f"ray://{IPS['head']}:{client_port}"
+        self._start_node("head", ["--head", "--port", str(port), "--ray-client-server-port", str(client_port),
+                                  "--include-dashboard=false"])
+        self._wait_for_node("node_a")
+        self.start_second_node()
+
+    def start_second_node(self) -> None:
+        before = set(self._alive())
+        self._start_node("second", ["--address", self.address])
+        self._wait_for_node("node_b", before)
+
+    def second_node_alive(self) -> bool:
+        process = self._nodes.get("second")
+        return process is not None and process.poll() is None
+
+    def kill_second_node(self) -> None:
+        """SIGKILL every process of the second node (its raylet, its workers and what they run), as a machine
+        that loses power: nothing on it gets to say goodbye."""
+        process = self._nodes.pop("second")
+        _kill_group(process, signal.SIGKILL)
+
+    def alive_nodes(self) -> dict[str, list[str]]:
+        """The nodes that Ray counts alive: node id -> names of its resources."""
+        return self._alive()
+
+    def _wait_for_node(self, resource: str, before: set[str] = frozenset(), timeout: float = 90.0) -> None:
+        """Until a node that was not there ``before`` and holds ``resource`` is alive."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for name, process in self._nodes.items():
+                if process.poll() is not None:
+                    raise RuntimeError(f"ray start ({name}) exited with {process.returncode}:\n{self.logs()}")
+            if any(resource in held and node not in before for node, held in self._alive().items()):
+                return
+            time.sleep(0.5)
+        raise RuntimeError(f"the Ray node with {resource} did not come up in {timeout:.0f} s:\n{self.logs()}")
+
+    def _alive(self) -> dict[str, list[str]]:
+        """Alive nodes (id: resource names), asked of the GCS in a short child: this test process never connects
+        to Ray itself, so the tests' own drivers start clean."""
+        code = ("import json, ray, sys; ray.init(address=sys.argv[1], _node_ip_address=sys.argv[1].split(':')[0],"
+                " logging_level='ERROR', log_to_driver=False);"
+                "print(json.dumps({n['NodeID']: sorted(n['Resources']) for n in ray.nodes() if n['Alive']}))")
+        result = subprocess.run([sys.executable, "-c", code, self.address], capture_output=True, text=True,
+                                timeout=60, env=ray_env())
+        try:
+            return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+        except (ValueError, IndexError):
+            return {}
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {path.name}\n{path.read_text(errors='replace')[-2000:]}"
+                         for path in sorted(self.folder.glob("*.log")))
+
+    def stop(self) -> None:
+        for name in ("second", "head"):
+            process = self._nodes.pop(name, None)
+            if process is not None:
+                _kill_group(process, signal.SIGTERM)
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (from /proc): Ray's workers run in process groups of their own, under the
+    raylet."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _kill_group(process: subprocess.Popen, sig: int) -> None:
+    """Signal the node's process group (``ray start --block`` leads it; Ray's daemons on that node are in it) and,
+    for SIGKILL, every process below it (the workers), then make sure nothing of the group is left."""
+    below = _descendants(process.pid)
+    if sig == signal.SIGKILL:
+        for pid in below:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    for signum in (sig, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, signum)
+        except ProcessLookupError:
+            pass
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            continue
+        if signum == signal.SIGKILL:
+            break
+    try:  # the group's other members may outlive its leader by a moment
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}/stat").exists() and not _zombie(pid) for pid in below):
+        time.sleep(0.1)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+@pytest.fixture(scope="session")
+def _ray_cluster_session() -> Iterator[RayCluster]:
+    program = ray_program()
+    if program is None:
+        if os.environ.get("PLAYGROUND_RAY_REQUIRED"):
+            pytest.fail("PLAYGROUND_RAY_REQUIRED is set but ray is not installed (pip install 'ray[tune]')")
+        pytest.skip("ray is not installed (pip install 'ray[tune]'); set PLAYGROUND_RAY_REQUIRED=1 to fail instead")
+    # Short: Ray's unix sockets live under the temp dir, and a socket path has at most 107 bytes.
+    folder = Path(tempfile.mkdtemp(prefix="pgray", dir="/tmp"))
+    cluster = RayCluster(program, folder)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def ray_cluster(_ray_cluster_session: RayCluster) -> RayCluster:
+    """The session's two-node loopback cluster, with its second node running (started again if a test killed it)."""
+    if not _ray_cluster_session.second_node_alive():
+        _ray_cluster_session.start_second_node()
+    return _ray_cluster_session
