@@ -869,9 +869,9 @@ def runs_compare(
         for words in stats.notes(statistics):
             err.print(str(words))
         return
-    out.print(say("cli.wrote", path=path))
+    out.print(say("cli.wrote", path=path), soft_wrap=True)  # a path cut in two cannot be copied
     if second:
-        out.print(say("stats.wrote_picture", path=second))
+        out.print(say("stats.wrote_picture", path=second), soft_wrap=True)
     _print_statistics(statistics)
 
 
