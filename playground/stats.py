@@ -32,7 +32,7 @@ from playground.game import reference
 from playground.i18n import Words
 from playground.store import Run, Store, get_store
 
-REPS = 2000  # bootstrap repetitions: two variants of five seeds take about 2 s with the import (docs/cli-json.md)
+REPS = 2000  # bootstrap repetitions: about 2 s for two variants of five seeds, half of it P(X > Y) (docs/cli-json.md)
 SEED = 0  # of the resampling, so the same runs give the same intervals
 CONFIDENCE = 0.95
 MIN_RUNS = 3  # fewer runs in a variant: no confidence interval, a sentence instead
