@@ -218,6 +218,22 @@ def test_the_compare_section_shows_the_statistics_when_asked(home: Path) -> None
     assert any(c.startswith("IQM is the mean of the middle half") for c in app.caption.values)
 
 
+def test_the_interval_and_profile_charts_keep_the_variants_order_and_colours() -> None:
+    from playground.ui import charts
+
+    found = [stats.Variant("a", ["a1", "a2", "a3"], "CartPole-v1", "raw", [1.0, 2.0, 3.0], [1.0, 2.0, 3.0]),
+             stats.Variant("b", ["b1"], "CartPole-v1", "raw", [5.0], [5.0]),  # no interval: no bar in one layer
+             stats.Variant("c", ["c1", "c2", "c3"], "CartPole-v1", "raw", [4.0, 6.0, 8.0], [4.0, 6.0, 8.0])]
+    result = stats.analyse(found, reps=50)
+    intervals = charts.iqm_chart(charts.iqm_rows(result), "score").to_dict()
+    profile = charts.profile_chart(charts.profile_rows(result), "score", "share").to_dict()
+    bars, dots = intervals["layer"]
+    for layer in (bars, dots):
+        assert layer["encoding"]["y"]["scale"]["domain"] == ["a (n=3)", "b (n=1)", "c (n=3)"]
+        assert layer["encoding"]["color"]["scale"]["domain"] == ["a", "b", "c"]
+    assert all(layer["encoding"]["color"]["scale"]["domain"] == ["a", "b", "c"] for layer in profile["layer"])
+
+
 def test_the_statistics_speak_chinese(home: Path) -> None:
     slow, fast = _two_variants()
     app = AppTest.from_file(str(PAGES / "runs.py"), default_timeout=120)

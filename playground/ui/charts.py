@@ -119,16 +119,25 @@ def iqm_chart(rows: list[dict[str, Any]], x_title: str):  # type: ignore[no-unty
     import pandas as pd
 
     data = pd.DataFrame(rows)
-    y = alt.Y("label:N", title=None, sort=None, axis=alt.Axis(labelLimit=300, labelOverlap=False))
-    color = alt.Color("variant:N", legend=None, sort=None)  # the same colours as the profile's (by name)
+    # Both layers share the variants' order (the bars' layer lacks those without an interval) and the profile's
+    # colours, by name.
+    y = alt.Y("label:N", title=None, scale=alt.Scale(domain=[r["label"] for r in rows]),
+              axis=alt.Axis(labelLimit=300, labelOverlap=False))
+    color = alt.Color("variant:N", legend=None, scale=alt.Scale(domain=_names(rows)))
     bars = alt.Chart(data.dropna(subset=["low"])).mark_rule(size=8, opacity=0.45).encode(
         x=alt.X("low:Q", title=x_title, scale=alt.Scale(zero=False)), x2="high:Q", y=y, color=color)
     dots = alt.Chart(data).mark_point(size=90).encode(
         x=alt.X("iqm:Q", title=x_title, scale=alt.Scale(zero=False)), y=y, color=color,
-        fill=alt.condition("datum.interval", alt.Fill("variant:N", legend=None, sort=None), alt.value("white")),
+        fill=alt.condition("datum.interval", alt.Fill("variant:N", legend=None, scale=alt.Scale(domain=_names(rows))),
+                           alt.value("white")),
         tooltip=["label:N", alt.Tooltip("iqm:Q", format=".3g"), alt.Tooltip("low:Q", format=".3g"),
                  alt.Tooltip("high:Q", format=".3g")])
     return alt.layer(bars, dots).properties(height=max(160, 50 * len(rows)))
+
+
+def _names(rows: list[dict[str, Any]]) -> list[str]:
+    """The variants in the order of the statistics: one colour scale for the intervals and the profile."""
+    return list(dict.fromkeys(r["variant"] for r in rows))
 
 
 def profile_rows(statistics: dict[str, Any]) -> list[dict[str, Any]]:
@@ -149,7 +158,7 @@ def profile_chart(rows: list[dict[str, Any]], x_title: str, y_title: str):  # ty
     import pandas as pd
 
     data = pd.DataFrame(rows)
-    color = alt.Color("variant:N", title=None, sort=None,
+    color = alt.Color("variant:N", title=None, scale=alt.Scale(domain=_names(rows)),
                       legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=300))
     x = alt.X("tau:Q", title=x_title)
     lines = alt.Chart(data).mark_line().encode(

@@ -205,10 +205,12 @@ def _statistics(chosen: list[Run], store: Store) -> None:
     iqm_col, profile_col = st.columns(2)
     iqm_col.markdown(f"**{t('stats.fig_iqm', confidence=confidence)}**")
     iqm_col.altair_chart(charts.iqm_chart(charts.iqm_rows(result), scale), width="stretch")
+    iqm_title = t("stats.col_iqm", confidence=confidence)
     iqm_col.dataframe([{t("stats.col_variant"): v["name"], t("stats.col_runs"): len(v["runs"]),
                         t("stats.col_score"): t(f"stats.score_{v['normalisation']}"),
-                        t("stats.col_iqm", confidence=confidence): stats.interval_text(v["iqm"], v["ci"], no_ci)}
-                       for v in result["variants"]], hide_index=True, width="stretch")
+                        iqm_title: stats.interval_text(v["iqm"], v["ci"], no_ci)}
+                       for v in result["variants"]], hide_index=True, width="stretch",
+                      column_config={iqm_title: st.column_config.TextColumn(iqm_title, width="large")})
     profile_col.markdown(f"**{t('stats.fig_profile')}**")
     profile_col.altair_chart(charts.profile_chart(charts.profile_rows(result), f"{t('stats.fig_tau')}: {scale}",
                                                   t("stats.fig_fraction")), width="stretch")
