@@ -4,6 +4,10 @@ Each ``<algo>.yaml`` maps a preset name to: description (and ``description_zh``,
 for the web UI), source (where the numbers come from), envs (``atari``, ``any`` or a list of ids), steps,
 n_envs and hyperparameters, and optionally eval_episodes (whole games per evaluation; 10 when unset).
 
+A person's own presets (``playground sweep export SWEEP --preset NAME`` writes them) live in
+``$PLAYGROUND_HOME/presets/<algo>.yaml``, in the same shape; ``--preset NAME`` finds them after the shipped ones,
+and a name the shipped file already has stays the shipped preset's.
+
 A preset may also carry ``scale`` (and ``scale_zh``): a line on its numbers at its envs' scale, shown after the
 description; and ``tasks``: versions of itself for other environments, each a mapping with its own ``envs`` (a
 list of ids) and any of scale, scale_zh, source (added after the preset's own), steps, n_envs and
@@ -93,12 +97,50 @@ class Preset:
         return [replace(self, tasks=())] + [self.for_env(task["envs"][0], False) for task in self.tasks]
 
 
-@lru_cache(maxsize=None)
+USER_PRESETS = "presets"  # the folder of a person's own presets, under the home folder
+
+
+def user_presets_file(algo: str) -> Path:
+    """Where a person's own presets of ``algo`` are kept (the file may not exist yet)."""
+    from playground import settings
+
+    return settings.home() / USER_PRESETS / f"{algo}.yaml"
+
+
 def presets_for(algo: str) -> dict[str, Preset]:
+    """The shipped presets of ``algo``, then the person's own (read afresh: a sweep may just have exported one)."""
+    shipped = _shipped(algo)
+    return {**shipped, **{name: p for name, p in user_presets(algo).items() if name not in shipped}}
+
+
+@lru_cache(maxsize=None)
+def _shipped(algo: str) -> dict[str, Preset]:
     path = PRESET_DIR / f"{algo}.yaml"
     if not path.is_file():
         return {}
-    raw = yaml.safe_load(path.read_text()) or {}
+    return _parsed(algo, yaml.safe_load(path.read_text()) or {})
+
+
+def user_presets(algo: str) -> dict[str, Preset]:
+    """The presets ``algo`` has in the person's own file; none when there is no file (or no usable home)."""
+    from playground.errors import PlaygroundError
+
+    try:
+        path = user_presets_file(algo)
+    except PlaygroundError:  # an unwritable home: no presets of one's own, and the shipped ones still work
+        return {}
+    if not path.is_file():
+        return {}
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(raw, dict) or not all(isinstance(body, dict) for body in raw.values()):
+            raise ValueError("not a mapping of preset names to settings")
+        return _parsed(algo, raw)
+    except (OSError, ValueError, TypeError, yaml.YAMLError) as exc:
+        raise BadConfig("presets.user_file_unreadable", path=path, reason=str(exc).splitlines()[0]) from None
+
+
+def _parsed(algo: str, raw: dict[str, Any]) -> dict[str, Preset]:
     return {
         name: Preset(
             name=name,
