@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import socket
 import time
@@ -30,10 +31,17 @@ from playground.store import ACTIVE_STATUSES, Evaluation, Run, Store, get_store
 
 log = logging.getLogger(__name__)
 
-# A run on another host whose heartbeat is older than this is taken for dead.
+# A run on another host (or on a Ray node) whose heartbeat is older than this is taken for dead; the environment
+# variable changes it (a test that kills a node waits seconds, not minutes).
 STALE_AFTER_S = 300.0
+STALE_AFTER_ENV = "PLAYGROUND_STALE_AFTER_S"
+# Set in a Ray worker (playground.cluster) to the address of its node: the run's host names the node too.
+RAY_NODE_ENV = "PLAYGROUND_RAY_NODE"
+_RAY_HOST = re.compile(r"^(?P<name>.*) \(Ray node (?P<node>[^)]+)\)$")
 # The sentences ``refresh`` stores as a failed run's error, in the language of the process that notices.
 DIED_KEY = "runs.died"
+NODE_DIED_KEY = "ray.node_died"
+NODE_KEYS = (NODE_DIED_KEY, "ray.node_lost")
 NEVER_BEGAN_KEY = "runs.never_began"
 
 
@@ -135,13 +143,45 @@ def _pid_alive(pid: int, start: str | None) -> bool:
     return True
 
 
+def stale_after_s() -> float:
+    """Seconds without a heartbeat after which a run trained elsewhere is taken for dead (``STALE_AFTER_ENV``)."""
+    raw = os.environ.get(STALE_AFTER_ENV, "")
+    try:
+        value = float(raw)
+    except ValueError:
+        return STALE_AFTER_S
+    return value if value > 0 else STALE_AFTER_S
+
+
+def this_host() -> str:
+    """The name a trainer records as its run's host: this machine's, and in a Ray worker its node's address too
+    (``name (Ray node 10.0.0.7)``), since the pid means nothing on the machines that watch it."""
+    node = os.environ.get(RAY_NODE_ENV)
+    return f"{socket.gethostname()} (Ray node {node})" if node else socket.gethostname()
+
+
+def ray_node(run: Run) -> str | None:
+    """The Ray node a run trains (or trained) on, from its host; None for a run of a local process."""
+    match = _RAY_HOST.match(run.host or "")
+    return match["node"] if match else None
+
+
+def ray_node_text(run: Run) -> str:
+    """The node in words for a sentence: ``10.0.0.7 on gpu-box``, or the machine's name alone."""
+    match = _RAY_HOST.match(run.host or "")
+    if match is None:
+        return run.host or "?"
+    return say("ray.node_on_host", node=match["node"], host=match["name"])
+
+
 def is_alive(run: Run) -> bool:
-    """Whether the process that claims ``run`` is still there."""
+    """Whether the process that claims ``run`` is still there: by its pid when it is a process of this machine,
+    else (another machine, a Ray node) by the age of its heartbeat."""
     if run.status != "running":
         return False
     if run.host == socket.gethostname() and run.pid is not None:
         return _pid_alive(run.pid, run.pid_start)
-    return run.heartbeat_at is not None and time.time() - run.heartbeat_at < STALE_AFTER_S
+    return run.heartbeat_at is not None and time.time() - run.heartbeat_at < stale_after_s()
 
 
 def note_job(run: Run, pid: int, store: Store | None = None) -> None:
@@ -166,7 +206,10 @@ def died_silently(error: str | None) -> bool:
     without a word, in whichever language the process that noticed it spoke."""
     if not error:
         return False
-    return any(translate(DIED_KEY, lang).replace("；", ";").split(";")[0] in error for lang in LANGUAGES)
+    if any(translate(DIED_KEY, lang).replace("；", ";").split(";")[0] in error for lang in LANGUAGES):
+        return True
+    # A Ray node that went silent or was lost with its run: the sentences' words before their first field.
+    return any(translate(key, lang).split("{")[0] in error for key in NODE_KEYS for lang in LANGUAGES)
 
 
 def refresh(run: Run, store: Store | None = None) -> Run:
@@ -182,7 +225,11 @@ def refresh(run: Run, store: Store | None = None) -> Run:
         store = store or get_store()
         # Only the session we judged dead: a resume may have claimed the run since we read it.
         expect = {"status": "running", "pid": run.pid, "heartbeat_at": run.heartbeat_at}
-        message = say(DIED_KEY, kind=run.kind)
+        if ray_node(run) is not None:  # the node that trained it went silent (a driver that saw it die says so first)
+            silent = round(time.time() - (run.heartbeat_at or run.started_at or time.time()))
+            message = say(NODE_DIED_KEY, run=run.id, node=ray_node_text(run), seconds=silent, kind=run.kind)
+        else:
+            message = say(DIED_KEY, kind=run.kind)
         if store.update_run_if(run.id, expect, status="failed", error=message, ended_at=time.time(), pid=None):
             events.record(store, events.RunEnded("failed", error=message), run.id)
         return store.get_run(run.id)
@@ -237,7 +284,7 @@ def mark_running(run_id: str, store: Store | None = None, *, device: str | None 
         status="running",
         pid=pid,
         pid_start=_proc_start(pid),
-        host=socket.gethostname(),
+        host=this_host(),
         started_at=now,
         heartbeat_at=now,
         ended_at=None,
