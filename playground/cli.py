@@ -1180,8 +1180,8 @@ def watch(
         out.print("\n".join(summary.lines()), soft_wrap=True)
 
 
-@app.command("sweep")
-def sweep(
+@app.command("bellman")
+def bellman(
     env: Annotated[str, typer.Argument(help="a Gymnasium id with a model: FrozenLake-v1, CliffWalking-v1, Taxi-v4, …")],
     gamma: Annotated[float, typer.Option(help="discount per step, from 0 to 1")] = 0.9,
     sweeps: Annotated[Optional[int], typer.Option(help="sweeps to run first (headless default: until converged)")] = None,

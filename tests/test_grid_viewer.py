@@ -1,7 +1,7 @@
 """Tabular RL you can watch think: grid layouts of the toy-text worlds (cells, tiles, which action points
 where, Taxi's decoding), the picture drawn headless with its values, arrows and agent (checked in its
 pixels), the value-iteration stepper (its written-out Bellman update against ``bellman_backup``, its
-sweeps converging, its keys and the ``playground sweep`` command), and ``playground watch`` on a tabular
+sweeps converging, its keys and the ``playground bellman`` command), and ``playground watch`` on a tabular
 run: the grid instead of the game's picture, and in follow mode the newest table loaded mid-game.
 """
 
@@ -302,7 +302,7 @@ def test_sweep_keys_and_clicks_choose_cells_and_sweep() -> None:
 
 def test_sweep_headless_saves_a_picture_and_a_video_and_refuses_bad_input(cli: Any, tmp_path: Path) -> None:
     shot, video = tmp_path / "shots" / "sweep.png", tmp_path / "sweep.gif"
-    result = cli("sweep", "FrozenLake-v1", "--headless", "--sweeps", "3", "--state", "14", "--screenshot", str(shot),
+    result = cli("bellman", "FrozenLake-v1", "--headless", "--sweeps", "3", "--state", "14", "--screenshot", str(shot),
                  "--record", str(video))
     assert result.code == 0, result.err
     assert "3 sweeps" in result.out and "the best is DOWN, so V(14) becomes" in result.out
@@ -311,16 +311,16 @@ def test_sweep_headless_saves_a_picture_and_a_video_and_refuses_bad_input(cli: A
     with Image.open(video) as gif:
         assert gif.n_frames == 4, "sweep 0, then one frame per sweep"
 
-    result = cli("sweep", "CliffWalking-v1", "--headless", "--json")
+    result = cli("bellman", "CliffWalking-v1", "--headless", "--json")
     assert result.code == 0, result.err
     assert '"converged": true' in result.out and '"best": "UP"' in result.out
 
     bad = ((["--gamma", "1.5"], "--gamma"), (["--sweeps", "-1"], "--sweeps"), (["--state", "16"], "--state"),
            (["--screenshot", str(tmp_path / "x.jpg")], "--screenshot"))
     for args, words in bad:
-        result = cli("sweep", "FrozenLake-v1", "--headless", *args)
+        result = cli("bellman", "FrozenLake-v1", "--headless", *args)
         assert result.code == 2 and result.err.startswith("error: ") and words in result.err, result
-    result = cli("sweep", "CartPole-v1", "--headless")
+    result = cli("bellman", "CartPole-v1", "--headless")
     assert result.code == 2 and "Discrete" in result.err and "Traceback" not in result.err
 
 

@@ -249,7 +249,7 @@ def test_a_tabular_run_opens_on_its_table(in_lab: Lab, monkeypatch: pytest.Monke
     # the window tab offers the step-by-step planner of the same world (no display here: disabled)
     sweep = _button(app, "Step through value iteration")
     assert sweep.disabled
-    assert any("playground sweep FrozenLake-v1,is_slippery=False --gamma 0.95" in c for c in app.caption.values)
+    assert any("playground bellman FrozenLake-v1,is_slippery=False --gamma 0.95" in c for c in app.caption.values)
 
 
 def test_a_taxi_table_says_what_its_state_holds(in_lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,4 @@
-"""``playground sweep ENV``: value iteration one sweep at a time, with one cell's Bellman update written out.
+"""``playground bellman ENV``: value iteration one sweep at a time, with one cell's Bellman update written out.
 
 Every V(s) starts at 0. Each press of SPACE runs one synchronous sweep (every state's new value from the
 old ones, ``agents.tabular.value_iteration_sweep``), so the values spread one step further from the
@@ -458,7 +458,7 @@ def sweep(env_id: str, *, gamma: float = 0.9, sweeps: int | None = None, state: 
     size = sweep_size(sweeper)
     fps = fps or (2 if headless else FPS)
     started = time.monotonic()
-    screen = Screen(size, title=f"{sweeper.env_id} · playground sweep", headless=headless, fps=fps,
+    screen = Screen(size, title=f"{sweeper.env_id} · playground bellman", headless=headless, fps=fps,
                     no_display=Words("grid.no_display_hint"))
     recorder = Recorder(record_path, fps) if record_path is not None else None
     screen.recorder = recorder

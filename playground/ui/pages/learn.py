@@ -101,10 +101,10 @@ GAN_EQUATIONS = {
 NEXT_STEPS = {
     "values": ("playground rl train value-iteration FrozenLake-v1,is_slippery=False",),
     "bellman": ("playground rl train value-iteration FrozenLake-v1", "playground rl eval latest --episodes 1000",
-                "playground sweep FrozenLake-v1"),  # the update itself, one sweep per key press, one cell written out
+                "playground bellman FrozenLake-v1"),  # the update itself, one sweep per key press, one cell written out
     "on-off-policy": ("playground rl train sarsa CliffWalking-v1", "playground rl train qlearning CliffWalking-v1"),
     "value-iteration": ("playground rl train value-iteration FrozenLake8x8-v1",
-                        "playground rl eval latest --episodes 1000", "playground sweep FrozenLake8x8-v1 --gamma 0.999"),
+                        "playground rl eval latest --episodes 1000", "playground bellman FrozenLake8x8-v1 --gamma 0.999"),
     "policy-iteration": ("playground rl train policy-iteration FrozenLake-v1",
                          "playground rl eval latest --episodes 1000"),
     "qlearning": ("playground rl train qlearning Taxi-v4", "playground rl eval latest --episodes 100"),

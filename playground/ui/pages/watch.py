@@ -295,10 +295,10 @@ def _agent(run: Run, store: Store) -> None:
         _window_button(["watch", run.id, "--checkpoint", which], key="window_agent")
         if tabular:  # the same world planned in front of you, one sweep at a time
             gamma = (run.config or {}).get("hyperparameters", {}).get("gamma", 0.9)
-            st.caption(t("watch.sweep_window", command=f"playground sweep {run.env} --gamma {gamma:g}"))
+            st.caption(t("watch.sweep_window", command=f"playground bellman {run.env} --gamma {gamma:g}"))
             if st.button(t("watch.sweep_button"), key="window_sweep", disabled=not has_display(),
                          help=t("watch.sweep_help")):
-                open_window(["sweep", run.env, "--gamma", f"{gamma:g}"])
+                open_window(["bellman", run.env, "--gamma", f"{gamma:g}"])
                 st.toast(t("watch.window_opened"))
 
 
