@@ -292,6 +292,13 @@ def _run_in_foreground(run_id: str, resume: bool, as_json: bool, kind: str = "rl
         _print_json(runs.record(run, detail=True))
         _announce_awards()
         return
+    _say_run_ended(run, kind)
+
+
+def _say_run_ended(run: Any, kind: str) -> None:
+    """The line a run that trained in the foreground ends with, what to do next, and the awards it won."""
+    from playground import runs
+
     last = runs.record(run)["last_eval"]
     if kind == "gan":
         line = say("cli.gan_run_ended", run=run.id, status=_status(run.status), step=run.step, folder=run.folder)
@@ -347,13 +354,198 @@ def _next_challenge() -> tuple[str, int, str] | None:
     return challenge.text("title", language()), challenge.xp, challenge.commands[0]
 
 
+# -- where runs train: a local process or Ray (playground.cluster), one run or a seeds group -----------------------
+_ON_HELP = ("where to train: ray (RAY_ADDRESS, else a Ray on this machine), ray://HOST:10001 or HOST:6379 (a cluster);"
+            " default: a process here")
+_CPUS_HELP = "with --on: CPU cores each run takes on its node (default 1; 0.5 shares one)"
+_GPUS_HELP = "with --on: GPUs each run takes (0.25: four runs share a card; default 0)"
+_RESOURCE_HELP = "with --on: a resource a node was started with, NAME=N (repeatable): places runs on such nodes"
+_SEEDS_HELP = "one run per seed, as one group: 0,1,2 (those seeds) or 5 (seeds 0 to 4)"
+
+
+def _prepare(on: str | None, cpus: float | None, gpus: float | None, resource: list[str], seeds: str | None,
+             seed: int | None) -> tuple[Any, list[int] | None]:
+    """The checked placement (None: a local process) and seeds (None: one run), before anything is created."""
+    from playground import cluster, jobs
+
+    placement = cluster.check_placement(on, cpus, gpus, resource)
+    seed_list = jobs.check_seeds(seeds)
+    if seed_list is not None and seed is not None:
+        raise PlaygroundError("ray.seeds_and_seed")
+    return placement, seed_list
+
+
+def _reach(placement: Any, detach: bool) -> None:
+    """The cluster answers, before a run exists: in the foreground this process is the driver (connected, and a
+    node has what a run asks); a background driver connects by itself, so a quick look at the address will do."""
+    if placement is None:
+        return
+    from playground import cluster
+
+    if detach:
+        cluster.check_reachable(placement.on)
+        return
+    address = cluster.connect(placement.on)
+    cluster.check_fits(placement)
+    err.print(say("ray.connected", address=address), soft_wrap=True)
+
+
+def _start(kind: str, made: list[Any], group: str | None, placement: Any, detach: bool, as_json: bool, *,
+           resume: bool = False, checkpoint: str = "latest") -> None:
+    """Train runs that exist (one, or a seeds group) where they were asked to: here in this process, as local jobs,
+    or on Ray (a background driver, or this process as the driver)."""
+    from playground import jobs
+
+    if group is None and placement is None:  # one run in a process of this machine: as always
+        if detach:
+            pid = (jobs.start(made[0], resume=True, checkpoint=checkpoint, reap=False) if resume
+                   else jobs.start(made[0], reap=False))  # this process exits at once: init collects the job
+            if as_json:
+                _print_detached(made[0], pid)
+            elif resume:
+                err.print(say("cli.resumed_detached", pid=pid))
+            elif kind == "gan":
+                err.print(say("cli.gan_detached", pid=pid, folder=made[0].folder, run=made[0].id), soft_wrap=True)
+            else:
+                err.print(say("cli.rl_detached", pid=pid, run=made[0].id), soft_wrap=True)
+            return
+        _run_in_foreground(made[0].id, resume=resume, as_json=as_json, kind=kind, checkpoint=checkpoint)
+        return
+    if group is not None and not as_json:
+        err.print(say("ray.group_started", group=group, count=len(made),
+                      seeds=", ".join(str(r.seed) for r in made)), soft_wrap=True)
+    if detach:
+        if placement is not None:
+            pid = jobs.start_on_ray(made, placement, resume=resume, checkpoint=checkpoint, reap=False)
+            pids = {run.id: pid for run in made}
+        else:
+            pids = {run.id: jobs.start(run, reap=False) for run in made}
+        if as_json:
+            from playground import runs
+
+            records = [{**runs.record(run), "pid": pids[run.id]} for run in made]
+            _print_json({"group_id": group, "runs": records} if group is not None else records[0])
+        elif group is not None:
+            err.print(say("ray.group_detached", group=group), soft_wrap=True)
+        else:
+            err.print(say("ray.detached", run=made[0].id, pid=pids[made[0].id]), soft_wrap=True)
+        return
+    ids = [run.id for run in made]
+    with _StoreWatch(ids, quiet=as_json) as watch:
+        if placement is not None:
+            from playground import cluster
+
+            try:
+                cluster.run_on_ray(ids, placement, resume=resume, checkpoint=checkpoint, tick=watch)
+            finally:
+                cluster.disconnect()
+        else:
+            _wait_for_jobs([run for run in made], watch)
+    _print_ended(kind, ids, group, as_json)
+
+
+def _wait_for_jobs(made: list[Any], tick: Any) -> None:
+    """Local jobs of a group, side by side, until each has ended; Ctrl-C asks them all to stop (with a checkpoint),
+    a second one leaves them to it."""
+    import time
+
+    from playground import jobs, runs
+
+    for run in made:
+        jobs.start(run)
+    asked = False
+    while True:
+        try:
+            if all(runs.get(run.id).status not in ("created", "running") for run in made):
+                return
+            tick()
+            time.sleep(0.5)
+        except KeyboardInterrupt:
+            if asked:
+                raise
+            asked = True
+            err.print(say("ray.stopping"))
+            for run in made:
+                try:
+                    runs.request_stop(run.id)
+                except PlaygroundError:
+                    pass
+
+
+class _StoreWatch:
+    """Progress bars on stderr for runs that train in other processes (Ray workers, local jobs), from the store:
+    the step, speed and status each trainer's heartbeat left there. Off with ``--json``."""
+
+    def __init__(self, run_ids: list[str], quiet: bool) -> None:
+        self.run_ids = run_ids
+        self.quiet = quiet
+        self.bar: Progress | None = None
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> _StoreWatch:
+        if not self.quiet:
+            self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                                TextColumn("{task.completed:,.0f}/{task.total:,.0f}"), _SpeedColumn(),
+                                TextColumn("{task.fields[state]}"), console=err, transient=False)
+            self.bar.__enter__()
+        return self
+
+    def __call__(self) -> None:
+        if self.bar is None:
+            return
+        from playground.store import get_store
+
+        store = get_store()
+        for run_id in self.run_ids:
+            run = store.get_run(run_id)
+            unit = "iters" if run.kind == "gan" else "steps"
+            if run_id not in self.tasks:
+                self.tasks[run_id] = self.bar.add_task(run_id, total=run.total_steps or 1, unit=unit, state="")
+            self.bar.update(self.tasks[run_id], total=run.total_steps or 1, completed=run.step,
+                            sps=run.steps_per_s, state=_status(run.status))
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.bar is not None:
+            self()
+            self.bar.__exit__(*exc)
+
+
+def _print_ended(kind: str, ids: list[str], group: str | None, as_json: bool) -> None:
+    """How runs trained elsewhere ended: as a run in the foreground says it (one run), or the group's line and
+    one line per seed. Exit status 1 when one failed (its sentence is on its line)."""
+    from playground import runs
+
+    ended = [runs.get(run_id) for run_id in ids]
+    if as_json:
+        records = [runs.record(run, detail=True) for run in ended]
+        _print_json({"group_id": group, "runs": records} if group is not None else records[0])
+    elif group is None:
+        _say_run_ended(ended[0], kind)
+        if ended[0].status == "failed" and ended[0].error:
+            err.print(f"error: {ended[0].error}", soft_wrap=True)
+    else:
+        summary = runs.group_summary(runs.records(ended))
+        best = (f"{summary['mean']:.2f} ± {summary['std']:.2f}" if summary["mean"] is not None
+                else say("ray.group_no_eval"))
+        out.print(say("ray.group_ended", group=group, finished=summary["finished"], count=len(ended), best=best),
+                  soft_wrap=True)
+        for run, record in zip(ended, runs.records(ended)):
+            note = run.error or (f"{record['best_eval']['mean']:.2f}" if record["best_eval"] else "")
+            out.print(say("ray.group_run_line", run=run.id, seed=run.seed, status=_status(run.status), note=note),
+                      soft_wrap=True)
+        _announce_awards()
+    if any(run.status == "failed" for run in ended):
+        raise typer.Exit(1)
+
+
 # -- rl ----------------------------------------------------------------------------------------
 @rl_app.command("train")
 def rl_train(
     algo: Annotated[str, typer.Argument(help="dqn, ppo, a2c, a3c, sb3-dqn (stable-baselines3's DQN), or a table: qlearning, sarsa, expected-sarsa, value-iteration, policy-iteration")],
     env: Annotated[str, typer.Argument(help="a Gymnasium id: CartPole-v1, ALE/Pong-v5, …")],
     steps: Annotated[Optional[str], typer.Option(help="total environment steps (100000, 1e6, 100k); default from the preset")] = None,
-    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    seed: Annotated[Optional[int], typer.Option(help="random seed (default 0)")] = None,
+    seeds: Annotated[Optional[str], typer.Option(help=_SEEDS_HELP, metavar="SEEDS")] = None,
     envs: Annotated[Optional[int], typer.Option("--envs", "--workers", help="parallel environments (A3C: worker processes); default from the preset (A3C: one per core)")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
     preset: Annotated[Optional[str], typer.Option(help="hyperparameter preset; default: the one made for ENV")] = None,
@@ -366,16 +558,40 @@ def rl_train(
     tensorboard: Annotated[bool, typer.Option("--tensorboard", help="also write TensorBoard event files")] = False,
     save_replay_buffer: Annotated[bool, typer.Option("--save-replay-buffer", help="DQN: keep the replay buffer for resume")] = False,
     env_backend: Annotated[str, typer.Option(help="Atari envs: auto, fast (ale-py C++ vector env) or sb3 (SB3's wrappers)")] = "auto",
+    on: Annotated[Optional[str], typer.Option("--on", help=_ON_HELP, metavar="WHERE")] = None,
+    cpus: Annotated[Optional[float], typer.Option(help=_CPUS_HELP, metavar="N")] = None,
+    gpus: Annotated[Optional[float], typer.Option(help=_GPUS_HELP, metavar="N")] = None,
+    resource: Annotated[list[str], typer.Option("--resource", help=_RESOURCE_HELP, metavar="NAME=N")] = [],  # noqa: B006
     detach: Annotated[bool, typer.Option("--detach", help="train in the background; print the run id and return")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="no progress bar; print the finished run as JSON")] = False,
 ) -> None:
-    """Train an agent. Prints the run id first; Ctrl-C saves a checkpoint and leaves the run stopped."""
+    """Train an agent. Prints the run id first (a seeds group: each run's); Ctrl-C saves a checkpoint and leaves
+    the run stopped."""
     from playground import config as config_mod
     from playground import jobs
 
     if env_backend not in ("auto", "fast", "sb3"):
         raise PlaygroundError("cli.bad_env_backend", backend=env_backend)
-    cfg = config_mod.build_rl_config(
+    placement, seed_list = _prepare(on, cpus, gpus, resource, seeds, seed)
+    configs = [_rl_config(config_mod, algo, env, steps, one, envs, device, preset, set_, eval_every, eval_episodes,
+                          checkpoint_every, tensorboard, save_replay_buffer, env_backend, keep)
+               for one in (seed_list or [seed or 0])]
+    _reach(placement, detach)
+    if seed_list is None:
+        made, group = [jobs.create(configs[0], label=name, player=_player())], None
+    else:
+        group, made = jobs.create_group(configs, label=name, player=_player())
+    for run in made:
+        sys.stdout.write(run.id + "\n")
+    sys.stdout.flush()
+    _start("rl", made, group, placement, detach, as_json)
+
+
+def _rl_config(config_mod: Any, algo: str, env: str, steps: str | None, seed: int, envs: int | None, device: str,
+               preset: str | None, set_: list[str], eval_every: str | None, eval_episodes: int | None,
+               checkpoint_every: str | None, tensorboard: bool, save_replay_buffer: bool, env_backend: str,
+               keep: int) -> Any:
+    return config_mod.build_rl_config(
         algo,
         env,
         steps=parse_steps(steps),
@@ -392,17 +608,6 @@ def rl_train(
         env_backend=env_backend,  # type: ignore[arg-type]
         keep_checkpoints=keep,
     )
-    run = jobs.create(cfg, label=name, player=_player())
-    sys.stdout.write(run.id + "\n")
-    sys.stdout.flush()
-    if detach:
-        pid = jobs.start(run, reap=False)  # this process exits at once: init collects the job
-        if as_json:
-            _print_detached(run, pid)
-            return
-        err.print(say("cli.rl_detached", pid=pid, run=run.id), soft_wrap=True)
-        return
-    _run_in_foreground(run.id, resume=False, as_json=as_json)
 
 
 @rl_app.command("resume")
@@ -410,23 +615,22 @@ def rl_resume(
     run: Annotated[str, typer.Argument(help="run id, name or 'latest'")],
     steps: Annotated[Optional[str], typer.Option(help="new total steps (must exceed the checkpoint's step)")] = None,
     checkpoint: Annotated[str, typer.Option(help="latest, or the step of an older checkpoint (when the newest is damaged)")] = "latest",
+    on: Annotated[Optional[str], typer.Option("--on", help=_ON_HELP, metavar="WHERE")] = None,
+    cpus: Annotated[Optional[float], typer.Option(help=_CPUS_HELP, metavar="N")] = None,
+    gpus: Annotated[Optional[float], typer.Option(help=_GPUS_HELP, metavar="N")] = None,
+    resource: Annotated[list[str], typer.Option("--resource", help=_RESOURCE_HELP, metavar="NAME=N")] = [],  # noqa: B006
     detach: Annotated[bool, typer.Option("--detach", help="resume in the background")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="no progress bar; print the finished run as JSON")] = False,
 ) -> None:
-    """Continue a stopped or failed run from its last checkpoint."""
-    from playground import jobs, training
+    """Continue a stopped or failed run from its last checkpoint (here, or on Ray with --on)."""
+    from playground import training
 
+    placement, _ = _prepare(on, cpus, gpus, resource, None, None)
     prepared = training.prepare_resume(run, parse_steps(steps), checkpoint=checkpoint)
+    _reach(placement, detach)
     sys.stdout.write(prepared.id + "\n")
     sys.stdout.flush()
-    if detach:
-        pid = jobs.start(prepared, resume=True, checkpoint=checkpoint, reap=False)
-        if as_json:
-            _print_detached(prepared, pid)
-            return
-        err.print(say("cli.resumed_detached", pid=pid))
-        return
-    _run_in_foreground(prepared.id, resume=True, as_json=as_json, checkpoint=checkpoint)
+    _start("rl", [prepared], None, placement, detach, as_json, resume=True, checkpoint=checkpoint)
 
 
 @rl_app.command("_run", hidden=True)
@@ -520,7 +724,8 @@ def gan_train(
     iters: Annotated[Optional[str], typer.Option(help="training iterations instead of epochs (1000, 10k)")] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="images per iteration (default from the preset)")] = None,
     image_size: Annotated[Optional[int], typer.Option(help="side of the square images (DCGAN: 32 or 64)")] = None,
-    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    seed: Annotated[Optional[int], typer.Option(help="random seed (default 0)")] = None,
+    seeds: Annotated[Optional[str], typer.Option(help=_SEEDS_HELP, metavar="SEEDS")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
     preset: Annotated[Optional[str], typer.Option(help="published settings to start from (see `gan presets`)")] = None,
     set_: Annotated[list[str], typer.Option("--set", help="override one hyperparameter (repeatable)")] = [],  # noqa: B006
@@ -528,31 +733,35 @@ def gan_train(
     checkpoint_every: Annotated[Optional[int], typer.Option(help="checkpoint every N iterations")] = None,
     keep: Annotated[int, typer.Option("--keep", help="keep the newest N checkpoints (every measured one is kept too)")] = 2,
     name: Annotated[Optional[str], typer.Option(help="a name of your own for this run")] = None,
+    on: Annotated[Optional[str], typer.Option("--on", help=_ON_HELP, metavar="WHERE")] = None,
+    cpus: Annotated[Optional[float], typer.Option(help=_CPUS_HELP, metavar="N")] = None,
+    gpus: Annotated[Optional[float], typer.Option(help=_GPUS_HELP, metavar="N")] = None,
+    resource: Annotated[list[str], typer.Option("--resource", help=_RESOURCE_HELP, metavar="NAME=N")] = [],  # noqa: B006
     detach: Annotated[bool, typer.Option("--detach", help="train in the background; print the run id and return")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="no progress bar; print the finished run as JSON")] = False,
 ) -> None:
-    """Train a GAN. Prints the run id first; Ctrl-C saves a checkpoint and leaves the run stopped."""
+    """Train a GAN. Prints the run id first (a seeds group: each run's); Ctrl-C saves a checkpoint and leaves the
+    run stopped."""
     from playground import config as config_mod
     from playground import jobs
 
-    cfg = config_mod.build_gan_config(
+    placement, seed_list = _prepare(on, cpus, gpus, resource, seeds, seed)
+    configs = [config_mod.build_gan_config(
         model, data, epochs=epochs, iters=parse_steps(iters, "--iters"), batch_size=batch_size, image_size=image_size,
-        seed=seed, device=device, preset=preset, sets=set_, sample_every=sample_every,
+        seed=one, device=device, preset=preset, sets=set_, sample_every=sample_every,
         checkpoint_every=checkpoint_every, keep_checkpoints=keep,
-    )
-    for sentence in config_mod.gan_warnings(cfg):  # allowed, but the paper advises against it
+    ) for one in (seed_list or [seed or 0])]
+    for sentence in config_mod.gan_warnings(configs[0]):  # allowed, but the paper advises against it
         err.print(say("cli.warning", sentence=sentence), soft_wrap=True)
-    run = jobs.create(cfg, label=name, player=_player())
-    sys.stdout.write(run.id + "\n")
+    _reach(placement, detach)
+    if seed_list is None:
+        made, group = [jobs.create(configs[0], label=name, player=_player())], None
+    else:
+        group, made = jobs.create_group(configs, label=name, player=_player())
+    for run in made:
+        sys.stdout.write(run.id + "\n")
     sys.stdout.flush()
-    if detach:
-        pid = jobs.start(run, reap=False)  # this process exits at once: init collects the job
-        if as_json:
-            _print_detached(run, pid)
-            return
-        err.print(say("cli.gan_detached", pid=pid, folder=run.folder, run=run.id), soft_wrap=True)
-        return
-    _run_in_foreground(run.id, resume=False, as_json=as_json, kind="gan")
+    _start("gan", made, group, placement, detach, as_json)
 
 
 @gan_app.command("resume")
@@ -560,23 +769,22 @@ def gan_resume(
     run: Annotated[str, typer.Argument(help="run id, name or 'latest'")],
     iters: Annotated[Optional[str], typer.Option(help="new total iterations (must exceed the checkpoint's)")] = None,
     checkpoint: Annotated[str, typer.Option(help="latest, or the iteration of an older checkpoint (when the newest is damaged)")] = "latest",
+    on: Annotated[Optional[str], typer.Option("--on", help=_ON_HELP, metavar="WHERE")] = None,
+    cpus: Annotated[Optional[float], typer.Option(help=_CPUS_HELP, metavar="N")] = None,
+    gpus: Annotated[Optional[float], typer.Option(help=_GPUS_HELP, metavar="N")] = None,
+    resource: Annotated[list[str], typer.Option("--resource", help=_RESOURCE_HELP, metavar="NAME=N")] = [],  # noqa: B006
     detach: Annotated[bool, typer.Option("--detach", help="resume in the background")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="no progress bar; print the finished run as JSON")] = False,
 ) -> None:
-    """Continue a stopped or failed GAN run from its last checkpoint, on the same curves."""
-    from playground import gan_training, jobs
+    """Continue a stopped or failed GAN run from its last checkpoint, on the same curves (here, or on Ray with --on)."""
+    from playground import gan_training
 
+    placement, _ = _prepare(on, cpus, gpus, resource, None, None)
     prepared = gan_training.prepare_resume(run, parse_steps(iters, "--iters"), checkpoint=checkpoint)
+    _reach(placement, detach)
     sys.stdout.write(prepared.id + "\n")
     sys.stdout.flush()
-    if detach:
-        pid = jobs.start(prepared, resume=True, checkpoint=checkpoint, reap=False)
-        if as_json:
-            _print_detached(prepared, pid)
-            return
-        err.print(say("cli.resumed_detached", pid=pid))
-        return
-    _run_in_foreground(prepared.id, resume=True, as_json=as_json, kind="gan", checkpoint=checkpoint)
+    _start("gan", [prepared], None, placement, detach, as_json, resume=True, checkpoint=checkpoint)
 
 
 @gan_app.command("_run", hidden=True)
@@ -587,6 +795,29 @@ def gan_run_job(run_id: str, resume: bool = typer.Option(False, "--resume"),
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     gan_training.execute(run_id, resume=resume, checkpoint=checkpoint)
+
+
+@app.command("_ray", hidden=True)
+def ray_driver(
+    run_ids: Annotated[list[str], typer.Argument(help="runs that exist")],
+    on: Annotated[str, typer.Option("--on")] = "ray",
+    cpus: Annotated[Optional[float], typer.Option()] = None,
+    gpus: Annotated[Optional[float], typer.Option()] = None,
+    resource: Annotated[list[str], typer.Option("--resource")] = [],  # noqa: B006
+    resume: Annotated[bool, typer.Option("--resume")] = False,
+    checkpoint: Annotated[str, typer.Option("--checkpoint")] = "latest",
+) -> None:
+    """Train runs as Ray tasks and wait for them (what ``--on … --detach`` leaves in the background)."""
+    from playground import cluster
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    placement = cluster.check_placement(on, cpus, gpus, resource)
+    assert placement is not None
+    try:
+        for run_id, sentence in cluster.run_on_ray(run_ids, placement, resume=resume, checkpoint=checkpoint).items():
+            logging.getLogger(__name__).info("%s: %s", run_id, sentence or "ended")
+    finally:
+        cluster.disconnect()
 
 
 @gan_app.command("sample")
@@ -722,9 +953,10 @@ def runs_list(
     env: Annotated[Optional[str], typer.Option(help="environment id")] = None,
     algo: Annotated[Optional[str], typer.Option(help="algorithm")] = None,
     status: Annotated[Optional[str], typer.Option(help="created, running, stopped, finished or failed")] = None,
+    expand: Annotated[bool, typer.Option("--expand", help="each seeds group's runs under its line")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print it as JSON (docs/cli-json.md)")] = False,
 ) -> None:
-    """Every run in the store, oldest first."""
+    """Every run in the store, oldest first; a seeds group is one line (its runs with --expand, or in --json)."""
     from playground import runs
     from playground.store import RUN_STATUSES
 
@@ -742,7 +974,46 @@ def runs_list(
     if not records:
         out.print(say("cli.no_runs_yet"))
         return
-    out.print(_runs_table(records, out.width))
+    out.print(_runs_table(_group_lines(records, expand), out.width))
+
+
+def _group_lines(records: list[dict[str, Any]], expand: bool) -> list[dict[str, Any]]:
+    """A seeds group's runs folded into one line where its first run stands: the group's id, ``n seeds``, the
+    mean ± std of its runs' best evaluations; with ``expand`` its runs follow it, indented."""
+    from playground import runs
+
+    members: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        if r.get("group_id"):
+            members.setdefault(r["group_id"], []).append(r)
+    lines: list[dict[str, Any]] = []
+    for r in records:
+        group = r.get("group_id")
+        if not group:
+            lines.append(r)
+            continue
+        if members[group][0] is not r:
+            continue
+        together = members[group]
+        summary = runs.group_summary(together)
+        statuses = [m["status"] for m in together]
+        seeds = say("ray.group_line", count=len(together))
+        lines.append({
+            **r, "id": group, "name": f"{r['name']} · {seeds}" if r["name"] else seeds,
+            "status": statuses[0] if len(set(statuses)) == 1 else _mixed(statuses),
+            "step": sum(m["step"] for m in together), "total_steps": sum(m["total_steps"] or 0 for m in together),
+            "best_eval": ({"mean": summary["mean"], "std": summary["std"]} if summary["mean"] is not None else None),
+        })
+        if expand:
+            lines.extend({**m, "id": f"  {m['id']}"} for m in together)
+    return lines
+
+
+def _mixed(statuses: list[str]) -> str:
+    """A group whose runs differ: ``2 finished, 1 failed`` (each status in this language)."""
+    from collections import Counter
+
+    return ", ".join(f"{n} {_status(s)}" for s, n in Counter(statuses).items())
 
 
 # Ids are what every other command takes: never cut. The table has no frame and one line per run; on a narrow
@@ -843,7 +1114,8 @@ def runs_show(
 
 @runs_app.command("compare")
 def runs_compare(
-    run_refs: Annotated[list[str], typer.Argument(metavar="RUN...", help="two or more runs")],
+    run_refs: Annotated[list[str], typer.Argument(metavar="RUN...",
+                                                  help="two or more runs; a seeds group's id stands for its runs")],
     metric: Annotated[Optional[str], typer.Option(help="metric key; default eval/mean, else episode/score")] = None,
     out_file: Annotated[Path, typer.Option("--out", help="PNG, SVG or HTML file")] = Path("compare.png"),
     as_json: Annotated[bool, typer.Option("--json", help="print it all as JSON (docs/cli-json.md)")] = False,
@@ -853,9 +1125,9 @@ def runs_compare(
     from playground import compare, runs, stats
     from playground.store import get_store
 
-    if len(run_refs) < 2:
+    chosen = runs.with_groups(run_refs)
+    if len(chosen) < 2:
         raise PlaygroundError("cli.compare_needs_two")
-    chosen = [runs.get(r) for r in run_refs]
     suffix = compare.check_out(out_file)  # a wrong suffix is said before the bootstrap's seconds
     store = get_store()
     metric = metric or compare.pick_metric(chosen, store)

@@ -304,11 +304,10 @@ def submit(run_ids: Sequence[str], placement: Placement, *, resume: bool = False
     One worker process per run (``max_calls=1``: it ends with the run, and gives back what torch held) and no
     retries: a lost run is resumed from its checkpoint on purpose, never restarted from nothing."""
     ray = _ray()
-    task = ray.remote(_train).options(
-        num_cpus=placement.cpus, num_gpus=placement.gpus, resources=placement.resources or None, max_retries=0,
-        retry_exceptions=False, max_calls=1, runtime_env={"env_vars": _worker_env(placement)},
-    )
-    return {run_id: task.options(name=f"playground:{run_id}").remote(run_id, resume, checkpoint)
+    task = ray.remote(max_calls=1)(_train)
+    options = {"num_cpus": placement.cpus, "num_gpus": placement.gpus, "resources": placement.resources or None,
+               "max_retries": 0, "retry_exceptions": False, "runtime_env": {"env_vars": _worker_env(placement)}}
+    return {run_id: task.options(name=f"playground:{run_id}", **options).remote(run_id, resume, checkpoint)
             for run_id in run_ids}
 
 
@@ -419,10 +418,10 @@ def _interrupt(_signum: int, _frame: Any) -> None:
 def run_on_ray(run_ids: Sequence[str], placement: Placement, *, resume: bool = False, checkpoint: str = "latest",
                tick: Callable[[], None] | None = None) -> dict[str, str | None]:
     """Connect, check that a node fits, submit one task per run and wait for all (what a driver does)."""
-    connect(placement.on)
     try:
+        connect(placement.on)
         check_fits(placement)
-    except ClusterError as exc:
+    except PlaygroundError as exc:  # a background driver: the runs say why they never began
         for run_id in run_ids:
             _fail(run_id, str(exc))
         raise

@@ -10,6 +10,11 @@ process) check, create and start runs through a short child, ``playground … tr
 --json``: ``launch_detached`` and ``resume_detached`` give the same checks and the same one
 sentence as the CLI, and nothing is created when a value is wrong.
 
+A run can train on a Ray cluster instead (``--on``, :mod:`playground.cluster`): then the job is a driver,
+``playground _ray RUN… --on …``, that submits one Ray task per run and waits for them (``start_on_ray``). A seeds
+group (``--seeds 0,1,2``) is one run per seed under one ``group_id`` (``create_group``): each its own local job,
+or one driver for all of them on Ray.
+
 A process that starts jobs and lives on (the web app's server) collects each job that ends, so none is
 left a zombie under it: a waiting thread per job it started itself, and per job started through a child
 that came to be its own (it is init in a container, or a subreaper).
@@ -24,12 +29,17 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from playground.config import GanConfig, RLConfig
 from playground.errors import PlaygroundError
 from playground.i18n import ENV_VAR
 from playground.store import Run
 
+if TYPE_CHECKING:
+    from playground.cluster import Placement
+
+MAX_SEEDS = 64  # runs in one seeds group
 # A start checks the config and builds the model once (an Atari CNN with its envs): seconds, on a
 # busy machine a minute.
 CHILD_TIMEOUT_S = 300.0
@@ -62,6 +72,88 @@ def start(run: Run, *, resume: bool = False, checkpoint: str = "latest", reap: b
 
         runs.note_job(run, proc.pid)
     return proc.pid
+
+
+def start_on_ray(run_list: Sequence[Run], placement: Placement, *, resume: bool = False,
+                 checkpoint: str = "latest", reap: bool = True) -> int:
+    """Train ``run_list`` as Ray tasks from a background driver, ``playground _ray RUN… --on …``: a process of its
+    own session that connects, submits one task per run and waits for them, so that this door returns at once while
+    the runs (and a Ray started on demand for them) go on. Its output goes to the first run's ``logs/job.log``; it
+    answers for every run that is still ``created``, as a local job does. Its pid."""
+    argv = [sys.executable, "-m", "playground", "_ray", *placement.args()]
+    if resume:
+        argv += ["--resume", "--checkpoint", str(checkpoint)]
+    argv += ["--", *(run.id for run in run_list)]
+    log_path = Path(run_list[0].folder) / "logs" / "job.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log_file:
+        proc = subprocess.Popen(  # noqa: S603 - an argument list, never a shell string
+            argv, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+            env=child_env(),
+        )
+    if reap:
+        threading.Thread(target=proc.wait, name=f"reap-driver-{proc.pid}", daemon=True).start()
+    from playground import runs
+
+    for run in run_list:
+        if run.status == "created":
+            runs.note_job(run, proc.pid)
+    return proc.pid
+
+
+def check_seeds(text: str | None) -> list[int] | None:
+    """``--seeds 0,1,2`` (different whole numbers from 0) or ``--seeds 5`` (seeds 0 to 4): the seeds of a group."""
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    if not all(p.isdigit() for p in parts):  # a minus sign, a fraction, a word, an empty part
+        raise PlaygroundError("ray.bad_seeds", value=text)
+    numbers = [int(p) for p in parts]
+    if len(numbers) == 1:
+        if numbers[0] < 1:
+            raise PlaygroundError("ray.bad_seeds", value=text)
+        numbers = list(range(numbers[0]))
+    if len(set(numbers)) != len(numbers):
+        raise PlaygroundError("ray.bad_seeds", value=text)
+    if len(numbers) > MAX_SEEDS:
+        raise PlaygroundError("ray.too_many_seeds", count=len(numbers), most=MAX_SEEDS)
+    return numbers
+
+
+def group_id_for(first: Run) -> str:
+    """A seeds group is named after its first run: ``seeds-ppo-CartPole-4`` (never a run id itself)."""
+    return f"seeds-{first.id}"
+
+
+def create_group(configs: Sequence[RLConfig | GanConfig], label: str | None = None,
+                 player: str | None = None) -> tuple[str, list[Run]]:
+    """One run per config (the same setup with one seed each) under one ``group_id``; every config is checked
+    before the first run exists."""
+    if not configs:
+        raise ValueError("a group of no runs")
+    first = create(configs[0], label=label, player=player)  # checks the setup once: the others differ by seed only
+    group = group_id_for(first)
+    from playground.store import get_store
+
+    store = get_store()
+    store.update_run(first.id, group_id=group)
+    made = [store.get_run(first.id)]
+    for config in configs[1:]:
+        run = _create_checked(config, label=label, player=player)
+        store.update_run(run.id, group_id=group)
+        made.append(store.get_run(run.id))
+    return group, made
+
+
+def _create_checked(config: RLConfig | GanConfig, label: str | None, player: str | None) -> Run:
+    """A run whose setup ``create`` has already checked once (another seed of it)."""
+    if isinstance(config, GanConfig):
+        from playground import gan_training
+
+        return gan_training.create_run(config, label=label, player=player)
+    from playground import training
+
+    return training.create_run(config, label=label, player=player)
 
 
 def create(config: RLConfig | GanConfig, label: str | None = None, player: str | None = None) -> Run:
@@ -200,6 +292,23 @@ def launch_detached(kind: str, name: str, target: str, options: Sequence[str] = 
                                    env=env))
     _reap_if_ours(pid)
     return run_id, pid
+
+
+def launch_group_detached(kind: str, name: str, target: str, options: Sequence[str] = (), *,
+                          lang: str | None = None, env: dict[str, str] | None = None) -> tuple[str, list[str], int]:
+    """``playground KIND train … --seeds … --detach --json`` in a child: the group id, its run ids and the pid of
+    its background job (a Ray driver), or the one sentence."""
+    stdout = run_cli([kind, "train", "--detach", "--json", *options, "--", name, target], lang=lang, env=env)
+    first, _, rest = stdout.partition("\n")
+    try:
+        record = json.loads(rest)
+        group, ids, pids = str(record["group_id"]), [str(r["id"]) for r in record["runs"]], {
+            int(r["pid"]) for r in record["runs"]}
+    except (ValueError, KeyError, TypeError):
+        raise ChildFailed("jobs.unreadable_start", run=first.strip() or "(no id)") from None
+    for pid in pids:
+        _reap_if_ours(pid)
+    return group, ids, min(pids)
 
 
 def resume_detached(kind: str, ref: str, *, lang: str | None = None,

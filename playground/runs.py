@@ -533,6 +533,8 @@ def _summary(run: Run, evals: list[Any], quality: list[dict[str, Any]]) -> dict[
         "ended_at": _iso(run.ended_at),
         "error": run.error,
         "folder": run.folder,
+        "host": run.host,
+        "group_id": run.group_id,
         "last_eval": _ev(evals[-1] if evals else None),
         "best_eval": _ev(best),
     }
@@ -540,6 +542,39 @@ def _summary(run: Run, evals: list[Any], quality: list[dict[str, Any]]) -> dict[
         out["last_quality"] = quality[-1] if quality else None
         out["model"], out["data"] = run.algo, run.env  # a GAN run's own words for its algo and env
     return out
+
+
+def group_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """A seeds group in one line, from its runs' records: how many runs and which seeds, how many finished, and the
+    mean and (population) std over its runs of each one's best evaluation (None while none has one)."""
+    import statistics
+
+    bests = [r["best_eval"]["mean"] for r in records if r.get("best_eval")]
+    return {
+        "runs": [r["id"] for r in records],
+        "seeds": [r["seed"] for r in records],
+        "finished": sum(1 for r in records if r["status"] == "finished"),
+        "mean": statistics.fmean(bests) if bests else None,
+        "std": statistics.pstdev(bests) if bests else None,
+        "evaluated": len(bests),
+    }
+
+
+def with_groups(refs: list[str], store: Store | None = None) -> list[Run]:
+    """Runs by id, name or ``latest``, where a seeds group's id stands for all its runs (``runs compare GROUP``)."""
+    store = store or get_store()
+    found: list[Run] = []
+    for ref in refs:
+        try:
+            found.append(get(ref, store))
+        except RunNotFound:
+            members = store.find_runs(group_id=ref)
+            if not members:
+                if ref.startswith("seeds-"):
+                    raise RunNotFound("ray.group_not_found", ref=ref) from None
+                raise
+            found.extend(refresh(r, store) for r in members)
+    return list({r.id: r for r in found}.values())
 
 
 def set_private(ref: str, private: bool, store: Store | None = None, actor: Actor | None = None) -> Run:

@@ -4,10 +4,10 @@ also when tests failed.
 
 Each node has one CPU and a resource of its own (``node_a`` on the head, ``node_b`` on the second node), so a test
 places a task on a chosen node by asking for that resource. Every port is a free one picked here (the head's GCS,
-its Ray Client server, each node's dashboard agent), the dashboard and usage stats are off, and each node runs
-``ray start --block`` in a process group of its own: stopping the cluster, or killing the second node for the
-node-loss test (``kill_second_node``), signals exactly those groups and never another Ray on the machine. The
-second node comes back before the next test that asks for the cluster.
+its Ray Client server and dashboard process, each node's dashboard agent), the dashboard and usage stats are off,
+and each node runs ``ray start --block`` in a process group of its own: stopping the cluster, or killing the second
+node for the node-loss test (``kill_second_node``), signals exactly those groups (and the workers below them) and
+never another Ray on the machine. The second node comes back before the next test that asks for the cluster.
 
 Without ``ray`` the tests that need it are skipped with the reason, unless ``PLAYGROUND_RAY_REQUIRED`` is set (CI),
 where that is a failure.
@@ -94,8 +94,10 @@ class RayCluster:
         client_port = _free_port()
         self.address = f"{IPS['head']}:{port}"
         self.client_address = f"ray://{IPS['head']}:{client_port}"
+        # Without the dashboard Ray still starts its head process (for the state API) on --dashboard-port, 8265
+        # unless told: a free one, so two test processes' clusters never meet there.
         self._start_node("head", ["--head", "--port", str(port), "--ray-client-server-port", str(client_port),
-                                  "--include-dashboard=false"])
+                                  "--include-dashboard=false", "--dashboard-port", str(_free_port())])
         self._wait_for_node("node_a")
         self.start_second_node()
 
