@@ -1000,7 +1000,7 @@ def _group_lines(records: list[dict[str, Any]], expand: bool) -> list[dict[str, 
         seeds = say("ray.group_line", count=len(together))
         lines.append({
             **r, "id": group, "name": f"{r['name']} · {seeds}" if r["name"] else seeds,
-            "status": statuses[0] if len(set(statuses)) == 1 else _mixed(statuses),
+            "status": _mixed(statuses),
             "step": sum(m["step"] for m in together), "total_steps": sum(m["total_steps"] or 0 for m in together),
             "best_eval": ({"mean": summary["mean"], "std": summary["std"]} if summary["mean"] is not None else None),
         })
@@ -1010,7 +1010,7 @@ def _group_lines(records: list[dict[str, Any]], expand: bool) -> list[dict[str, 
 
 
 def _mixed(statuses: list[str]) -> str:
-    """A group whose runs differ: ``2 finished, 1 failed`` (each status in this language)."""
+    """A group's runs by status, counted: ``3 finished``, ``2 finished, 1 failed`` (each status in this language)."""
     from collections import Counter
 
     return ", ".join(f"{n} {_status(s)}" for s, n in Counter(statuses).items())

@@ -299,9 +299,9 @@ def launch_group_detached(kind: str, name: str, target: str, options: Sequence[s
     """``playground KIND train … --seeds … --detach --json`` in a child: the group id, its run ids and the pid of
     its background job (a Ray driver), or the one sentence."""
     stdout = run_cli([kind, "train", "--detach", "--json", *options, "--", name, target], lang=lang, env=env)
-    first, _, rest = stdout.partition("\n")
-    try:
-        record = json.loads(rest)
+    first, _, _ = stdout.partition("\n")
+    try:  # the group's run ids, one a line, then the group as JSON
+        record = json.loads(stdout[stdout.index("\n{") + 1:])
         group, ids, pids = str(record["group_id"]), [str(r["id"]) for r in record["runs"]], {
             int(r["pid"]) for r in record["runs"]}
     except (ValueError, KeyError, TypeError):

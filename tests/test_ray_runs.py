@@ -126,7 +126,7 @@ def test_a_seeds_group_of_three_on_ray(home: Path, ray_cluster: RayCluster) -> N
     assert [(row["id"], row["group_id"]) for row in json.loads(listed.stdout)] == [(i, group["group_id"]) for i in ids]
     table = playground(home, "runs", "list", extra_env={"COLUMNS": "160"})
     assert table.returncode == 0
-    assert group["group_id"] in table.stdout and "3 seeds" in table.stdout
+    assert group["group_id"] in table.stdout and "3 seeds" in table.stdout and "3 finished" in table.stdout
     assert not any(run_id in table.stdout.split() for run_id in ids), "its runs are folded into the group's line"
     expanded = playground(home, "runs", "list", "--expand", extra_env={"COLUMNS": "160"})
     assert all(run_id in expanded.stdout for run_id in ids)
@@ -193,3 +193,81 @@ def test_an_unreachable_cluster_is_one_sentence_and_creates_nothing(cli) -> None
     assert result.code == 2
     assert f"cannot reach the Ray cluster at ray://127.0.0.1:{port}" in " ".join(result.err.split())
     assert get_store().find_runs() == []
+
+
+# -- seeds groups without Ray: local jobs, the Runs page, the Train form -----------------------------------------------
+def test_a_local_seeds_group_is_one_line_and_compares_as_one_variant(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("rl", "train", *QUICK, "--steps", "1000", "--seeds", "4,7")
+    assert result.code == 0, result.err
+    ids = result.out.splitlines()[:2]
+    members = [stored(run_id) for run_id in ids]
+    group = members[0].group_id
+    assert group == f"seeds-{ids[0]}" and members[1].group_id == group
+    assert [r.seed for r in members] == [4, 7] and [r.status for r in members] == ["finished", "finished"]
+    assert [r.config["seed"] for r in members] == [4, 7]
+    assert runs.ray_node(members[0]) is None, "a local job's host is the machine alone"
+    said = " ".join(result.out.split())
+    assert f"seeds group {group}: 2 of 2 finished; best evaluation" in said
+
+    listed = cli("runs", "list")
+    lines = [line for line in listed.out.splitlines() if line.strip()]
+    assert len(lines) == 3 and lines[-1].startswith(group) and "2 finished" in lines[-1]  # header, rule, the group
+    compared = cli("runs", "compare", group, "--json", "--out", str(Path(members[0].folder).parent / "c.png"))
+    assert compared.code == 0, compared.err
+    record = json.loads(compared.out)
+    assert record["runs"] == ids
+    assert [sorted(v["runs"]) for v in record["statistics"]["variants"]] == [sorted(ids)], "one variant: the group"
+    missing = cli("runs", "compare", "seeds-nothing-1")
+    assert missing.code == 2 and "neither a run nor a seeds group" in missing.err
+
+
+def test_the_runs_page_shows_a_group_in_one_row_and_its_runs_on_a_toggle(home: Path) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    store = get_store()
+    made = []
+    for seed, best in ((0, 10.0), (1, 20.0), (2, 30.0)):
+        config = {"kind": "rl", "algo": "ppo", "env": "CartPole-v1", "steps": 3000, "seed": seed}
+        run = runs.create(kind="rl", algo="ppo", env="CartPole-v1", game="CartPole", config=config, seed=seed,
+                          total_steps=3000, group_id="seeds-ppo-CartPole-1")
+        store.add_evaluation(run.id, step=3000, scores=[best], mean=best, std=0.0, checkpoint=None, seed=0)
+        runs.end(run.id, "finished", 3000)
+        made.append(run)
+    alone = runs.create(kind="rl", algo="ppo", env="CartPole-v1", game="CartPole",
+                        config={"kind": "rl", "algo": "ppo", "env": "CartPole-v1", "steps": 3000, "seed": 5},
+                        seed=5, total_steps=3000)
+    app = AppTest.from_file(str(ROOT / "playground/ui/pages/runs.py"), default_timeout=60).run()
+    assert not app.exception
+    table = app.dataframe[0].value
+    assert list(table["id"]) == [alone.id, "seeds-ppo-CartPole-1"], "newest first; the group is one row"
+    row = table.iloc[1]
+    assert row["name"] == "3 seeds" and row["seeds"] == "2, 1, 0" and row["status"] == "finished"
+    assert row["best_eval"] == pytest.approx(20.0) and row["best_spread"] == pytest.approx(8.1650, abs=1e-3)
+    assert row["step"] == 9000
+    app.toggle(key="runs.expand_groups").set_value(True).run()
+    expanded = app.dataframe[0].value
+    assert list(expanded["id"]) == [alone.id, "seeds-ppo-CartPole-1", *(f"└ {r.id}" for r in reversed(made))]
+
+
+def test_the_train_form_starts_a_seeds_group(home: Path) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    app = AppTest.from_file(str(ROOT / "playground/ui/pages/train_agent.py"), default_timeout=120).run()
+    app.selectbox(key="train_agent.env").set_value("FrozenLake-v1").run()
+    app.selectbox(key="train_agent.algo").set_value("qlearning").run()
+    steps = next(n for n in app.number_input if n.key.startswith("train_agent.steps."))
+    steps.set_value(1000)
+    app.number_input(key="train_agent.seed").set_value(3)
+    app.number_input(key="train_agent.seeds").set_value(2)
+    assert [app.radio(key="train_agent.on").format_func(o) for o in (False, True)][0] == "this machine"
+    next(b for b in app.button if b.label == "Start training").click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    first = app.session_state["train_agent.run"]
+    group = stored(first).group_id
+    assert group == f"seeds-{first}"
+    members = get_store().find_runs(group_id=group)
+    assert [r.seed for r in members] == [3, 4]
+    assert "Started seeds group" in " ".join(s.value for s in app.success)
+    for run in members:
+        wait_for(lambda r=run: stored(r.id).status in ("finished", "failed") and True, 180, "the group's jobs")
+        assert stored(run.id).status == "finished"

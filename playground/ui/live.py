@@ -127,9 +127,17 @@ def start_from_form(kind: str, form: str, landed: Run | None, target: tuple[str,
 
     run_id = None
     with shown_errors(), st.spinner(t("train_agent.starting")):
-        run_id, pid = jobs.launch_detached(kind, target[0], target[1], options, lang=lang(), env=auth.child_env())
-        st.session_state[f"{form}.run"] = run_id
-        st.success(t(f"{form}.started", run=run_id, pid=pid))
+        if any(option.startswith("--seeds=") for option in options):  # a seeds group: the page follows its first run
+            group, ids, pid = jobs.launch_group_detached(kind, target[0], target[1], options, lang=lang(),
+                                                         env=auth.child_env())
+            run_id = ids[0]
+            st.session_state[f"{form}.run"] = run_id
+            st.success(t("ray.ui_group_started", group=group, runs=", ".join(ids), pid=pid))
+        else:
+            run_id, pid = jobs.launch_detached(kind, target[0], target[1], options, lang=lang(),
+                                               env=auth.child_env())
+            st.session_state[f"{form}.run"] = run_id
+            st.success(t(f"{form}.started", run=run_id, pid=pid))
     if run_id is not None and landed is not None:  # the panel on top shows the old run: draw anew
         leave_landing(kind)
         st.session_state[f"{form}.notice"] = t(f"{form}.started", run=run_id, pid=pid)

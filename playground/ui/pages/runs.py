@@ -36,32 +36,84 @@ def _mean_std(ev: dict[str, Any] | None) -> str:
     return "" if ev is None else f"{ev['mean']:.2f} ± {ev['std']:.2f}"
 
 
+def _row(r: dict[str, Any], run: Run) -> dict[str, Any]:
+    return {
+        "id": r["id"],
+        "name": r["name"] or "",
+        "owner": access.owner(run),
+        "kind": r["kind"],
+        "algo": r["algo"],
+        "env": r["env"],
+        "status": status_text(r["status"]),
+        "seeds": "" if r["seed"] is None else str(r["seed"]),
+        "step": r["step"],
+        "total": r["total_steps"],
+        "last_eval": r["last_eval"]["mean"] if r["last_eval"] else None,
+        "best_eval": r["best_eval"]["mean"] if r["best_eval"] else None,
+        "best_spread": None,
+        "fd": (r.get("last_quality") or {}).get("fd"),
+        "speed": run.steps_per_s,
+        "eta": eta_text(run) if r["status"] == "running" else None,
+        "created": r["created_at"],
+    }
+
+
+def _group_row(members: list[dict[str, Any]], by_id: dict[str, Run]) -> dict[str, Any]:
+    """A seeds group as one row: its id, ``n seeds`` and which, its runs' statuses, their steps added up, and the
+    mean ± std over its runs of each one's best evaluation."""
+    first = members[0]
+    summary = runs.group_summary(members)
+    statuses = [m["status"] for m in members]
+    seeds = t("ray.group_line", count=len(members))
+    status = (status_text(statuses[0]) if len(set(statuses)) == 1
+              else ", ".join(f"{statuses.count(s)} {status_text(s)}" for s in dict.fromkeys(statuses)))
+    return {
+        **_row(first, by_id[first["id"]]),
+        "id": first["group_id"],
+        "name": f"{first['name']} · {seeds}" if first["name"] else seeds,
+        "status": status,
+        "seeds": ", ".join(str(s) for s in summary["seeds"]),
+        "step": sum(m["step"] for m in members),
+        "total": sum(m["total_steps"] or 0 for m in members),
+        "last_eval": None,
+        "best_eval": summary["mean"],
+        "best_spread": summary["std"],
+        "speed": None,
+        "eta": None,
+    }
+
+
+def _rows(records: list[dict[str, Any]], by_id: dict[str, Run], expand: bool) -> list[dict[str, Any]]:
+    """One row per run, and one per seeds group where its first run stands (its runs below it when ``expand``)."""
+    members: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        if r.get("group_id"):
+            members.setdefault(r["group_id"], []).append(r)
+    rows = []
+    for r in records:
+        group = r.get("group_id")
+        if not group:
+            rows.append(_row(r, by_id[r["id"]]))
+        elif members[group][0] is r:
+            rows.append(_group_row(members[group], by_id))
+            if expand:
+                rows.extend({**_row(m, by_id[m["id"]]), "id": f"└ {m['id']}"} for m in members[group])
+    return rows
+
+
 def _table(records: list[dict[str, Any]], by_id: dict[str, Run]) -> None:
-    """The runs, one row each; speed and time left are the trainer's own (stored with its heartbeat)."""
-    rows = [
-        {
-            "id": r["id"],
-            "name": r["name"] or "",
-            "owner": access.owner(by_id[r["id"]]),
-            "kind": r["kind"],
-            "algo": r["algo"],
-            "env": r["env"],
-            "status": status_text(r["status"]),
-            "step": r["step"],
-            "total": r["total_steps"],
-            "last_eval": r["last_eval"]["mean"] if r["last_eval"] else None,
-            "best_eval": r["best_eval"]["mean"] if r["best_eval"] else None,
-            "fd": (r.get("last_quality") or {}).get("fd"),
-            "speed": by_id[r["id"]].steps_per_s,
-            "eta": eta_text(by_id[r["id"]]) if r["status"] == "running" else None,
-            "created": r["created_at"],
-        }
-        for r in records
-    ]
+    """The runs, one row each and a seeds group in one (its runs on a toggle); speed and time left are the
+    trainer's own (stored with its heartbeat)."""
+    expand = False
+    if any(r.get("group_id") for r in records):
+        expand = st.toggle(t("ray.ui_expand"), key="runs.expand_groups", help=t("ray.ui_expand_help"))
+    rows = _rows(records, by_id, expand)
     labels = {key: t(f"runs.col.{key}") for key in rows[0]}
     config = {key: st.column_config.Column(label) for key, label in labels.items()}
     config["last_eval"] = st.column_config.NumberColumn(labels["last_eval"], format="%.2f")
     config["best_eval"] = st.column_config.NumberColumn(labels["best_eval"], format="%.2f")
+    config["best_spread"] = st.column_config.NumberColumn(labels["best_spread"], format="± %.2f",
+                                                          help=t("ray.ui_spread_help"))
     config["fd"] = st.column_config.NumberColumn(labels["fd"], format="%.2f")
     config["speed"] = st.column_config.NumberColumn(labels["speed"], format="%.1f", help=t("live.speed_help"))
     st.dataframe(rows, hide_index=True, width="stretch", column_config=config)
