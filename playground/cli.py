@@ -577,10 +577,11 @@ def rl_train(
                           checkpoint_every, tensorboard, save_replay_buffer, env_backend, keep)
                for one in (seed_list or [seed or 0])]
     _reach(placement, detach)
+    here = placement is None  # on Ray the node checks its own device
     if seed_list is None:
-        made, group = [jobs.create(configs[0], label=name, player=_player())], None
+        made, group = [jobs.create(configs[0], label=name, player=_player(), here=here)], None
     else:
-        group, made = jobs.create_group(configs, label=name, player=_player())
+        group, made = jobs.create_group(configs, label=name, player=_player(), here=here)
     for run in made:
         sys.stdout.write(run.id + "\n")
     sys.stdout.flush()
@@ -754,10 +755,11 @@ def gan_train(
     for sentence in config_mod.gan_warnings(configs[0]):  # allowed, but the paper advises against it
         err.print(say("cli.warning", sentence=sentence), soft_wrap=True)
     _reach(placement, detach)
+    here = placement is None  # on Ray the node checks its own device
     if seed_list is None:
-        made, group = [jobs.create(configs[0], label=name, player=_player())], None
+        made, group = [jobs.create(configs[0], label=name, player=_player(), here=here)], None
     else:
-        group, made = jobs.create_group(configs, label=name, player=_player())
+        group, made = jobs.create_group(configs, label=name, player=_player(), here=here)
     for run in made:
         sys.stdout.write(run.id + "\n")
     sys.stdout.flush()

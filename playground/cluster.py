@@ -294,6 +294,8 @@ def _worker_env(placement: Placement) -> dict[str, str]:
     env["PLAYGROUND_HOME"] = str(settings.home())
     threads = str(max(1, int(placement.cpus)))  # the run's cores on its node are its share
     env.update({"PLAYGROUND_THREADS": threads, "OMP_NUM_THREADS": threads, "PYTHONUNBUFFERED": "1"})
+    if not placement.gpus:  # Ray leaves a task without GPUs every card of its node: it must not take one unasked
+        env["CUDA_VISIBLE_DEVICES"] = ""
     return env
 
 

@@ -126,12 +126,12 @@ def group_id_for(first: Run) -> str:
 
 
 def create_group(configs: Sequence[RLConfig | GanConfig], label: str | None = None,
-                 player: str | None = None) -> tuple[str, list[Run]]:
+                 player: str | None = None, *, here: bool = True) -> tuple[str, list[Run]]:
     """One run per config (the same setup with one seed each) under one ``group_id``; every config is checked
     before the first run exists."""
     if not configs:
         raise ValueError("a group of no runs")
-    first = create(configs[0], label=label, player=player)  # checks the setup once: the others differ by seed only
+    first = create(configs[0], label=label, player=player, here=here)  # the others differ by seed only
     group = group_id_for(first)
     from playground.store import get_store
 
@@ -156,12 +156,15 @@ def _create_checked(config: RLConfig | GanConfig, label: str | None, player: str
     return training.create_run(config, label=label, player=player)
 
 
-def create(config: RLConfig | GanConfig, label: str | None = None, player: str | None = None) -> Run:
+def create(config: RLConfig | GanConfig, label: str | None = None, player: str | None = None, *,
+           here: bool = True) -> Run:
     """Create the run a validated config describes, after the checks that need no training:
-    the device exists and (for RL) the agent can be built for that environment."""
+    the device exists (``here``: it trains on this machine, not on a Ray node) and (for RL) the agent can be built
+    for that environment."""
     from playground.settings import resolve_device
 
-    resolve_device(config.device)  # refuse cuda on a machine without one before creating the run
+    if here:
+        resolve_device(config.device)  # refuse cuda on a machine without one before creating the run
     if isinstance(config, GanConfig):
         from playground import gan_training
 

@@ -165,6 +165,15 @@ def test_a_silent_node_is_noticed_by_its_heartbeat(home: Path, ray_cluster: RayC
     assert "no word from it for" in record["error"]
 
 
+def test_a_run_no_node_can_hold_is_one_sentence_and_creates_nothing(home: Path, ray_cluster: RayCluster) -> None:
+    result = playground(home, "rl", "train", *QUICK, "--steps", "1000", "--on", ray_cluster.address, "--gpus", "1")
+    assert result.returncode == 2
+    said = " ".join(result.stderr.split())
+    assert "error: no node of the Ray cluster has CPU 1, GPU 1 for a run; its nodes have: CPU 1, node_a 1; " \
+           "CPU 1, node_b 1" in said.replace("CPU 1, node_b 1; CPU 1, node_a 1", "CPU 1, node_a 1; CPU 1, node_b 1")
+    assert get_store().find_runs() == []
+
+
 @pytest.mark.parametrize("args,words", [
     (["--seeds", "0,0"], "--seeds 0,0 is neither"),
     (["--seeds", "-1"], "--seeds -1 is neither"),
