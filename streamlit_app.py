@@ -23,6 +23,7 @@ page = st.navigation(
         st.Page(PAGES / "train_agent.py", title=t("nav.train_agent"), icon="🕹️", url_path="train-agent"),
         st.Page(PAGES / "train_gan.py", title=t("nav.train_gan"), icon="🎨", url_path="train-gan"),
         st.Page(PAGES / "runs.py", title=t("nav.runs"), icon="📋", url_path="runs"),
+        st.Page(PAGES / "sweeps.py", title=t("nav.sweeps"), icon="🔬", url_path="sweeps"),
         st.Page(PAGES / "watch.py", title=t("nav.watch"), icon="📺", url_path="watch"),
         st.Page(PAGES / "challenges.py", title=t("nav.challenges"), icon="🏆", url_path="challenges"),
         st.Page(PAGES / "learn.py", title=t("nav.learn"), icon="📖", url_path="learn"),

@@ -1477,6 +1477,252 @@ def bellman(
         out.print("\n".join(summary.lines()), soft_wrap=True)
 
 
+# -- hyperparameter sweeps (playground/sweeps.py): Ray Tune, Optuna's TPE and ASHA over real runs ---------------------
+class _SweepGroup(_Group):
+    """``playground sweep ALGO ENV …`` starts a sweep: anything that is not one of the group's commands is the
+    ``start`` command's (the issue's spelling), so ``show``, ``export``, ``stop``, ``resume`` and ``list`` stay words."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = ["start", *args]
+        return super().parse_args(ctx, args)
+
+
+class _SweepTyper(_Typer):
+    def __init__(self, **kwargs: Any) -> None:
+        typer.Typer.__init__(self, cls=_SweepGroup, **kwargs)
+
+
+sweep_app = _SweepTyper(help="Hyperparameter sweeps: `playground sweep ALGO ENV --trials N --space KEY=RANGE …` starts "
+                             "one (Ray Tune with Optuna's TPE and ASHA; every trial a run); show, export, stop, resume, "
+                             "list.", no_args_is_help=True)
+app.add_typer(sweep_app, name="sweep")
+
+
+def _sweep_report(report: dict[str, Any]) -> None:
+    """One line per result Tune receives, on stderr (stdout keeps the sweep id, and --json's record)."""
+    err.print(say("sweeps.report_line", trial=report["trial"], run=", ".join(report["runs"]) or "?",
+                  node=report.get("node", "?"), step=report["steps"], metric=report.get("metric", ""),
+                  value=report["value"] if report["value"] is not None else float("nan")), soft_wrap=True)
+
+
+def _sweep_ended(record: dict[str, Any]) -> None:
+    best = f"{record['best_value']:.1f}" if record["best_value"] is not None else "—"
+    out.print(say("sweeps.ended", sweep=record["id"], status=_status(record["status"]), done=record["trials_done"],
+                  trials=record["trials"], metric=record["metric"], best=best, run=record["best_run"] or "—"),
+              soft_wrap=True)
+    if record["status"] in ("stopped", "failed"):
+        out.print(say("sweeps.resume_hint", sweep=record["id"]), soft_wrap=True)
+
+
+def _drive_sweep(sweep_id: str, *, resume: bool, as_json: bool) -> None:
+    from playground import sweeps
+
+    row = sweeps.get(sweep_id)
+    metric = row["config"]["metric"]
+    record = sweeps.drive(sweep_id, resume=resume, on_report=None if as_json else (
+        lambda report: _sweep_report({**report, "metric": metric})))
+    if as_json:
+        _print_json(sweeps.record(sweeps.get(sweep_id), detail=True))
+        return
+    _sweep_ended(record)
+
+
+@sweep_app.command("start")
+def sweep_start(
+    algo: Annotated[str, typer.Argument(help="ppo, a2c, dqn, sb3-dqn, …")],
+    env: Annotated[Optional[str], typer.Argument(help="a Gymnasium id: CartPole-v1, ALE/Pong-v5, …")] = None,
+    trials: Annotated[int, typer.Option(help="settings to try, one trial each")] = 8,
+    seeds: Annotated[int, typer.Option(help="runs per trial (seeds SEED, SEED+1, …), reported as their mean")] = 1,
+    space: Annotated[list[str], typer.Option("--space", metavar="KEY=RANGE", help="a searched setting: uniform(a,b), loguniform(a,b), int(a,b) or choice(x,y,…) (repeatable); default: the space for ENV in agents/presets/spaces/ALGO.yaml")] = [],  # noqa: B006
+    metric: Annotated[str, typer.Option(metavar="eval|score", help="what to maximise: the last evaluation's mean, or the training games' mean score")] = "eval",
+    budget_steps: Annotated[Optional[str], typer.Option(metavar="N", help="environment steps of one trial (default: the space's, else the preset's)")] = None,
+    on: Annotated[Optional[str], typer.Option(metavar="WHERE", help="Ray: ray (RAY_ADDRESS, else a Ray on this machine; the default), ray://HOST:PORT or HOST:PORT")] = None,
+    cpus: Annotated[float, typer.Option(metavar="N", help="CPUs Ray reserves for each trial")] = 1.0,
+    gpus: Annotated[float, typer.Option(metavar="N", help="GPUs Ray reserves for each trial (fractions share a card)")] = 0.0,
+    preset: Annotated[Optional[str], typer.Option(help="the preset every trial starts from (default: the space's, else the one made for ENV)")] = None,
+    set_: Annotated[list[str], typer.Option("--set", help="fix one hyperparameter for every trial (repeatable)")] = [],  # noqa: B006
+    seed: Annotated[int, typer.Option(help="the sampler's seed and each trial's first run seed")] = 0,
+    eval_every: Annotated[Optional[str], typer.Option(help="evaluate every N steps (the results Tune and ASHA see)")] = None,
+    eval_episodes: Annotated[Optional[int], typer.Option(help="whole games per evaluation")] = None,
+    envs: Annotated[Optional[int], typer.Option("--envs", help="parallel environments of each run")] = None,
+    grace_steps: Annotated[Optional[str], typer.Option(metavar="N", help="ASHA stops no trial before this many steps (default: one evaluation)")] = None,
+    reduction_factor: Annotated[float, typer.Option(metavar="N", help="ASHA keeps 1 trial in N at each rung")] = 3.0,
+    detach: Annotated[bool, typer.Option("--detach", help="drive the sweep in the background; print its id and return")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the sweep as JSON (docs/cli-json.md)")] = False,
+) -> None:
+    """Start a sweep: Optuna's TPE proposes settings, ASHA stops the poor trials early, every trial is a real run."""
+    import agents
+    from playground import cluster, sweeps
+    from playground.errors import UnknownAlgorithm
+
+    if env is None:  # the old habit: `playground sweep FrozenLake-v1` was value iteration's stepper
+        try:
+            agents.get(algo)
+        except UnknownAlgorithm:
+            raise PlaygroundError("sweeps.use_bellman", env=algo) from None
+        raise PlaygroundError("sweeps.needs_env", algo=algo)
+    where = cluster.check_on(on)
+    config = sweeps.plan(algo, env, trials=trials, seeds=seeds, space=space, metric=metric,
+                         budget_steps=parse_steps(budget_steps, "--budget-steps"), preset=preset, sets=set_, seed=seed,
+                         cpus=cpus, gpus=gpus, eval_every=parse_steps(eval_every, "--eval-every"),
+                         eval_episodes=eval_episodes, n_envs=envs, grace_steps=parse_steps(grace_steps, "--grace-steps"),
+                         reduction_factor=reduction_factor, on=where)
+    cluster.check_reachable(where)  # a cluster that does not answer: one sentence, and no sweep created
+    row = sweeps.create(config, player=_player())
+    sys.stdout.write(row["id"] + "\n")
+    sys.stdout.flush()
+    if detach:
+        pid = sweeps.start_driver(row)
+        if as_json:
+            _print_json({**sweeps.record(sweeps.get(row["id"])), "pid": pid})
+            return
+        err.print(say("sweeps.detached", pid=pid, sweep=row["id"], log=Path(row["folder"]) / sweeps.DRIVER_LOG),
+                  soft_wrap=True)
+        return
+    if not as_json:
+        err.print(say("sweeps.started", sweep=row["id"], trials=config.trials, algo=config.algo, env=config.env,
+                      budget=f"{config.budget_steps:,}", metric=config.metric, keys="; ".join(config.space)),
+                  soft_wrap=True)
+    _drive_sweep(row["id"], resume=False, as_json=as_json)
+
+
+@sweep_app.command("_drive", hidden=True)
+def sweep_drive(sweep_id: Annotated[str, typer.Argument(metavar="SWEEP")],
+                resume: bool = typer.Option(False, "--resume")) -> None:
+    """Drive an already created sweep (what `--detach` starts in the background)."""
+    from playground import sweeps
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    metric = sweeps.get(sweep_id)["config"]["metric"]
+    record = sweeps.drive(sweep_id, resume=resume, on_report=lambda report: _sweep_report({**report, "metric": metric}))
+    _sweep_ended(record)
+
+
+def _settings_text(settings_: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in settings_.items())
+
+
+@sweep_app.command("show")
+def sweep_show(
+    sweep_id: Annotated[str, typer.Argument(metavar="SWEEP", help="a sweep id (playground sweep list)")],
+    top: Annotated[Optional[int], typer.Option(metavar="N", help="only the N best trials")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print it as JSON (docs/cli-json.md)")] = False,
+) -> None:
+    """A sweep's best trials first: run, node, steps, metric and settings."""
+    from rich import box
+
+    from playground import sweeps
+
+    row = sweeps.get(sweep_id)
+    record = sweeps.record(row, detail=True)
+    views = sweeps.best_trials(row["id"])
+    views += [v for v in sweeps.trials(row["id"]) if v.value is None]
+    if top is not None:
+        views = views[:max(0, top)]
+    if as_json:
+        _print_json({**record, "trial_list": [v.as_dict() for v in views]})
+        return
+    config = row["config"]
+    out.print(say("sweeps.show_head", sweep=row["id"], status=_status(row["status"]), algo=row["algo"], env=row["env"],
+                  started=record["trials_started"], trials=config["trials"], metric=config["metric"],
+                  budget=f"{config['budget_steps']:,}"), soft_wrap=True)
+    out.print(say("sweeps.show_space", space="; ".join(config["space"])), soft_wrap=True)
+    if row["error"]:
+        out.print(say("sweeps.show_error", error=row["error"]), soft_wrap=True)
+    if views:
+        table = Table(box=box.SIMPLE_HEAD)
+        for key, column in (("sweeps.col_trial", {}), ("sweeps.col_runs", {"no_wrap": True}),
+                            ("sweeps.col_node", {}), ("sweeps.col_status", {}),
+                            ("sweeps.col_steps", {"justify": "right"}), ("sweeps.col_value", {"justify": "right"}),
+                            ("sweeps.col_settings", {"overflow": "fold"})):  # ids are never cut; settings wrap
+            table.add_column(say(key, metric=config["metric"]) if key == "sweeps.col_value" else say(key), **column)
+        for v in views:
+            status = say("sweeps.early") if v.status == "early" else _status(v.status)
+            table.add_row(str(v.trial), ", ".join(v.runs), v.node, status, f"{v.steps:,}",
+                          f"{v.value:.1f}" if v.value is not None else "—", _settings_text(v.settings))
+        out.print(table)
+    if record["importances"]:
+        out.print(say("sweeps.show_importances", importances=", ".join(
+            f"{k} {v:.2f}" for k, v in sorted(record["importances"].items(), key=lambda kv: -kv[1]))), soft_wrap=True)
+
+
+@sweep_app.command("list")
+def sweep_list(as_json: Annotated[bool, typer.Option("--json", help="print it as JSON (docs/cli-json.md)")] = False) -> None:
+    """Every sweep, oldest first."""
+    from playground import sweeps
+    from playground.store import get_store
+
+    records = [sweeps.record(sweeps.refresh(row)) for row in get_store().sweeps()]
+    if as_json:
+        _print_json(records)
+        return
+    if not records:
+        out.print(say("sweeps.no_sweeps_yet"), soft_wrap=True)
+        return
+    from rich import box
+
+    table = Table(say("sweeps.col_sweep"), say("sweeps.col_status"), say("cli.col_env_or_data"),
+                  say("sweeps.col_trial"), say("sweeps.col_best"), say("sweeps.col_runs"), box=box.SIMPLE_HEAD)
+    for r in records:
+        best = f"{r['metric']} {r['best_value']:.1f}" if r["best_value"] is not None else "—"
+        table.add_row(r["id"], _status(r["status"]), f"{r['algo']} · {r['env']}",
+                      f"{r['trials_done']}/{r['trials_started']}/{r['trials']}", best, r["best_run"] or "—")
+    out.print(table)
+
+
+@sweep_app.command("stop")
+def sweep_stop(sweep_id: Annotated[str, typer.Argument(metavar="SWEEP")]) -> None:
+    """Stop a sweep: each running trial stops its runs with a checkpoint; `sweep resume` goes on later."""
+    from playground import sweeps
+
+    row = sweeps.request_stop(sweep_id)
+    out.print(say("sweeps.stop_asked", sweep=row["id"]), soft_wrap=True)
+
+
+@sweep_app.command("resume")
+def sweep_resume(
+    sweep_id: Annotated[str, typer.Argument(metavar="SWEEP")],
+    detach: Annotated[bool, typer.Option("--detach", help="drive it in the background")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the sweep as JSON (docs/cli-json.md)")] = False,
+) -> None:
+    """Go on with a stopped sweep from its Tune experiment: stopped trials resume from their runs' checkpoints."""
+    from playground import cluster, sweeps
+
+    row = sweeps.prepare_resume(sweep_id)
+    cluster.check_reachable(row["config"].get("on"))
+    sys.stdout.write(row["id"] + "\n")
+    sys.stdout.flush()
+    if detach:
+        pid = sweeps.start_driver(row, resume=True)
+        if as_json:
+            _print_json({**sweeps.record(sweeps.get(row["id"])), "pid": pid})
+            return
+        err.print(say("sweeps.detached", pid=pid, sweep=row["id"], log=Path(row["folder"]) / sweeps.DRIVER_LOG),
+                  soft_wrap=True)
+        return
+    _drive_sweep(row["id"], resume=True, as_json=as_json)
+
+
+@sweep_app.command("export")
+def sweep_export(
+    sweep_id: Annotated[str, typer.Argument(metavar="SWEEP")],
+    preset: Annotated[str, typer.Option(metavar="NAME", help="the name of your new preset")],
+    force: Annotated[bool, typer.Option("--force", help="replace a preset of yours with that name")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print what was written as JSON (docs/cli-json.md)")] = False,
+) -> None:
+    """Save the best trial's settings as a preset of your own, which `--preset NAME` then finds."""
+    from playground import sweeps
+
+    written = sweeps.export_preset(sweep_id, preset, force=force)
+    if as_json:
+        _print_json(written)
+        return
+    out.print(say("sweeps.exported", name=written["preset"], sweep=written["sweep"], metric=written["metric"],
+                  value=written["value"], path=written["path"], algo=written["algo"], env=written["env"]),
+              soft_wrap=True)
+
+
 @app.command("play")
 def play(
     env: Annotated[str, typer.Argument(help="an Atari game, e.g. ALE/Pong-v5")],
@@ -1607,6 +1853,14 @@ def ui_unpack(upload_id: Annotated[int, typer.Argument(help="the upload's id in 
 
     logging.basicConfig(level=logging.WARNING)
     uploads.unpack(upload_id)
+
+
+@ui_app.command("sweep-importances")
+def ui_sweep_importances(sweep_id: Annotated[str, typer.Argument(metavar="SWEEP")]) -> None:
+    """Optuna's importance of each searched setting of a sweep (fANOVA over its trials so far), as JSON."""
+    from playground import sweeps
+
+    _print_json(sweeps.importances(sweep_id))
 
 
 @ui_app.command("steer")
