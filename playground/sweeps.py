@@ -580,14 +580,14 @@ def trials(sweep_id: str, store: Store | None = None) -> list[TrialView]:
         statuses = [r.status for r in found]
         values = [p["value"] for p in reports.get(trial_id, []) if p.get("value") is not None]
         end = ended.get(trial_id)
-        if end is not None and end["how"] == "early":
-            status = "early"
-        elif "failed" in statuses or (end is not None and end["how"] == "failed"):
+        if "failed" in statuses or (end is not None and end["how"] == "failed"):
             status = "failed"
+        elif statuses and all(s == "finished" for s in statuses):
+            status = "finished"  # its runs reached the budget, even if ASHA judged it at an earlier result
+        elif end is not None and end["how"] == "early":
+            status = "early"
         elif "running" in statuses or "created" in statuses:
             status = "running"
-        elif statuses and all(s == "finished" for s in statuses):
-            status = "finished"
         else:
             status = "stopped"
         error = next((r.error for r in found if r.error), None) or (end or {}).get("error")
