@@ -337,6 +337,29 @@ def test_the_page_stops_a_running_sweep_and_refuses_a_bad_space_in_one_sentence(
     assert len(get_store().sweeps()) == 1, "nothing created"
 
 
+def test_the_page_trains_the_best_settings_with_three_seeds(home: Path) -> None:
+    row = made_sweep()
+    app = _page()
+    app.text_input(key=f"sweeps.preset.{row['id']}").set_value("best-of-1")
+    app = next(b for b in app.button if b.label == "Train the best settings with 3 seeds").click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    store = get_store()
+    started = [r for r in store.find_runs() if r.sweep_id is None]
+    try:
+        assert len(started) == 3 and len({r.group_id for r in started}) == 1 and started[0].group_id
+        assert sorted(r.seed for r in started) == [0, 1, 2]
+        assert all(r.config["preset"] == "best-of-1" and r.config["hyperparameters"]["learning_rate"] == 2e-3
+                   for r in started), "the best trial's settings, through the exported preset"
+        assert all(r.id in app.success[0].value for r in started)
+    finally:  # three trainings on a 2-core machine: stop them (each keeps a checkpoint)
+        for run in started:
+            _wait_for(f"{run.id} to start", lambda run=run: store.get_run(run.id).status != "created", timeout=120)
+            if store.get_run(run.id).status == "running":
+                runs.request_stop(run.id)
+        for run in started:
+            _wait_for(f"{run.id} to stop", lambda run=run: store.get_run(run.id).status != "running", timeout=120)
+
+
 def test_the_page_loads_no_engine_ray_or_optuna(home: Path) -> None:
     made_sweep()
     script = ("import json, sys\nfrom streamlit.testing.v1 import AppTest\n"

@@ -39,10 +39,18 @@ def _child(args: list[str]) -> str:
 
 
 def _started(output: str) -> str:
-    """The id a ``… --detach --json`` child printed on its first line."""
-    first = output.strip().splitlines()[0] if output.strip() else ""
-    if not first.startswith("sweep-"):
+    """The id a ``… --detach --json`` child printed on its first line; the driver it started (the JSON after it
+    names its pid) is collected when it ends, should it become this process's child (a server that is init)."""
+    from playground import jobs
+
+    first, _, rest = output.strip().partition("\n")
+    try:
+        pid = int(json.loads(rest)["pid"])
+    except (ValueError, KeyError, TypeError):
+        pid = None
+    if not first.startswith("sweep-") or pid is None:
         raise PlaygroundError("sweeps.unreadable_start", said=output.strip()[:200] or "—")
+    jobs._reap_if_ours(pid)
     return first
 
 
