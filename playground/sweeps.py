@@ -973,6 +973,8 @@ def drive(sweep_id: str, *, resume: bool = False, on_report: Callable[[dict[str,
     interrupts it; ``resume`` restores the experiment from the sweep's folder first. Returns the sweep's record.
 
     ``fit`` must run in the main thread: that is where Tune handles the signal that stops it cleanly."""
+    if threading.current_thread() is not threading.main_thread():
+        raise RuntimeError("a sweep is driven from the main thread, where Tune handles the signal that stops it")
     store = store or get_store()
     row = prepare_resume(sweep_id, store) if resume else get(sweep_id, store)
     if not resume and row["status"] == "running":
@@ -1105,6 +1107,8 @@ def _trial_class() -> type:
             os.environ["PLAYGROUND_LANG"] = spec["lang"]
             self.plan = SweepConfig.model_validate(spec["config"])
             os.environ["PLAYGROUND_THREADS"] = str(max(1, math.ceil(self.plan.cpus)))
+            if not self.plan.gpus:  # Ray leaves every card visible to an actor that asked for none: take none
+                os.environ["CUDA_VISIBLE_DEVICES"] = ""
             self.sweep_id = spec["sweep"]
             self.store = get_store()
             self.settings = {key: config[key] for key in self.plan.ranges()}
