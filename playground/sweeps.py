@@ -853,8 +853,7 @@ def _callback_class() -> type:
             self.sweep_id = sweep_id
             self.config = config
             self.store = store
-            row = store.sweep(sweep_id) or {}
-            self.best = row.get("best_value")
+            self.last: dict[str, tuple[float, str]] = {}  # trial id -> its last value and first run
 
         def __getstate__(self) -> dict[str, Any]:  # Tune saves its callbacks with the experiment: not the store
             return {**self.__dict__, "store": None}
@@ -873,9 +872,10 @@ def _callback_class() -> type:
                                    runs=list(dict.fromkeys(p["run_id"] for p in started if p.get("run_id"))))
             events.record(self.store, report)
             fields: dict[str, Any] = {"heartbeat_at": time.time()}
-            if report.value is not None and (self.best is None or report.value > self.best) and report.runs:
-                self.best = report.value
-                fields.update(best_value=report.value, best_run=report.runs[0])
+            if report.value is not None and report.runs:  # the best trial by its last result, as `sweep show` ranks
+                self.last[trial.trial_id] = (report.value, report.runs[0])
+                best_value, best_run = max(self.last.values())
+                fields.update(best_value=best_value, best_run=best_run)
             self.store.update_sweep(self.sweep_id, **fields)
             on_report = _REPORTERS.get(self.sweep_id)
             if on_report is not None:

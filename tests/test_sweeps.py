@@ -444,7 +444,7 @@ def test_a_sweep_lands_on_both_nodes_asha_stops_one_and_the_best_becomes_a_prese
     assert finished and all(store.get_run(v.runs[0]).step >= 4000 for v in finished)
     # the best trial, exported as a preset of one's own, is what --preset NAME then trains with
     best = sweeps.best_trials(sweep_id)[0]
-    assert record["best_value"] == pytest.approx(max(v.best for v in views.values()))
+    assert record["best_value"] == pytest.approx(best.value) and record["best_run"] == best.runs[0]
     exported = cli("sweep", "export", sweep_id, "--preset", "cartpole-swept", "--json")
     assert exported.code == 0, exported
     assert json.loads(exported.out)["runs"] == best.runs
