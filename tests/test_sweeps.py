@@ -374,7 +374,7 @@ def test_the_page_loads_no_engine_ray_or_optuna(home: Path) -> None:
 
 
 # -- real sweeps on a real two-node Ray cluster on loopback -----------------------------------------------------------
-from raycluster import RayCluster, _ray_cluster_session, ray_cluster  # noqa: E402,F401 - the cluster's fixtures
+from raycluster import RayCluster  # noqa: E402 - the cluster's fixtures come from conftest's plugin
 
 # Tiny budgets: a few thousand CartPole steps per trial, an evaluation of 3 games every 500 steps.
 TINY = ["--eval-every", "500", "--eval-episodes", "3"]
