@@ -337,6 +337,16 @@ def test_the_page_stops_a_running_sweep_and_refuses_a_bad_space_in_one_sentence(
     assert len(get_store().sweeps()) == 1, "nothing created"
 
 
+def test_the_page_resumes_through_a_child_that_says_why_it_cannot(home: Path) -> None:
+    row = made_sweep(status="stopped")
+    app = _page()
+    app = next(b for b in app.button if b.label == "Resume the sweep").click().run()
+    assert not app.exception
+    assert [e.value for e in app.error] == [f"sweep {row['id']} has no Ray Tune experiment in {row['folder']} to "
+                                            "resume from (it never began); start a new sweep."]
+    assert sweeps.get(row["id"])["status"] == "stopped"
+
+
 def test_the_page_trains_the_best_settings_with_three_seeds(home: Path) -> None:
     row = made_sweep()
     app = _page()
