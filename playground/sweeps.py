@@ -774,25 +774,11 @@ def prepare_resume(sweep_id: str, store: Store | None = None) -> dict[str, Any]:
 
 # -- the driver ----------------------------------------------------------------------------------------------------
 def _connect(on: str | None) -> str:
-    """Ray for this sweep: ``playground.cluster`` knows the ways (a local Ray on demand, an address, RAY_ADDRESS)."""
-    try:
-        from playground import cluster  # type: ignore[attr-defined]
-    except ImportError:
-        cluster = None
-    if cluster is not None:
-        return str(cluster.connect(on))
-    import ray  # until playground.cluster lands: a local Ray on loopback, or the address given
+    """Ray for this sweep, the way every door reaches it (``playground.cluster``): a Ray on this machine on demand,
+    ``RAY_ADDRESS``, or the address given."""
+    from playground import cluster
 
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    if ray.is_initialized():
-        return "local"
-    address = on if on and on != "ray" else os.environ.get("RAY_ADDRESS")
-    if address:
-        ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
-        return address
-    ray.init(_node_ip_address="127.0.0.1", include_dashboard=False, logging_level=logging.WARNING,
-             log_to_driver=False)
-    return "local"
+    return str(cluster.connect(on))
 
 
 def _import_tune() -> Any:
