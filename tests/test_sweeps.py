@@ -470,7 +470,7 @@ def test_stopping_a_sweep_stops_its_trials_with_checkpoints_and_resume_goes_on(
         ray_cluster: RayCluster, home: Path, cli: Any) -> None:
     proc = _playground(home, "sweep", "ppo", "CartPole-v1", "--trials", "3", "--space",
                        "learning_rate=loguniform(5e-4,5e-3)", "--budget-steps", "12000", "--eval-every", "1000",
-                       "--eval-episodes", "3", "--seed", "2", "--grace-steps", "10000", "--on", ray_cluster.address,
+                       "--eval-episodes", "3", "--seed", "2", "--grace-steps", "11999", "--on", ray_cluster.address,
                        "--detach", "--json")
     assert proc.returncode == 0, proc.stderr[-3000:]
     sweep_id = proc.stdout.splitlines()[0]
@@ -488,6 +488,7 @@ def test_stopping_a_sweep_stops_its_trials_with_checkpoints_and_resume_goes_on(
     for run in interrupted:
         assert run.step < 12000 and runs.checkpoints(run, store)[-1][0] == run.step, "stopped with a checkpoint"
     assert len({v.trial_id for v in sweeps.trials(sweep_id) if v.status in ("finished", "early")}) < 3
+    # ASHA's only rung is the budget's end here: every trial, stopped by the sweep, has its whole budget to go on
     resumed = _playground(home, "sweep", "resume", sweep_id, "--json")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     record = json.loads(resumed.stdout.split("\n", 1)[1])
