@@ -24,6 +24,9 @@ from playground import runs
 from playground.store import get_store
 from tests.raycluster import IPS, RayCluster, ray_env
 
+# Every test here in one test process: one loopback Ray cluster for all of them, not one per process (2 cores).
+pytestmark = pytest.mark.xdist_group("ray")
+
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = ["qlearning", "FrozenLake-v1"]
 LONG_STEPS = "20000000"  # far more than a test waits for: it is stopped, or its node is killed
@@ -268,7 +271,7 @@ def test_the_train_form_starts_a_seeds_group(home: Path) -> None:
     steps.set_value(1000)
     app.number_input(key="train_agent.seed").set_value(3)
     app.number_input(key="train_agent.seeds").set_value(2)
-    assert [app.radio(key="train_agent.on").format_func(o) for o in (False, True)][0] == "this machine"
+    assert app.radio(key="train_agent.on").value == "this machine"
     next(b for b in app.button if b.label == "Start training").click().run()
     assert not app.exception and not app.error, [e.value for e in app.error]
     first = app.session_state["train_agent.run"]

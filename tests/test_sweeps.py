@@ -26,6 +26,9 @@ from playground.config import build_rl_config
 from playground.errors import BadConfig
 from playground.store import get_store
 
+# Every test here in one test process: one loopback Ray cluster for all of them, not one per process (2 cores).
+pytestmark = pytest.mark.xdist_group("ray")
+
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "playground" / "ui" / "pages" / "sweeps.py")
 

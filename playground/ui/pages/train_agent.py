@@ -237,8 +237,11 @@ def agent_form(landed: Run | None) -> None:
             s1, s2 = st.columns(2)
             count = s1.number_input(t("ray.ui_seeds"), min_value=1, max_value=jobs_max_seeds(), value=1, step=1,
                                     help=t("ray.ui_seeds_help"), key="train_agent.seeds")
-            on_ray = s2.radio(t("ray.ui_run_on"), (False, True), horizontal=True, key="train_agent.on",
-                              format_func=run_on_label, help=t("ray.ui_run_on_help"))
+            # The labels themselves are the options: a format function would be called again outside this
+            # session (by Streamlit's test harness, for one), where the session's language is not known.
+            places = [run_on_label(False), run_on_label(True)]
+            on_ray = s2.radio(t("ray.ui_run_on"), places, horizontal=True, key="train_agent.on",
+                              help=t("ray.ui_run_on_help")) == places[1]
             submitted = st.form_submit_button(t("train_agent.start"), type="primary")
         if submitted:
             seeds = [f"--seeds={','.join(str(int(seed) + i) for i in range(int(count)))}"] if count > 1 else [
