@@ -107,11 +107,17 @@ def test_gan_form_starts_a_real_job_and_the_panel_shows_its_samples(home: Path) 
     assert app.selectbox(key="train_gan.family.images.False").value == "digits"
     app.number_input(key="train_gan.iters").set_value(6)
     app.number_input(key="train_gan.batch.dcgan.default").set_value(16)
+    app.number_input(key="train_gan.seeds").set_value(2)  # two seeds: a group of two runs, the panel on the first
+    assert app.radio(key="train_gan.on").value == "this machine"
     button(app, "Start training").click().run()
     assert not app.exception and not app.error
     run_id = app.session_state["train_gan.run"]
+    group = get_store().get_run(run_id).group_id
+    members = get_store().find_runs(group_id=group)
+    assert group and [(r.seed, r.kind) for r in members] == [(0, "gan"), (1, "gan")]
 
-    assert wait_for(run_id, ("finished", "failed")) == "finished", job_log(run_id)
+    for member in members:
+        assert wait_for(member.id, ("finished", "failed")) == "finished", job_log(member.id)
     again = open_page(GAN_PAGE)
     assert not again.exception
     assert metric(again, "Status") == "finished"

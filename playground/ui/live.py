@@ -120,6 +120,35 @@ def leave_landing(kind: str) -> None:
     st.session_state.get(LANDED, {}).pop(kind, None)
 
 
+def run_on_label(on_ray: bool) -> str:
+    """``this machine``, or ``Ray (ADDRESS)``: the cluster the app was started with (RAY_ADDRESS, which its
+    children inherit), else a Ray started here."""
+    if not on_ray:
+        return t("ray.ui_here")
+    return t("ray.ui_ray", address=os.environ.get("RAY_ADDRESS") or t("ray.ui_ray_local"))
+
+
+def seeds_and_place(form: str) -> tuple[int, bool]:
+    """A training form's last two fields: how many seeds (one run each, as a group) and where they train."""
+    from playground.jobs import MAX_SEEDS
+
+    s1, s2 = st.columns(2)
+    count = s1.number_input(t("ray.ui_seeds"), min_value=1, max_value=MAX_SEEDS, value=1, step=1,
+                            help=t("ray.ui_seeds_help"), key=f"{form}.seeds")
+    # The labels themselves are the options: a format function would be called again outside this session (by
+    # Streamlit's test harness, for one), where the session's language is not known.
+    places = [run_on_label(False), run_on_label(True)]
+    on_ray = s2.radio(t("ray.ui_run_on"), places, horizontal=True, key=f"{form}.on",
+                      help=t("ray.ui_run_on_help")) == places[1]
+    return int(count), on_ray
+
+
+def placement_options(seed: int, count: int, on_ray: bool) -> list[str]:
+    """The CLI options of those fields: ``--seed`` or ``--seeds`` (``count`` seeds from ``seed`` on), and ``--on``."""
+    seeds = [f"--seeds={','.join(str(seed + i) for i in range(count))}"] if count > 1 else [f"--seed={seed}"]
+    return seeds + (["--on=ray"] if on_ray else [])
+
+
 def start_from_form(kind: str, form: str, landed: Run | None, target: tuple[str, str], options: list[str]) -> None:
     """Start a run from a training form through the CLI child (``kind`` rl or gan, ``target`` its name and
     environment or data); when the page had landed on another run, draw the page anew around the new one."""

@@ -11,7 +11,6 @@ run's live panel on top, the form below it folded away and set to the settings t
 
 from __future__ import annotations
 
-import os
 
 import streamlit as st
 
@@ -158,20 +157,6 @@ def preset_caption(chosen: presets.Preset) -> None:
             st.caption(chosen.source)
 
 
-def jobs_max_seeds() -> int:
-    from playground.jobs import MAX_SEEDS
-
-    return MAX_SEEDS
-
-
-def run_on_label(on_ray: bool) -> str:
-    """``this machine``, or ``Ray (ADDRESS)``: the cluster the app was started with (RAY_ADDRESS, which its
-    children inherit), else a Ray started here."""
-    if not on_ray:
-        return t("ray.ui_here")
-    return t("ray.ui_ray", address=os.environ.get("RAY_ADDRESS") or t("ray.ui_ray_local"))
-
-
 def agent_form(landed: Run | None) -> None:
     """The form: algorithm, game, preset, knobs and run settings; Start launches the job."""
     left, right = st.columns([3, 2])
@@ -234,21 +219,11 @@ def agent_form(landed: Run | None) -> None:
                                   key="train_agent.device")
             label = st.text_input(t("train_agent.label"), help=t("train_agent.label_help"),
                                   key="train_agent.label")
-            s1, s2 = st.columns(2)
-            count = s1.number_input(t("ray.ui_seeds"), min_value=1, max_value=jobs_max_seeds(), value=1, step=1,
-                                    help=t("ray.ui_seeds_help"), key="train_agent.seeds")
-            # The labels themselves are the options: a format function would be called again outside this
-            # session (by Streamlit's test harness, for one), where the session's language is not known.
-            places = [run_on_label(False), run_on_label(True)]
-            on_ray = s2.radio(t("ray.ui_run_on"), places, horizontal=True, key="train_agent.on",
-                              help=t("ray.ui_run_on_help")) == places[1]
+            count, on_ray = live.seeds_and_place("train_agent")
             submitted = st.form_submit_button(t("train_agent.start"), type="primary")
         if submitted:
-            seeds = [f"--seeds={','.join(str(int(seed) + i) for i in range(int(count)))}"] if count > 1 else [
-                f"--seed={int(seed)}"]
-            options = [f"--steps={int(steps)}", *seeds, f"--device={device}", f"--preset={chosen.name}"]
-            if on_ray:
-                options.append("--on=ray")
+            options = [f"--steps={int(steps)}", *live.placement_options(int(seed), count, on_ray), f"--device={device}",
+                       f"--preset={chosen.name}"]
             options += [f"--set={k}={v.strip()}" for k, v in entered.items() if v.strip() != prefill[k]]
             if label.strip():
                 options.append(f"--name={label.strip()}")

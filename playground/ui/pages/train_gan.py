@@ -319,6 +319,7 @@ def gan_form(landed: Run | None) -> None:
                                key="train_gan.seed")
         device = c6.selectbox(t("train_gan.device"), DEVICES, help=t("train_agent.device_help"), key="train_gan.device")
         label = st.text_input(t("train_agent.label"), help=t("train_agent.label_help"), key="train_gan.label")
+        count, on_ray = live.seeds_and_place("train_gan")
         submitted = st.form_submit_button(t("train_gan.start"), type="primary")
 
     if submitted:
@@ -327,7 +328,7 @@ def gan_form(landed: Run | None) -> None:
         else:
             length = f"--iters={int(iters)}" if iters else f"--epochs={int(epochs)}"
             options = [length, f"--batch-size={int(batch_size)}", f"--image-size={int(image_size)}",
-                       f"--seed={int(seed)}", f"--device={device}", f"--preset={preset_name}"]
+                       *live.placement_options(int(seed), count, on_ray), f"--device={device}", f"--preset={preset_name}"]
             if label.strip():
                 options.append(f"--name={label.strip()}")
             live.start_from_form("gan", "train_gan", landed, (model_name, data_spec), options)
