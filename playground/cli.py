@@ -390,6 +390,24 @@ def _reach(placement: Any, detach: bool) -> None:
     err.print(say("ray.connected", address=address), soft_wrap=True)
 
 
+def _create_and_start(kind: str, configs: list[Any], seed_list: list[int] | None, name: str | None, placement: Any,
+                      detach: bool, as_json: bool) -> None:
+    """Create the run (or, with ``--seeds``, the group of runs) that ``configs`` describe, print each id on a line
+    of its own, and start them here or on Ray (``placement``)."""
+    from playground import jobs
+
+    _reach(placement, detach)
+    here = placement is None  # on Ray the node checks its own device
+    if seed_list is None:
+        made, group = [jobs.create(configs[0], label=name, player=_player(), here=here)], None
+    else:
+        group, made = jobs.create_group(configs, label=name, player=_player(), here=here)
+    for run in made:
+        sys.stdout.write(run.id + "\n")
+    sys.stdout.flush()
+    _start(kind, made, group, placement, detach, as_json)
+
+
 def _start(kind: str, made: list[Any], group: str | None, placement: Any, detach: bool, as_json: bool, *,
            resume: bool = False, checkpoint: str = "latest") -> None:
     """Train runs that exist (one, or a seeds group) where they were asked to: here in this process, as local jobs,
@@ -568,7 +586,6 @@ def rl_train(
     """Train an agent. Prints the run id first (a seeds group: each run's); Ctrl-C saves a checkpoint and leaves
     the run stopped."""
     from playground import config as config_mod
-    from playground import jobs
 
     if env_backend not in ("auto", "fast", "sb3"):
         raise PlaygroundError("cli.bad_env_backend", backend=env_backend)
@@ -576,16 +593,7 @@ def rl_train(
     configs = [_rl_config(config_mod, algo, env, steps, one, envs, device, preset, set_, eval_every, eval_episodes,
                           checkpoint_every, tensorboard, save_replay_buffer, env_backend, keep)
                for one in (seed_list or [seed or 0])]
-    _reach(placement, detach)
-    here = placement is None  # on Ray the node checks its own device
-    if seed_list is None:
-        made, group = [jobs.create(configs[0], label=name, player=_player(), here=here)], None
-    else:
-        group, made = jobs.create_group(configs, label=name, player=_player(), here=here)
-    for run in made:
-        sys.stdout.write(run.id + "\n")
-    sys.stdout.flush()
-    _start("rl", made, group, placement, detach, as_json)
+    _create_and_start("rl", configs, seed_list, name, placement, detach, as_json)
 
 
 def _rl_config(config_mod: Any, algo: str, env: str, steps: str | None, seed: int, envs: int | None, device: str,
@@ -744,7 +752,6 @@ def gan_train(
     """Train a GAN. Prints the run id first (a seeds group: each run's); Ctrl-C saves a checkpoint and leaves the
     run stopped."""
     from playground import config as config_mod
-    from playground import jobs
 
     placement, seed_list = _prepare(on, cpus, gpus, resource, seeds, seed)
     configs = [config_mod.build_gan_config(
@@ -754,16 +761,7 @@ def gan_train(
     ) for one in (seed_list or [seed or 0])]
     for sentence in config_mod.gan_warnings(configs[0]):  # allowed, but the paper advises against it
         err.print(say("cli.warning", sentence=sentence), soft_wrap=True)
-    _reach(placement, detach)
-    here = placement is None  # on Ray the node checks its own device
-    if seed_list is None:
-        made, group = [jobs.create(configs[0], label=name, player=_player(), here=here)], None
-    else:
-        group, made = jobs.create_group(configs, label=name, player=_player(), here=here)
-    for run in made:
-        sys.stdout.write(run.id + "\n")
-    sys.stdout.flush()
-    _start("gan", made, group, placement, detach, as_json)
+    _create_and_start("gan", configs, seed_list, name, placement, detach, as_json)
 
 
 @gan_app.command("resume")

@@ -25,9 +25,11 @@ from playground import events, runs, sweeps
 from playground.config import build_rl_config
 from playground.errors import BadConfig
 from playground.store import get_store
+from tests.test_ui_runs import _chart_rows  # the chart reader the Runs page's tests use
 
 # Every test here in one test process: one loopback Ray cluster for all of them, not one per process (2 cores).
 pytestmark = pytest.mark.xdist_group("ray")
+
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "playground" / "ui" / "pages" / "sweeps.py")
@@ -287,19 +289,6 @@ def _page(lang: str | None = None) -> Any:
     if lang:
         app.session_state["ui_lang"] = lang
     return app.run()
-
-
-def _chart_rows(app: Any) -> list[dict[str, Any]]:
-    """The points of the first chart's lines (the Arrow dataset its last layer draws)."""
-    import pyarrow as pa
-
-    found = app.get("vega_lite_chart") + app.get("arrow_vega_lite_chart")
-    assert found, "no chart on the page"
-    proto = found[0].proto
-    spec = json.loads(proto.spec)
-    name = (spec["layer"][-1] if "layer" in spec else spec)["data"]["name"]
-    data = next(d.data.data for d in proto.datasets if d.name == name)
-    return pa.ipc.open_stream(data).read_all().to_pylist()
 
 
 def test_the_page_lists_sweeps_and_shows_a_sweeps_trials(home: Path) -> None:
