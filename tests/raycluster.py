@@ -101,10 +101,17 @@ class RayCluster:
         self._wait_for_node("node_a")
         self.start_second_node()
 
-    def start_second_node(self) -> None:
+    def start_second_node(self, timeout: float = 90.0) -> None:
+        """Start the second node; after a kill, also wait until Ray no longer counts the killed one alive (its
+        health checks take seconds to give up), so a test sees two nodes, not three."""
         before = set(self._alive())
         self._start_node("second", ["--address", self.address])
         self._wait_for_node("node_b", before)
+        deadline = time.monotonic() + timeout
+        while len(self._alive()) > 2:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Ray still counts a killed node alive after {timeout:.0f} s:\n{self.logs()}")
+            time.sleep(0.5)
 
     def second_node_alive(self) -> bool:
         process = self._nodes.get("second")
