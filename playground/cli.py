@@ -1513,6 +1513,24 @@ def _sweep_ended(record: dict[str, Any]) -> None:
         out.print(say("sweeps.resume_hint", sweep=record["id"]), soft_wrap=True)
 
 
+def _sweep_announced(row: dict[str, Any], detach: bool, as_json: bool, *, resume: bool) -> bool:
+    """Print a sweep's id; with ``detach``, start its driver in the background and say where it logs (True: the
+    command is done)."""
+    from playground import sweeps
+
+    sys.stdout.write(row["id"] + "\n")
+    sys.stdout.flush()
+    if not detach:
+        return False
+    pid = sweeps.start_driver(row, resume=resume)
+    if as_json:
+        _print_json({**sweeps.record(sweeps.get(row["id"])), "pid": pid})
+    else:
+        err.print(say("sweeps.detached", pid=pid, sweep=row["id"], log=Path(row["folder"]) / sweeps.DRIVER_LOG),
+                  soft_wrap=True)
+    return True
+
+
 def _drive_sweep(sweep_id: str, *, resume: bool, as_json: bool) -> None:
     from playground import sweeps
 
@@ -1568,15 +1586,7 @@ def sweep_start(
                          reduction_factor=reduction_factor, on=where)
     cluster.check_reachable(where)  # a cluster that does not answer: one sentence, and no sweep created
     row = sweeps.create(config, player=_player())
-    sys.stdout.write(row["id"] + "\n")
-    sys.stdout.flush()
-    if detach:
-        pid = sweeps.start_driver(row)
-        if as_json:
-            _print_json({**sweeps.record(sweeps.get(row["id"])), "pid": pid})
-            return
-        err.print(say("sweeps.detached", pid=pid, sweep=row["id"], log=Path(row["folder"]) / sweeps.DRIVER_LOG),
-                  soft_wrap=True)
+    if _sweep_announced(row, detach, as_json, resume=False):
         return
     if not as_json:
         err.print(say("sweeps.started", sweep=row["id"], trials=config.trials, algo=config.algo, env=config.env,
@@ -1689,15 +1699,7 @@ def sweep_resume(
 
     row = sweeps.prepare_resume(sweep_id)
     cluster.check_reachable(row["config"].get("on"))
-    sys.stdout.write(row["id"] + "\n")
-    sys.stdout.flush()
-    if detach:
-        pid = sweeps.start_driver(row, resume=True)
-        if as_json:
-            _print_json({**sweeps.record(sweeps.get(row["id"])), "pid": pid})
-            return
-        err.print(say("sweeps.detached", pid=pid, sweep=row["id"], log=Path(row["folder"]) / sweeps.DRIVER_LOG),
-                  soft_wrap=True)
+    if _sweep_announced(row, detach, as_json, resume=True):
         return
     _drive_sweep(row["id"], resume=True, as_json=as_json)
 

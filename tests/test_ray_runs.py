@@ -23,6 +23,7 @@ import pytest
 from playground import runs
 from playground.store import get_store
 from tests.raycluster import IPS, RayCluster, ray_env
+from tests.test_training import _wait_for
 
 # Every test here in one test process: one loopback Ray cluster for all of them, not one per process (2 cores).
 pytestmark = pytest.mark.xdist_group("ray")
@@ -41,13 +42,8 @@ def playground(home: Path, *args: str, timeout: float = 300, extra_env: dict[str
 
 
 def wait_for(predicate, timeout: float = 180.0, what: str = "condition"):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
+    """The training tests' wait, with the longer default a cluster on 2 busy cores needs."""
+    return _wait_for(predicate, timeout, what)
 
 
 def stored(run_id: str):  # type: ignore[no-untyped-def]
