@@ -271,6 +271,12 @@ def _train(run_id: str, resume: bool, checkpoint: str) -> str:
         raise PlaygroundError("ray.store_not_shared", run=run_id, node=runs.this_host(),
                               store=_store_shown()) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from playground.session import log_to_run_folder
+
+    with log_to_run_folder(run):  # where it trains and on which cards, first in the run's own log
+        gpus = ",".join(str(g) for g in ray.get_gpu_ids()) or "none"
+        logging.getLogger(__name__).info("on Ray node %s, GPUs %s (CUDA_VISIBLE_DEVICES=%s)", node_ip, gpus,
+                                         os.environ.get("CUDA_VISIBLE_DEVICES", "unset"))
     if run.kind == "gan":
         from playground import gan_training
 

@@ -3,7 +3,9 @@ once per test process (each pytest-xdist worker starts its own, on first use) an
 also when tests failed.
 
 Each node has one CPU and a resource of its own (``node_a`` on the head, ``node_b`` on the second node), so a test
-places a task on a chosen node by asking for that resource. Every port is a free one picked here (the head's GCS,
+places a task on a chosen node by asking for that resource. The second node also declares one GPU (``--num-gpus
+1``): Ray counts and hands out such a card whether or not one is there (this machine has none, so torch still
+trains on the CPU), which is what the test of runs sharing a card by fractions needs. Every port is a free one picked here (the head's GCS,
 its Ray Client server and dashboard process, each node's dashboard agent), the dashboard and usage stats are off,
 and each node runs ``ray start --block`` in a process group of its own: stopping the cluster, or killing the second
 node for the node-loss test (``kill_second_node``), signals exactly those groups (and the workers below them) and
@@ -35,6 +37,7 @@ RESOURCES = {"head": "node_a", "second": "node_b"}
 # machine" and swaps in the address it would show other machines (the default route's), so the cluster would not
 # stay on loopback; any other 127.x address is loopback too and Ray keeps it as given.
 IPS = {"head": "127.0.0.2", "second": "127.0.0.3"}
+GPUS = {"head": 0, "second": 1}  # declared to Ray, not present: see above
 
 
 def _free_port() -> int:
@@ -80,7 +83,7 @@ class RayCluster:
     def _start_node(self, name: str, args: list[str]) -> subprocess.Popen:
         log = open(self.folder / f"{name}.log", "ab")  # noqa: SIM115 - the node's process keeps it
         command = [str(self.program), "start", "--block", "--node-ip-address", IPS[name], "--num-cpus", "1",
-                   "--num-gpus", "0", "--resources", json.dumps({RESOURCES[name]: 1}),
+                   "--num-gpus", str(GPUS[name]), "--resources", json.dumps({RESOURCES[name]: 1}),
                    "--object-store-memory", str(80 * 1024 * 1024), "--temp-dir", str(self.folder / name),
                    "--dashboard-agent-listen-port", str(_free_port()), "--disable-usage-stats", *args]
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

@@ -165,12 +165,34 @@ def test_a_silent_node_is_noticed_by_its_heartbeat(home: Path, ray_cluster: RayC
 
 
 def test_a_run_no_node_can_hold_is_one_sentence_and_creates_nothing(home: Path, ray_cluster: RayCluster) -> None:
-    result = playground(home, "rl", "train", *QUICK, "--steps", "1000", "--on", ray_cluster.address, "--gpus", "1")
+    result = playground(home, "rl", "train", *QUICK, "--steps", "1000", "--on", ray_cluster.address, "--gpus", "2")
     assert result.returncode == 2
     said = " ".join(result.stderr.split())
-    assert "error: no node of the Ray cluster has CPU 1, GPU 1 for a run; its nodes have: CPU 1, node_a 1; " \
-           "CPU 1, node_b 1" in said.replace("CPU 1, node_b 1; CPU 1, node_a 1", "CPU 1, node_a 1; CPU 1, node_b 1")
+    head, second = "CPU 1, node_a 1", "CPU 1, GPU 1, node_b 1"
+    assert f"error: no node of the Ray cluster has CPU 1, GPU 2 for a run; its nodes have: {head}; {second}" \
+           in said.replace(f"{second}; {head}", f"{head}; {second}")
     assert get_store().find_runs() == []
+
+
+def test_two_runs_share_one_gpu_by_halves(home: Path, ray_cluster: RayCluster) -> None:
+    """``--gpus 0.5``: the only node with a card (the second, which declares one) trains two such runs at once, and
+    Ray gives both the same card, 0, which each run's log names."""
+    result = playground(home, "rl", "train", *QUICK, "--steps", LONG_STEPS, "--seeds", "2", "--gpus", "0.5",
+                        "--cpus", "0.5", "--on", ray_cluster.address, "--detach", "--json")
+    assert result.returncode == 0, result.stderr
+    group = json.loads(result.stdout[result.stdout.index("{"):])  # after the runs' ids, if any
+    ids = [r["id"] for r in group["runs"]]
+    assert len(ids) == 2
+    wait_for(lambda: all(running_on(run_id, IPS["second"]) for run_id in ids),
+             what="both runs training on the second node at the same time")
+    for run_id in ids:
+        said = (Path(stored(run_id).folder) / "logs" / "train.log").read_text()
+        assert f"on Ray node {IPS['second']}, GPUs 0 (CUDA_VISIBLE_DEVICES=0)" in said, said
+    for run_id in ids:
+        assert playground(home, "runs", "stop", run_id).returncode == 0
+    for run_id in ids:
+        run = wait_for(lambda run_id=run_id: (r := stored(run_id)).status != "running" and r, 120, "the run to stop")
+        assert run.status == "stopped", run.error
 
 
 @pytest.mark.parametrize("args,words", [
