@@ -5,11 +5,11 @@ also when tests failed.
 Each node has one CPU and a resource of its own (``node_a`` on the head, ``node_b`` on the second node), so a test
 places a task on a chosen node by asking for that resource. The second node also declares one GPU (``--num-gpus
 1``): Ray counts and hands out such a card whether or not one is there (this machine has none, so torch still
-trains on the CPU), which is what the test of runs sharing a card by fractions needs. Every port is a free one picked here (the head's GCS,
-its Ray Client server and dashboard process, each node's dashboard agent), the dashboard and usage stats are off,
-and each node runs ``ray start --block`` in a process group of its own: stopping the cluster, or killing the second
-node for the node-loss test (``kill_second_node``), signals exactly those groups (and the workers below them) and
-never another Ray on the machine. The second node comes back before the next test that asks for the cluster.
+trains on the CPU), which is what the test of runs sharing a card by fractions needs. Every port is a free one
+picked here (the head's GCS, its Ray Client server and dashboard process, each node's dashboard agent), the
+dashboard and usage stats are off, and each node runs ``ray start --block`` in a process group of its own: stopping
+the cluster, or killing the second node for the node-loss test (``kill_second_node``), signals exactly those groups
+(and the workers below them) and never another Ray on the machine. The second node comes back before the next test that asks for the cluster.
 
 Without ``ray`` the tests that need it are skipped with the reason, unless ``PLAYGROUND_RAY_REQUIRED`` is set (CI),
 where that is a failure.
