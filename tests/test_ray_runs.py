@@ -180,7 +180,7 @@ def test_two_runs_share_one_gpu_by_halves(home: Path, ray_cluster: RayCluster) -
     result = playground(home, "rl", "train", *QUICK, "--steps", LONG_STEPS, "--seeds", "2", "--gpus", "0.5",
                         "--cpus", "0.5", "--on", ray_cluster.address, "--detach", "--json")
     assert result.returncode == 0, result.stderr
-    group = json.loads(result.stdout[result.stdout.index("{"):])  # after the runs' ids, if any
+    group = json.loads(result.stdout[result.stdout.index("{"):])  # after one line per run id
     ids = [r["id"] for r in group["runs"]]
     assert len(ids) == 2
     wait_for(lambda: all(running_on(run_id, IPS["second"]) for run_id in ids),
