@@ -22,11 +22,22 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def settle(pid: int, page, longest_s: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the server spends one second nearly idle (a busy machine makes the first render's work last
+    longer than on a quiet one), or ``longest_s``: a server that never settles is then measured as it is."""
+    deadline = time.monotonic() + longest_s
+    while time.monotonic() < deadline:
+        before = cpu_seconds(pid)
+        page.wait_for_timeout(1_000)
+        if cpu_seconds(pid) - before < BOUND_S / WINDOW_S:
+            return
+
+
 def test_an_open_page_leaves_the_server_idle(served, browser_page, artifacts: Path) -> None:  # type: ignore[no-untyped-def]
     page = browser_page
     page.goto(f"{served.url}/learn")
     page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=60_000)
-    page.wait_for_timeout(2_000)  # the first render's work is done
+    settle(served.pid, page)  # the first render's work is done
     before, started = cpu_seconds(served.pid), time.monotonic()
     page.wait_for_timeout(WINDOW_S * 1000)
     used, elapsed = cpu_seconds(served.pid) - before, time.monotonic() - started
