@@ -27,8 +27,9 @@ if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
 ROOT = Path(__file__).resolve().parents[1]
 
 # A real PostgreSQL server per test process, and a fresh database on it per test (tests/postgres.py); a real
-# two-node Ray cluster on loopback per test process, on first use (tests/raycluster.py).
-pytest_plugins = ["postgres", "raycluster"]
+# two-node Ray cluster on loopback per test process, on first use (tests/raycluster.py); the GAN metrics' feature
+# networks trained once per run and copied into a test's home (tests/feature_nets.py).
+pytest_plugins = ["postgres", "raycluster", "feature_nets"]
 
 
 @pytest.fixture(autouse=True)

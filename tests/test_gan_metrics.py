@@ -4,7 +4,6 @@ cache, and the FID Inception loading path (with weights made here: the real file
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -18,25 +17,9 @@ from gans.metrics import FIDInceptionV3, frechet_distance, kernel_inception_dist
 from playground.errors import CheckpointError, PlaygroundError
 
 # ---------------------------------------------------------------------------------------------------
-# Fixtures: the mnist network is trained once per module and copied into each test's fresh home.
+# Fixtures (``mnist_net_home``, ``atari_net_home``: tests/feature_nets.py copies the run's trained network
+# into each test's fresh home)
 # ---------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("metrics-home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PLAYGROUND_HOME", str(path))
-        mp.delenv("PLAYGROUND_DB", raising=False)
-        metrics.feature_network(1)
-    return path
-
-
-@pytest.fixture
-def mnist_net_home(trained_home: Path, home: Path) -> Path:
-    """This test's fresh home, with the module's trained mnist network already in its cache."""
-    shutil.copytree(trained_home / "feature-nets", home / "feature-nets")
-    return home
 
 
 Digits = tuple[torch.Tensor, np.ndarray]
@@ -301,14 +284,14 @@ def test_a_wrong_inception_file_gets_one_sentence(inception_file: Path, tmp_path
         assert "pt_inception-2015-12-05" in sentence  # says what to pass instead
 
 
-def test_rgb_images_get_the_atari_network(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rgb_images_get_the_atari_network(atari_net_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """3-channel images are measured with a network trained here on Atari frames (labelled by game)."""
     from gans.data import labelled_arrays
 
-    monkeypatch.setenv("PLAYGROUND_ATARI_FRAMES", "100")
+    monkeypatch.setenv("PLAYGROUND_ATARI_FRAMES", "100")  # as many as the network was trained on (feature_nets.py)
     net = metrics.feature_network(3)
     assert (net.name, net.metric, net.kid_metric) == ("atari", "FD-atari", "KID-atari")
-    assert net.record["classes"] >= 2 and (home / "feature-nets" / "atari.pt").is_file()
+    assert net.record["classes"] >= 2 and (atari_net_home / "feature-nets" / "atari.pt").is_file()
     frames, labels, _ = labelled_arrays("atari")
     x = torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 127.5 - 1.0
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))

@@ -1,8 +1,8 @@
 """GANs trained for real but tiny: every model on built-in data and on folders in the three
 formats, then stop, resume, sample, translate, evaluate and every way a user can get it wrong.
 
-All tests here share one home folder (module scope), so the cached Atari frames and the feature
-networks of the quality metrics are built once.
+All tests here share one home folder (module scope), so the cached Atari frames are built once; the
+feature networks of the quality metrics come trained (once per run) from tests/feature_nets.py.
 """
 
 from __future__ import annotations
@@ -212,7 +212,7 @@ def test_translate_writes_one_output_per_input(cli, folders: Path, tmp_path: Pat
     assert refused.code == 2 and "holds no images" in refused.err
 
 
-def test_quality_falls_as_a_dcgan_trains(cli) -> None:  # type: ignore[no-untyped-def]
+def test_quality_falls_as_a_dcgan_trains(cli, mnist_net_home: Path) -> None:  # type: ignore[no-untyped-def]
     run = _train(cli, "dcgan", "mnist-5k", "--iters", "2", "--batch-size", "64", "--set", "ngf=16", "--set", "ndf=16")
     first = cli("gan", "eval", run["id"], "--n", "300", "--json")
     assert first.code == 0, first.err
@@ -233,7 +233,9 @@ def test_quality_falls_as_a_dcgan_trains(cli) -> None:  # type: ignore[no-untype
     assert shown["last_quality"]["fd"] == later["fd"] and len(shown["quality"]) == 2
 
 
-def test_translation_models_report_their_own_measures(cli) -> None:  # type: ignore[no-untyped-def]
+def test_translation_models_report_their_own_measures(  # type: ignore[no-untyped-def]
+    cli, mnist_net_home: Path, atari_net_home: Path
+) -> None:
     p2p = _train(cli, "pix2pix", "gray2color:Pong", "--iters", "2", "--image-size", "32", *TINY)
     result = json.loads(cli("gan", "eval", p2p["id"], "--n", "20", "--json").out)
     assert result["metric"] == "FD-atari" and result["psnr"] > 0 and 0 <= result["l1"] <= 2

@@ -1,0 +1,69 @@
+"""The GAN metrics' feature networks (``FD-mnist``, ``FD-atari``: gans/metrics/own_networks.py), trained once per
+test run with their real recipes and copied into the homes of the tests that measure with them.
+
+Why: a first ``gan eval`` in a fresh home trains its network (about 17 s for mnist, 30 s for atari on 2 cores);
+this makes it one training per run instead of one per test. Tests about that training itself do not use it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from filelock import FileLock
+
+# Frames per Atari game the atari network is trained on (PLAYGROUND_ATARI_FRAMES; the default 2,000 would take
+# minutes): what tests/test_gan_metrics.py measures Atari frames with.
+ATARI_FRAMES = "100"
+
+
+@pytest.fixture(scope="session")
+def feature_nets(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], dict[Path, Path]]:
+    """``feature_nets(name)``: the cache files of the network ``name`` ("mnist" or "atari"), each by its path
+    inside a home, trained on first use into a folder that every pytest-xdist worker of the run shares (under a
+    file lock): one worker trains it, the others wait for it and reuse it."""
+    base = tmp_path_factory.getbasetemp()
+    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "shared-feature-nets"
+    root.mkdir(exist_ok=True)
+    made: dict[str, dict[Path, Path]] = {}
+
+    def files(name: str) -> dict[Path, Path]:
+        if name not in made:
+            from gans import metrics
+            from gans.metrics.own_networks import _cache_paths
+            from playground import settings
+
+            shared_home = root / name
+            with FileLock(str(root / f"{name}.lock")), pytest.MonkeyPatch.context() as mp:
+                mp.setenv("PLAYGROUND_HOME", str(shared_home))
+                mp.delenv("PLAYGROUND_DB", raising=False)
+                mp.setenv("PLAYGROUND_ATARI_FRAMES", ATARI_FRAMES)
+                metrics.feature_network(1, name=name)  # the real recipe: from the shared cache, else trained now
+                made[name] = {path.relative_to(settings.home()): path for path in _cache_paths(name)}
+        return made[name]
+
+    return files
+
+
+def _install(files: dict[Path, Path], home: Path) -> Path:
+    """Copy a network's cache files into ``home``, where ``gans.metrics`` looks for them."""
+    for inside, path in files.items():
+        target = home / inside
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    return home
+
+
+@pytest.fixture
+def mnist_net_home(feature_nets: Callable[[str], dict[Path, Path]], home: Path) -> Path:
+    """This test's home, with the run's trained mnist network in its cache."""
+    return _install(feature_nets("mnist"), home)
+
+
+@pytest.fixture
+def atari_net_home(feature_nets: Callable[[str], dict[Path, Path]], home: Path) -> Path:
+    """This test's home, with the run's trained atari network in its cache."""
+    return _install(feature_nets("atari"), home)
