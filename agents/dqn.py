@@ -425,6 +425,24 @@ def dqn_loss(online: QNetwork, target: QNetwork, batch: Any, settings: DQNSettin
 
 
 @torch.no_grad()
+def clip_gradients(parameters: Sequence[nn.Parameter], max_norm: float) -> None:
+    """Scale the gradients to a total norm of ``max_norm`` where theirs is larger: ``clip_grad_norm_``'s result. On a
+    CPU the scaling pass over every gradient (6.7M numbers in Rainbow's Atari network) is skipped on the steps that
+    need no clipping; on an accelerator ``clip_grad_norm_`` runs as it is, without reading the norm back each step."""
+    grads = [p.grad for p in parameters if p.grad is not None]
+    if not grads:
+        return
+    if grads[0].device.type != "cpu":
+        nn.utils.clip_grad_norm_(parameters, max_norm)
+        return
+    total = float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads])))
+    scale = max_norm / (total + 1e-6)
+    if not scale >= 1.0:  # a non-finite norm scales too, as clip_grad_norm_ does
+        for grad in grads:
+            grad.mul_(scale)
+
+
+@torch.no_grad()
 def update_target(target: nn.Module, online: nn.Module, tau: float) -> None:
     """Move the target network's weights ``tau`` of the way to the online network's (1: a copy, as Nature DQN)."""
     for mine, theirs in zip(target.parameters(), online.parameters(), strict=True):
@@ -621,7 +639,7 @@ class DQNAgent(Agent):
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.unscale_(self.optimizer)
-        nn.utils.clip_grad_norm_(self.online.parameters(), s.max_grad_norm)
+        clip_gradients(self.optimizer.param_groups[0]["params"], s.max_grad_norm)
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.n_updates += 1

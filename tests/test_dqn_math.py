@@ -30,6 +30,7 @@ from agents.dqn import (
     QNetwork,
     as_batch,
     beta,
+    clip_gradients,
     dqn_loss,
     epsilon,
     greedy_next_actions,
@@ -207,6 +208,27 @@ def test_noisy_layers_start_as_the_paper_says_and_use_mu_only_in_eval_mode() -> 
     assert not torch.allclose(noisy, plain)
     layer.reset_noise()
     assert torch.equal(layer(x), plain)
+
+
+def test_gradient_clipping_gives_clip_grad_norms_result_and_leaves_small_gradients_alone() -> None:
+    torch.manual_seed(3)
+    for scale, clipped in ((10.0, True), (0.01, False)):
+        ours, theirs = nn.Linear(6, 4), nn.Linear(6, 4)
+        theirs.load_state_dict(ours.state_dict())
+        for net in (ours, theirs):
+            (net(torch.randn(8, 6, generator=torch.Generator().manual_seed(0))) * scale).pow(2).sum().backward()
+        before = [p.grad.clone() for p in ours.parameters()]  # type: ignore[union-attr]
+        total = float(torch.linalg.vector_norm(torch.stack([g.norm() for g in before])))
+        assert (total > 1.0) is clipped
+        clip_gradients(list(ours.parameters()), 1.0)
+        nn.utils.clip_grad_norm_(theirs.parameters(), 1.0)
+        for mine, reference, old in zip(ours.parameters(), theirs.parameters(), before, strict=True):
+            torch.testing.assert_close(mine.grad, reference.grad)
+            if not clipped:
+                assert torch.equal(mine.grad, old)  # untouched, not multiplied by 1
+        if clipped:
+            after = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in ours.parameters()]))  # type: ignore[union-attr]
+            assert float(after) == pytest.approx(1.0, rel=1e-5)
 
 
 def test_a_noisy_network_changes_with_its_noise_in_training_and_not_in_eval() -> None:
