@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from scipy import linalg
 
+from feature_nets import ATARI_FRAMES
 from gans import metrics
 from gans.metrics import FIDInceptionV3, frechet_distance, kernel_inception_distance, measure
 from playground.errors import CheckpointError, PlaygroundError
@@ -288,7 +289,7 @@ def test_rgb_images_get_the_atari_network(atari_net_home: Path, monkeypatch: pyt
     """3-channel images are measured with a network trained here on Atari frames (labelled by game)."""
     from gans.data import labelled_arrays
 
-    monkeypatch.setenv("PLAYGROUND_ATARI_FRAMES", "100")  # as many as the network was trained on (feature_nets.py)
+    monkeypatch.setenv("PLAYGROUND_ATARI_FRAMES", ATARI_FRAMES)  # the frames the run's network was trained on
     net = metrics.feature_network(3)
     assert (net.name, net.metric, net.kid_metric) == ("atari", "FD-atari", "KID-atari")
     assert net.record["classes"] >= 2 and (atari_net_home / "feature-nets" / "atari.pt").is_file()
