@@ -315,3 +315,44 @@ def test_classic_env_reports_monitor_episodes_with_raw_returns() -> None:
     finally:
         first.close()
         second.close()
+
+
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Taxi-v4"])
+def test_classic_vector_env_steps_like_sb3s_without_sharing_buffers(env_id: str) -> None:
+    """Our classic vector env copies arrays instead of deep-copying every step's objects: it must
+    give what SB3's DummyVecEnv gives, step for step, and nothing it returns may change afterwards."""
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    spec = envs.resolve(env_id)
+    ours = envs.make_train_env(spec, 3, seed=4)
+    peer = make_vec_env(spec.registered_id, n_envs=3, seed=4, vec_env_cls=DummyVecEnv,
+                        env_kwargs=envs.specs.make_kwargs(spec))
+    assert type(ours).__name__ == "ClassicVecEnv"
+    rng = np.random.default_rng(0)
+    kept = []
+    ends = 0
+    try:
+        np.testing.assert_array_equal(ours.reset(), peer.reset())
+        for _ in range(400):
+            actions = rng.integers(0, ours.action_space.n, size=3)
+            got, want = ours.step(actions), peer.step(actions)
+            for g, w in zip(got[:3], want[:3]):
+                np.testing.assert_array_equal(g, w)
+            for g, w in zip(got[3], want[3]):
+                assert g.keys() == w.keys()
+                for key in g:
+                    if key == "episode":
+                        assert (g[key]["r"], g[key]["l"]) == (w[key]["r"], w[key]["l"])
+                    else:
+                        np.testing.assert_array_equal(g[key], w[key])
+                ends += "terminal_observation" in g
+            kept.append((got[0], got[0].copy(), got[1], got[1].copy(), got[3], repr(got[3])))
+    finally:
+        ours.close()
+        peer.close()
+    assert ends >= 3, "no game ended: the terminal observations were not compared"
+    for obs, obs_then, rewards, rewards_then, infos, infos_then in kept:
+        np.testing.assert_array_equal(obs, obs_then)
+        np.testing.assert_array_equal(rewards, rewards_then)
+        assert repr(infos) == infos_then
