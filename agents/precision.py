@@ -13,6 +13,26 @@ from dataclasses import dataclass
 import torch
 
 
+def flush_denormals() -> None:
+    """Compute numbers below float32's normal range (under about 1.2e-38) as zero on this CPU.
+
+    x86 CPUs take a slow path for such "denormal" numbers, and training makes them: Adam's second moment
+    of a weight whose gradient has become tiny (the noisy layers' sigmas, dead units) decays into that range.
+    A fused Adam step over 344k weights took 10.3 ms with denormal moments and 0.56 ms flushed (one thread);
+    our DQN's CartPole presets trained 1.2x (rainbow) and 1.3x (nature) faster with the very same evaluations
+    (tests/test_dqn_agent.py's seeds). Values that small move no weight measurably: Adam divides by their square
+    root plus its epsilon (1e-8 or more).
+
+    It is a per-thread setting that threads inherit when they are created, so it must be set before torch's
+    thread pool starts: this module sets it when it is imported, which the agents that use it do before they
+    build a network.
+    """
+    torch.set_flush_denormal(True)
+
+
+flush_denormals()
+
+
 def cpu_has_bfloat16() -> bool:
     """Whether oneDNN computes bfloat16 natively here (elsewhere it would only be emulated, slowly)."""
     try:

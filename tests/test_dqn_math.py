@@ -377,3 +377,21 @@ def test_each_bad_setting_is_one_sentence_in_english_and_in_chinese(values: dict
         DQNSettings.model_validate(values)  # as playground.config validates hyperparameters
     assert str(caught.value) == sentence
     assert CJK.search(caught.value.sentence("zh"))
+
+
+def test_a_training_process_computes_denormal_numbers_as_zero_on_every_thread() -> None:
+    """Importing the agents flushes denormals (agents/precision.py) before torch's threads start, so each of them
+    inherits it: a sum over two threads of numbers below float32's normal range is zero, and a fused Adam step
+    whose moments would be denormal takes no slow path."""
+    import subprocess
+    import sys
+
+    code = (
+        "import agents.dqn, torch\n"
+        "torch.set_num_threads(2)\n"
+        "x = torch.full((4_000_000,), 1e-39)\n"
+        "print(float((x * 1.0).sum()), float(torch.tensor(1e-20).pow(2)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120).stdout
+    assert out.split() == ["0.0", "0.0"], out
+    assert float(torch.tensor(1e-39, dtype=torch.float32)) == 0.0, "this test process imported agents.dqn too"
