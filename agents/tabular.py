@@ -525,9 +525,9 @@ class TDAgent(TabularAgent):
         """Epsilon-greedy, with ties broken at random (a fresh table is all ties: the first action must not win)."""
         rows = self.q[states]
         best = rows == rows.max(axis=1, keepdims=True)
-        choice = best.argmax(axis=1)
-        for i in np.flatnonzero(best.sum(axis=1) > 1):
-            choice[i] = self._rng.choice(np.flatnonzero(best[i]))
+        # One of the best actions, each as likely: the one with the largest of independent uniform keys (one draw
+        # for the whole batch, where choosing among each row's ties in a loop cost most of this function's time).
+        choice = np.where(best, self._rng.random(rows.shape), -1.0).argmax(axis=1)
         explore = self._rng.random(len(states)) < eps
         if explore.any():
             choice[explore] = self._rng.integers(0, self.n_actions, int(explore.sum()))

@@ -143,6 +143,21 @@ def test_epsilon_falls_linearly_then_stays() -> None:
 
 
 # -- the lessons, learnt -----------------------------------------------------------------------------------------------
+def test_greedy_choices_break_ties_evenly_and_never_pick_a_worse_action() -> None:
+    agent = _agent("qlearning", "FrozenLake-v1")
+    agent.q[:] = 0.0
+    agent.q[0] = [1.0, 3.0, 3.0, 3.0]  # three best actions tie
+    agent.q[1] = [0.0, 0.0, 2.0, 0.0]  # one best action
+    states = np.array([0, 1] * 6000)
+    choices = agent._behave(states, eps=0.0)
+    tied, single = choices[0::2], choices[1::2]
+    assert set(single) == {2}
+    counts = np.bincount(tied, minlength=4)
+    assert counts[0] == 0 and all(1800 < c < 2200 for c in counts[1:]), counts  # 2000 each expected
+    fresh = np.bincount(agent._behave(np.full(8000, 5), eps=0.0), minlength=4)  # an all-ties row: every action
+    assert all(1800 < c < 2200 for c in fresh), fresh
+
+
 def test_q_learning_solves_the_deterministic_lake_in_its_3000_steps() -> None:
     agent = _trained("qlearning", "FrozenLake-v1,is_slippery=False", seed=0)
     assert agent.step == 3000
