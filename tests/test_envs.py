@@ -346,6 +346,7 @@ def test_classic_vector_env_steps_like_sb3s_without_sharing_buffers(env_id: str)
                         assert (g[key]["r"], g[key]["l"]) == (w[key]["r"], w[key]["l"])
                     else:
                         np.testing.assert_array_equal(g[key], w[key])
+                        assert type(g[key]) is type(w[key]), key  # Taxi's last state stays an int
                 ends += "terminal_observation" in g
             kept.append((got[0], got[0].copy(), got[1], got[1].copy(), got[3], repr(got[3])))
     finally:

@@ -107,7 +107,8 @@ class ClassicVecEnv(DummyVecEnv):
             self.buf_dones[i] = done
             info["TimeLimit.truncated"] = truncated and not terminated
             if done:
-                info["terminal_observation"] = np.array(obs)  # a copy: an env may reuse its array after reset
+                # a copy of an array (an env may reuse it after reset); a number as the env gave it
+                info["terminal_observation"] = obs.copy() if isinstance(obs, np.ndarray) else obs
                 obs, self.reset_infos[i] = env.reset()
             self._save_obs(i, obs)
             infos.append(info)
