@@ -381,8 +381,8 @@ def test_each_bad_setting_is_one_sentence_in_english_and_in_chinese(values: dict
 
 def test_a_training_process_computes_denormal_numbers_as_zero_on_every_thread() -> None:
     """Importing the agents flushes denormals (agents/precision.py) before torch's threads start, so each of them
-    inherits it: a sum over two threads of numbers below float32's normal range is zero, and a fused Adam step
-    whose moments would be denormal takes no slow path."""
+    inherits it: a product and sum over two threads of numbers below float32's normal range give zero, and so
+    does a square that would land in that range."""
     import subprocess
     import sys
 

@@ -142,7 +142,6 @@ def test_epsilon_falls_linearly_then_stays() -> None:
     assert [round(epsilon(step, s, 1000), 3) for step in (0, 250, 500, 900)] == [1.0, 0.55, 0.1, 0.1]
 
 
-# -- the lessons, learnt -----------------------------------------------------------------------------------------------
 def test_greedy_choices_break_ties_evenly_and_never_pick_a_worse_action() -> None:
     agent = _agent("qlearning", "FrozenLake-v1")
     agent.q[:] = 0.0
@@ -158,6 +157,7 @@ def test_greedy_choices_break_ties_evenly_and_never_pick_a_worse_action() -> Non
     assert all(1800 < c < 2200 for c in fresh), fresh
 
 
+# -- the lessons, learnt -----------------------------------------------------------------------------------------------
 def test_q_learning_solves_the_deterministic_lake_in_its_3000_steps() -> None:
     agent = _trained("qlearning", "FrozenLake-v1,is_slippery=False", seed=0)
     assert agent.step == 3000
