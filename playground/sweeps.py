@@ -791,14 +791,20 @@ def _import_tune() -> Any:
 
 
 class _Watcher:
-    """The driver's heartbeat, and its ear for ``sweep stop``: once the store says stop, it interrupts Tune the way
-    Tune documents for a manual stop (SIGUSR1 to the process running ``fit``, handled by Tune in its main thread),
-    so Tune saves the experiment, stops every trial and returns."""
+    """The driver's heartbeat, and its ear for ``sweep stop``. Once the store says stop, it first asks every run of
+    the sweep still training to stop through the store (each keeps a last checkpoint and ends ``stopped``) and waits
+    for them, up to ``STOP_WAIT_S``; then it interrupts Tune the way Tune documents for a manual stop (SIGUSR1 to the
+    process running ``fit``, handled by Tune in its main thread), so Tune saves the experiment and returns.
+    The runs go first because Tune gives its trials only a few seconds to end before it kills them."""
+
+    STOP_WAIT_S = 90.0
 
     def __init__(self, sweep_id: str, store: Store) -> None:
         self.sweep_id = sweep_id
         self.store = store
         self.stop_asked = False
+        self._stopping_since: float | None = None
+        self._interrupted = False
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"sweep-{sweep_id}", daemon=True)
 
@@ -820,9 +826,32 @@ class _Watcher:
                 continue
             if row is not None and row["stop_requested"] and not self.stop_asked:
                 self.stop_asked = True
-                log.info("stop asked for sweep %s: interrupting Tune", self.sweep_id)
-                if callable(signal.getsignal(signal.SIGUSR1)):  # Tune's handler, installed while fit runs
-                    os.kill(os.getpid(), signal.SIGUSR1)
+                self._stopping_since = time.monotonic()
+                log.info("stop asked for sweep %s: stopping its runs", self.sweep_id)
+            if self.stop_asked and not self._interrupted:
+                try:
+                    training = self._stop_runs()
+                except Exception:  # noqa: BLE001 - a busy store this second: the next beat tries again
+                    log.exception("could not ask the sweep's runs to stop")
+                    continue
+                assert self._stopping_since is not None
+                if not training or time.monotonic() - self._stopping_since > self.STOP_WAIT_S:
+                    self._interrupted = True
+                    log.info("sweep %s: %d run(s) still training; interrupting Tune", self.sweep_id, training)
+                    if callable(signal.getsignal(signal.SIGUSR1)):  # Tune's handler, installed while fit runs
+                        os.kill(os.getpid(), signal.SIGUSR1)
+
+    def _stop_runs(self) -> int:
+        """Ask each run of the sweep still training to stop (once); how many are still training."""
+        training = 0
+        for run in self.store.find_runs(sweep_id=self.sweep_id):
+            if run.status not in ("running", "created"):
+                continue
+            training += 1
+            if not run.stop_requested and self.store.update_run_if(run.id, {"status": "running"},
+                                                                   stop_requested=True):
+                events.record(self.store, events.StopRequested(), run.id)
+        return training
 
 
 # What the driving process does with each result as it comes (the CLI prints a line): kept here, not in the callback,
@@ -1214,9 +1243,15 @@ def _trial_class() -> type:
                 if failed is not None:
                     raise PlaygroundError("sweeps.trial_failed", trial=self.number, run=failed[0],
                                           error=failed[1].error or "?")
+                if any(c.status == "stopped" for c in found) and self._sweep_stopping():
+                    return None  # stopped by the sweep, not ended: Tune stops it and a resume goes on with it
                 return {**(self.last or {"steps": 0, "eval": float("nan"), "score": float("nan")}), "done": True,
                         "finished": float(all(c.status == "finished" for c in found))}
             return None
+
+        def _sweep_stopping(self) -> bool:
+            row = self.store.sweep(self.sweep_id)
+            return bool(row and row["stop_requested"])
 
         def step(self) -> dict[str, Any]:
             with self.cond:
