@@ -149,6 +149,19 @@ def placement_options(seed: int, count: int, on_ray: bool) -> list[str]:
     return seeds + (["--on=ray"] if on_ray else [])
 
 
+def _check_without_engine(owner: str, options: list[str]) -> None:
+    """The checks of the CLI child that need no engine, here first: a bad name or an infinite setting is its
+    sentence at once, not after a child process has loaded torch (the child checks everything again)."""
+    from playground import checks, config
+
+    for option in options:
+        flag, _, value = option.partition("=")
+        if flag == "--name":
+            checks.check_name(value)
+        elif flag == "--set":
+            checks.check_hyperparameter_values(owner, config.parse_sets([value]))
+
+
 def start_from_form(kind: str, form: str, landed: Run | None, target: tuple[str, str], options: list[str]) -> None:
     """Start a run from a training form through the CLI child (``kind`` rl or gan, ``target`` its name and
     environment or data); when the page had landed on another run, draw the page anew around the new one."""
@@ -156,6 +169,7 @@ def start_from_form(kind: str, form: str, landed: Run | None, target: tuple[str,
 
     run_id = None
     with shown_errors(), st.spinner(t("train_agent.starting")):
+        _check_without_engine(target[0], options)
         if any(option.startswith("--seeds=") for option in options):  # a seeds group: the page follows its first run
             group, ids, pid = jobs.launch_group_detached(kind, target[0], target[1], options, lang=lang(),
                                                          env=auth.child_env())
