@@ -36,8 +36,8 @@ app: install
 # pytest exits 5 when it collects nothing; that must fail too, and it does, since make stops on any non-zero status.
 # One test process per core (pytest-xdist), each training with its share of the cores (tests/conftest.py): many
 # tests wait on a child process, a server or a browser, and a second process fills that time (2 cores: 7:18
-# instead of 19:03, measured when the suite was small). Tests marked with one xdist_group (the Ray ones) share one process, so
-# one loopback Ray cluster serves them all. The 25 slowest tests are listed at the end: where the time goes.
+# instead of 19:03, measured when the suite was small). Tests marked with one xdist_group (the Ray ones) share
+# one process, so one loopback Ray cluster serves them all. The 25 slowest tests are listed at the end.
 test: install
 	$(BIN)/python -m pytest -n auto --maxprocesses 8 --dist loadgroup --durations=25
 
