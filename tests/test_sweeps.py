@@ -375,6 +375,44 @@ def test_the_page_loads_no_engine_ray_or_optuna(home: Path) -> None:
     assert shown == {"exceptions": [], "loaded": []}
 
 
+def test_a_stop_asked_stops_the_runs_first_and_interrupts_tune_only_after_them(
+        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tune gives its trials a few seconds to end before it kills them, so the driver's watcher asks the sweep's
+    runs to stop through the store and waits for them (``STOP_WAIT_S`` at most) before it signals Tune."""
+    import signal
+
+    monkeypatch.setattr(sweeps, "HEARTBEAT_S", 0.05)
+    store = get_store()
+    signalled: list[float] = []
+    previous = signal.signal(signal.SIGUSR1, lambda *_: signalled.append(time.monotonic()))
+    try:
+        for wait, run_ends in ((60.0, True), (0.5, False)):
+            signalled.clear()
+            row = made_sweep(status="running", values=(480.0, None))
+            [training] = [r for r in store.find_runs(sweep_id=row["id"]) if r.status == "running"]
+            monkeypatch.setattr(sweeps._Watcher, "STOP_WAIT_S", wait)
+            sweeps.request_stop(row["id"])
+            with sweeps._Watcher(row["id"], store) as watcher:
+                _wait_for("the run to be asked to stop", lambda: store.get_run(training.id).stop_requested, timeout=10)
+                assert watcher.stop_asked
+                asked = store.events(kind=events.StopRequested.KIND, run_id=training.id)
+                assert len(asked) == 1, "asked once, not at every beat"
+                if run_ends:
+                    time.sleep(0.5)
+                    assert signalled == [], "Tune is not interrupted while a run is still training"
+                    ended = time.monotonic()
+                    runs.end(training.id, "stopped", 1500)
+                    _wait_for("Tune to be interrupted", lambda: signalled, timeout=10)
+                    assert signalled[0] >= ended
+                else:  # a run that never ends holds the sweep's stop up for STOP_WAIT_S, no longer
+                    _wait_for("Tune to be interrupted anyway", lambda: signalled, timeout=10)
+                    assert store.get_run(training.id).status == "running"
+                time.sleep(0.3)
+                assert len(signalled) == 1, "interrupted once"
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+
+
 # -- real sweeps on a real two-node Ray cluster on loopback -----------------------------------------------------------
 from raycluster import RayCluster  # noqa: E402 - the cluster's fixtures come from conftest's plugin
 
