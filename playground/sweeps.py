@@ -1135,6 +1135,9 @@ def _trial_class() -> type:
             self.halt = False  # Tune ended the trial
             self.reported = 0
             self.last: dict[str, Any] = {}
+            self.run_ids, self.collected, self.threads = [], {}, []
+            if self._sweep_stopping():  # Tune began it as the sweep was stopping: no run; a resume starts it
+                return
             known = [p for p in _of_sweep(self.store, TrialStarted.KIND, self.sweep_id)
                      if p.get("trial_id") == self.trial_id]
             if known:  # a restored trial: its runs exist; go on from their checkpoints
@@ -1226,6 +1229,8 @@ def _trial_class() -> type:
         def _ready(self) -> dict[str, Any] | None:
             """The next result: every run's evaluation number ``reported`` (their mean), or the last one again
             once every run has ended."""
+            if not self.run_ids:  # a trial begun as the sweep was stopping: nothing to report until Tune stops it
+                return None
             found = [self.collected[r] for r in self.run_ids]
             index = self.reported
             if all(len(c.points) > index for c in found):
