@@ -351,11 +351,18 @@ def request_stop(ref: str, store: Store | None = None, actor: Actor | None = Non
     run = get(ref, store)
     access.check_see(actor, run)
     access.check_manage(actor, run)
-    if run.status != "running":
-        raise RunStateError("runs.not_running", run=run.id, status=run.status)
-    store.update_run(run.id, stop_requested=True)
-    events.record(store, events.StopRequested(), run.id)
+    if run.status != "running" or not ask_to_stop(run.id, store):
+        raise RunStateError("runs.not_running", run=run.id, status=store.get_run(run.id).status)
     return store.get_run(run.id)
+
+
+def ask_to_stop(run_id: str, store: Store) -> bool:
+    """Flag a running run to stop at its next step, with a checkpoint, and record that it was asked; False, and
+    nothing changed, when it is not running (not claimed by its session yet, or already ended)."""
+    if not store.update_run_if(run_id, {"status": "running"}, stop_requested=True):
+        return False
+    events.record(store, events.StopRequested(), run_id)
+    return True
 
 
 def delete(ref: str, store: Store | None = None, actor: Actor | None = None) -> str:

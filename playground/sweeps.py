@@ -802,11 +802,14 @@ class _Watcher:
     def __init__(self, sweep_id: str, store: Store) -> None:
         self.sweep_id = sweep_id
         self.store = store
-        self.stop_asked = False
-        self._stopping_since: float | None = None
+        self._stopping_since: float | None = None  # when the store first said stop
         self._interrupted = False
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"sweep-{sweep_id}", daemon=True)
+
+    @property
+    def stop_asked(self) -> bool:
+        return self._stopping_since is not None
 
     def __enter__(self) -> _Watcher:
         self._thread.start()
@@ -824,17 +827,15 @@ class _Watcher:
             except Exception:  # noqa: BLE001 - a busy store this second: the next beat tries again
                 log.exception("could not beat the sweep's heartbeat")
                 continue
-            if row is not None and row["stop_requested"] and not self.stop_asked:
-                self.stop_asked = True
+            if row is not None and row["stop_requested"] and self._stopping_since is None:
                 self._stopping_since = time.monotonic()
                 log.info("stop asked for sweep %s: stopping its runs", self.sweep_id)
-            if self.stop_asked and not self._interrupted:
+            if self._stopping_since is not None and not self._interrupted:
                 try:
                     training = self._stop_runs()
                 except Exception:  # noqa: BLE001 - a busy store this second: the next beat tries again
                     log.exception("could not ask the sweep's runs to stop")
                     continue
-                assert self._stopping_since is not None
                 if not training or time.monotonic() - self._stopping_since > self.STOP_WAIT_S:
                     self._interrupted = True
                     log.info("sweep %s: %d run(s) still training; interrupting Tune", self.sweep_id, training)
@@ -848,9 +849,8 @@ class _Watcher:
             if run.status not in ("running", "created"):
                 continue
             training += 1
-            if not run.stop_requested and self.store.update_run_if(run.id, {"status": "running"},
-                                                                   stop_requested=True):
-                events.record(self.store, events.StopRequested(), run.id)
+            if not run.stop_requested:
+                runs.ask_to_stop(run.id, self.store)
         return training
 
 
@@ -1278,8 +1278,7 @@ def _trial_class() -> type:
                 self.cond.notify_all()
             for run_id, thread in zip(self.run_ids, self.threads, strict=True):
                 while thread.is_alive() and time.monotonic() < deadline:
-                    if self.store.update_run_if(run_id, {"status": "running"}, stop_requested=True):
-                        events.record(self.store, events.StopRequested(), run_id)
+                    if runs.ask_to_stop(run_id, self.store):
                         break
                     time.sleep(0.2)  # not claimed by its session yet
             for thread in self.threads:
