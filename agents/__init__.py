@@ -17,6 +17,7 @@ SB3_NAMES = {"dqn": "sb3-dqn"}
 
 
 def _registry() -> dict[str, type[Agent]]:
+    import playground.eager  # noqa: F401  (before any model: its optimizer then skips loading torch's compiler)
     from agents.a3c import A3CAgent
     from agents.dqn import DQNAgent
     from agents.sb3 import A2CAgent, PPOAgent, SB3DQNAgent

@@ -13,6 +13,7 @@ from playground.i18n import Words
 
 
 def _registry() -> dict[str, type[GanModel]]:
+    import playground.eager  # noqa: F401  (before any model: its optimizer then skips loading torch's compiler)
     from gans.cyclegan import CycleGAN
     from gans.dcgan import DCGAN, ConditionalDCGAN
     from gans.infogan import InfoGAN

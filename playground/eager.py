@@ -1,0 +1,63 @@
+"""Torch in eager mode only: our processes never compile, so they need not load torch's compiler.
+
+PyTorch marks some of its own functions "never compile" with ``torch._disable_dynamo``, which imports
+``torch._dynamo`` (the compiler's front end) the first time a marked function runs. Every optimizer's
+constructor runs one (``Optimizer._patch_step_function``), and so do ``zero_grad``, ``state_dict`` and
+``load_state_dict``: the first optimizer a process builds costs about 2 s of CPU (2.1 s in
+``python -X importtime`` on this project's 2-core machine, 1.7 s for a first ``torch.optim.Adam``), spent only
+to mark those functions for a compiler that never runs. Every ``playground rl train``, job, Ray trial and A3C
+worker paid it before its first step.
+
+Nothing in the project calls ``torch.compile``. :func:`skip_compiler_import` records, on each function torch
+wrapped that way in its optimizers, that its "never compile" version is the function itself, which is exactly
+what it is when nothing compiles. If torch renames what it looks up, the functions keep working and the
+import simply comes back (``tests/test_eager.py`` then says so). A process that does import ``torch._dynamo``
+(a user's own ``torch.compile`` after ours) finds the marks harmless outside compiled code; inside compiled
+code the optimizer's bookkeeping would be traced rather than skipped, which is why the project itself must
+stay compile-free while this module is used.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import torch
+
+_CACHE_ATTRIBUTE = "__dynamo_disable"  # where torch._compile._disable_dynamo keeps a function's disabled version
+
+
+def _lazy_wrapper_code() -> set[types.CodeType]:
+    """The code of the wrapper ``torch._disable_dynamo`` puts around a function (none if torch changed)."""
+    maker = getattr(getattr(torch, "_compile", None), "_disable_dynamo", None)
+    code = getattr(maker, "__code__", None)
+    return {c for c in (code.co_consts if code else ()) if isinstance(c, types.CodeType)}
+
+
+def _optimizer_classes() -> list[type]:
+    found, todo = [], [torch.optim.Optimizer]
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+def skip_compiler_import() -> int:
+    """Mark torch's optimizer functions as already "never compile"; returns how many it marked."""
+    if "torch._dynamo" in sys.modules:
+        return 0  # already loaded: nothing left to save, and torch's own marks are in place
+    wrapper_code = _lazy_wrapper_code()
+    marked = 0
+    for cls in _optimizer_classes():
+        for attribute in vars(cls).values():
+            function = getattr(attribute, "__func__", attribute)  # staticmethod and classmethod hold one
+            inner = getattr(function, "__wrapped__", None)
+            if getattr(function, "__code__", None) in wrapper_code and inner is not None:
+                if getattr(inner, _CACHE_ATTRIBUTE, None) is None:
+                    setattr(inner, _CACHE_ATTRIBUTE, inner)
+                    marked += 1
+    return marked
+
+
+skip_compiler_import()
