@@ -160,10 +160,13 @@ class RayCluster:
                          for path in sorted(self.folder.glob("*.log")))
 
     def stop(self) -> None:
+        """At the end of the session nothing of the cluster is kept: SIGKILL, as for a lost node. (``ray start
+        --block`` took more than 10 s to end its node on SIGTERM, at the end of every test process that had a
+        cluster.)"""
         for name in ("second", "head"):
             process = self._nodes.pop(name, None)
             if process is not None:
-                _kill_group(process, signal.SIGTERM)
+                _kill_group(process, signal.SIGKILL)
 
 
 def _descendants(pid: int) -> list[int]:

@@ -498,10 +498,14 @@ def test_a_sweep_lands_on_both_nodes_asha_stops_one_and_the_best_becomes_a_prese
 
 def test_stopping_a_sweep_stops_its_trials_with_checkpoints_and_resume_goes_on(
         ray_cluster: RayCluster, home: Path, cli: Any) -> None:
+    # Trials long enough that none can finish between the test seeing two of them train and the stop reaching
+    # their runs: a trial trains CartPole at about 1,500 steps/s, the second starts about 4 s after the first, and
+    # on a loaded machine the stop took 6-7 s to arrive (with 12,000 steps both trials had finished by then).
+    budget = 30_000
     proc = _playground(home, "sweep", "ppo", "CartPole-v1", "--trials", "3", "--space",
-                       "learning_rate=loguniform(5e-4,5e-3)", "--budget-steps", "12000", "--eval-every", "1000",
-                       "--eval-episodes", "3", "--seed", "2", "--grace-steps", "11999", "--on", ray_cluster.address,
-                       "--detach", "--json")
+                       "learning_rate=loguniform(5e-4,5e-3)", "--budget-steps", str(budget), "--eval-every", "3000",
+                       "--eval-episodes", "3", "--seed", "2", "--grace-steps", str(budget - 1), "--on",
+                       ray_cluster.address, "--detach", "--json")
     assert proc.returncode == 0, proc.stderr[-3000:]
     sweep_id = proc.stdout.splitlines()[0]
     store = get_store()
@@ -516,7 +520,7 @@ def test_stopping_a_sweep_stops_its_trials_with_checkpoints_and_resume_goes_on(
     interrupted = [r for r in at_stop.values() if r.status == "stopped"]
     assert interrupted, "the sweep stopped trials that were training"
     for run in interrupted:
-        assert run.step < 12000 and runs.checkpoints(run, store)[-1][0] == run.step, "stopped with a checkpoint"
+        assert run.step < budget and runs.checkpoints(run, store)[-1][0] == run.step, "stopped with a checkpoint"
     assert len({v.trial_id for v in sweeps.trials(sweep_id) if v.status in ("finished", "early")}) < 3
     # ASHA's only rung is the budget's end here: every trial, stopped by the sweep, has its whole budget to go on
     resumed = _playground(home, "sweep", "resume", sweep_id, "--json")
@@ -527,7 +531,7 @@ def test_stopping_a_sweep_stops_its_trials_with_checkpoints_and_resume_goes_on(
     assert len(after) == 3, "resumed trials went on with their own runs"
     for run in interrupted:
         now = after[run.id]
-        assert now.status == "finished" and now.step >= 12000, (run.id, now.status, now.step)
+        assert now.status == "finished" and now.step >= budget, (run.id, now.status, now.step)
         starts = store.events(kind="run_started", run_id=run.id)
         assert len(starts) == 2, "trained once, then resumed from its checkpoint"
 
