@@ -60,8 +60,8 @@ class CycleGAN(GanModel):
         self.nets = {"G_A": self.G_A, "G_B": self.G_B, "D_A": self.D_A, "D_B": self.D_B}
         betas = (hp.beta1, 0.999)
         self.optimizers = {
-            "G": torch.optim.Adam(itertools.chain(self.G_A.parameters(), self.G_B.parameters()), lr=hp.lr, betas=betas),
-            "D": torch.optim.Adam(itertools.chain(self.D_A.parameters(), self.D_B.parameters()), lr=hp.lr, betas=betas),
+            "G": networks.adam(itertools.chain(self.G_A.parameters(), self.G_B.parameters()), hp.lr, betas),
+            "D": networks.adam(itertools.chain(self.D_A.parameters(), self.D_B.parameters()), hp.lr, betas),
         }
         factor = linear_decay(self.total_iters, hp.decay_from)
         self.schedulers = {k: torch.optim.lr_scheduler.LambdaLR(o, factor) for k, o in self.optimizers.items()}

@@ -202,8 +202,8 @@ class InfoGAN(GanModel):
             InfoGANDiscriminator(self.channels, self.image_size, sum(self.sizes) + self.n_cont, hp.width)))
         self.nets = {"G": self.G, "D": self.D}
         self.optimizers = {
-            "G": torch.optim.Adam(self.G.parameters(), lr=hp.lr_g, betas=(hp.beta1, hp.beta2)),
-            "D": torch.optim.Adam(self.D.parameters(), lr=hp.lr_d, betas=(hp.beta1, hp.beta2)),
+            "G": networks.adam(self.G.parameters(), hp.lr_g, (hp.beta1, hp.beta2)),
+            "D": networks.adam(self.D.parameters(), hp.lr_d, (hp.beta1, hp.beta2)),
         }
         self.iteration = 0
 

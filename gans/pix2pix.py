@@ -60,8 +60,8 @@ class Pix2Pix(GanModel):
             networks.PatchDiscriminator(self.in_ch + self.out_ch, hp.ndf, hp.n_layers_d, hp.norm)))
         self.nets = {"G": self.G, "D": self.D}
         self.optimizers = {
-            "G": torch.optim.Adam(self.G.parameters(), lr=hp.lr, betas=(hp.beta1, 0.999)),
-            "D": torch.optim.Adam(self.D.parameters(), lr=hp.lr, betas=(hp.beta1, 0.999)),
+            "G": networks.adam(self.G.parameters(), hp.lr, (hp.beta1, 0.999)),
+            "D": networks.adam(self.D.parameters(), hp.lr, (hp.beta1, 0.999)),
         }
         factor = linear_decay(self.total_iters, hp.decay_from)
         self.schedulers = {k: torch.optim.lr_scheduler.LambdaLR(o, factor) for k, o in self.optimizers.items()}

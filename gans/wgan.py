@@ -90,7 +90,7 @@ class WGAN(DCGAN):
     def _optimizer(self, net: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
         if self.hp.optimizer == "rmsprop":  # PyTorch's defaults (alpha 0.99), as the authors' code
             return torch.optim.RMSprop(net.parameters(), lr=lr)
-        return torch.optim.Adam(net.parameters(), lr=lr, betas=(self.hp.beta1, self.hp.beta2))
+        return networks.adam(net.parameters(), lr, (self.hp.beta1, self.hp.beta2))
 
     @classmethod
     def warnings(cls, hp: WGANHyperparameters) -> list[Words]:
