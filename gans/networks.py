@@ -11,6 +11,7 @@ Each network follows its paper and the authors' reference code in shape and defa
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Literal, TypeVar
 
 import torch
@@ -21,7 +22,7 @@ GanLossMode = Literal["bce", "lsgan", "wgan-gp"]
 ModuleT = TypeVar("ModuleT", bound=nn.Module)
 
 
-def adam(params, lr: float, betas: tuple[float, float]) -> torch.optim.Adam:  # type: ignore[no-untyped-def]
+def adam(params: Iterable[nn.Parameter], lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
     """The Adam every GAN here trains with: fused, one pass over all weights per step instead of a loop of small
     operations per tensor (InfoGAN on MNIST at width 32, one CPU thread: 1.16x iterations/s, 151 ms against 130;
     the same algorithm, different float rounding only)."""
