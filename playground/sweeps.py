@@ -1147,7 +1147,6 @@ def _trial_class() -> type:
                 self.run_ids = [self._create(i) for i in range(self.plan.seeds)]
                 plans = [(run_id, self.plan.seed + i, False) for i, run_id in enumerate(self.run_ids)]
             self.collected = {run_id: _Collected() for run_id in self.run_ids}
-            self.threads = []
             for run_id, seed, again in plans:
                 events.record(self.store, TrialStarted(sweep=self.sweep_id, trial_id=self.trial_id, trial=self.number,
                                                        settings=self.settings, seed=seed, resumed=again,
