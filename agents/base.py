@@ -183,10 +183,13 @@ class TrainingHooks(Protocol):
 
 
 class Agent(ABC):
-    """One algorithm bound to one environment; registered by name in ``agents.REGISTRY``."""
+    """One algorithm bound to one environment; found by name with ``agents.get``."""
 
     name: ClassVar[str]
     Hyperparameters: ClassVar[type[BaseModel]]
+    # False for an algorithm that computes with numpy alone (the tabular methods): the platform then trains and
+    # scores it without loading torch or stable-baselines3 (about 3 s of every command's start).
+    uses_torch: ClassVar[bool] = True
     # True once training has nothing left to do before its total (planning that no longer changes the plan):
     # a run that stops there has finished, not been stopped.
     converged: bool = False

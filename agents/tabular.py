@@ -233,6 +233,7 @@ class TabularAgent(Agent):
     """A table of action values ``q`` (states × actions), shared by planning and learning."""
 
     Hyperparameters: ClassVar[type[BaseModel]] = TabularSettings
+    uses_torch: ClassVar[bool] = False
     planning: ClassVar[bool] = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

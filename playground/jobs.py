@@ -163,13 +163,17 @@ def create(config: RLConfig | GanConfig, label: str | None = None, player: str |
     for that environment."""
     from playground.settings import resolve_device
 
-    if here:
-        resolve_device(config.device)  # refuse cuda on a machine without one before creating the run
     if isinstance(config, GanConfig):
         from playground import gan_training
 
+        if here:
+            resolve_device(config.device)  # refuse cuda on a machine without one before creating the run
         return gan_training.create_run(config, label=label, player=player)
+    import agents
     from playground import training
+
+    if here:
+        training.device_for(agents.get(config.algo), config.device)  # the same refusal, without torch for numpy's
 
     training.check_buildable(config)
     return training.create_run(config, label=label, player=player)

@@ -16,10 +16,11 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from playground.store import Store
@@ -49,9 +50,16 @@ def budget() -> int:
     return min(int(value), cores()) if value.isdigit() and int(value) > 0 else cores()
 
 
-def _apply() -> None:
-    import torch
+def _torch() -> Any:
+    """torch when this process has loaded it; None in a process that computes with numpy alone (the tabular
+    methods), which has no torch threads to set and must not pay for loading it."""
+    return sys.modules.get("torch")
 
+
+def _apply() -> None:
+    torch = _torch()
+    if torch is None:
+        return
     wanted = budget() if _ceiling is None else min(budget(), _ceiling)
     if torch.get_num_threads() != wanted:
         torch.set_num_threads(wanted)
@@ -101,20 +109,18 @@ class ThreadShare:
         self._saved_torch: int | None = None
 
     def __enter__(self) -> ThreadShare:
-        import torch
-
-        self._saved_torch = torch.get_num_threads()
+        torch = _torch()
+        self._saved_torch = torch.get_num_threads() if torch is not None else None
         self.check(force=True)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        import torch
-
         if self._saved_env is None:
             os.environ.pop(ENV_VAR, None)
         else:
             os.environ[ENV_VAR] = self._saved_env
-        if self._saved_torch is not None:
+        torch = _torch()
+        if torch is not None and self._saved_torch is not None:
             torch.set_num_threads(self._saved_torch)
 
     def check(self, force: bool = False) -> int:
@@ -131,4 +137,6 @@ class ThreadShare:
                     log.info("using %d thread(s) of %d cores", threads, cores())
                 self.threads = threads
                 take(threads)
+            else:
+                _apply()  # torch loaded since the last check (by a model built inside the session) gets the share
         return self.threads

@@ -36,11 +36,19 @@ def make_agent(config: RLConfig, *, device: str | None = None) -> Agent:
     return cls(
         spec,
         config.hyperparameters,
-        make_env=envs.TrainEnvFactory(config.env, config.env_backend),
+        make_env=envs.TrainEnvFactory(config.env, config.env_backend, numpy_only=not cls.uses_torch),
         n_envs=config.n_envs,
         seed=config.seed,
-        device=device or resolve_device(config.device),
+        device=device or device_for(cls, config.device),
     )
+
+
+def device_for(cls: type[Agent], choice: str) -> str:
+    """The device ``cls`` computes on: numpy's algorithms compute on the CPU, and learn so without loading torch
+    (a ``cuda`` they are given is still refused where there is none, as for every algorithm)."""
+    if not cls.uses_torch and (choice or "auto").lower() in ("auto", "cpu"):
+        return "cpu"
+    return resolve_device(choice)
 
 
 def check_buildable(config: RLConfig) -> None:
@@ -54,7 +62,8 @@ def check_buildable(config: RLConfig) -> None:
 
 def evaluate_policy(config: RLConfig, policy: Policy, episodes: int, seed: int, **kwargs: Any) -> Scores:
     spec = envs.resolve(config.env)
-    env = envs.make_eval_env(spec, min(episodes, MAX_EVAL_ENVS), seed, backend=config.env_backend)
+    env = envs.make_eval_env(spec, min(episodes, MAX_EVAL_ENVS), seed, backend=config.env_backend,
+                             numpy_only=not agents.get(config.algo).uses_torch)
     try:
         return play_games(policy, env, episodes, **kwargs)
     finally:
@@ -125,7 +134,7 @@ def execute(run_id: str, *, resume: bool = False, progress: ProgressFn | None = 
     config = of_run(run)
     tensorboard_dir = Path(run.folder) / "tensorboard" if config.tensorboard else None
     try:
-        device: str | None = resolve_device(config.device)
+        device: str | None = device_for(agents.get(config.algo), config.device)
     except PlaygroundError:  # make_agent says so below, with the run marked failed
         device = None
     agent: Agent | None = None
@@ -215,7 +224,7 @@ def evaluate_run(
     config = of_run(run)
     episodes = episodes or max(config.eval_episodes, DEFAULT_EVAL_EPISODES)  # at least the 10 a challenge counts
     sha256 = file_sha256(path)  # before playing: the hash of the very file that is loaded
-    agent = make_agent(config, device=resolve_device(device))
+    agent = make_agent(config, device=device_for(agents.get(config.algo), device))
     try:
         agent.load(path, for_training=False)
         seed = config.seed + 20_000 if seed is None else seed

@@ -317,18 +317,23 @@ def test_classic_env_reports_monitor_episodes_with_raw_returns() -> None:
         second.close()
 
 
-@pytest.mark.parametrize("env_id", ["CartPole-v1", "Taxi-v4"])
-def test_classic_vector_env_steps_like_sb3s_without_sharing_buffers(env_id: str) -> None:
-    """Our classic vector env copies arrays instead of deep-copying every step's objects: it must
-    give what SB3's DummyVecEnv gives, step for step, and nothing it returns may change afterwards."""
+@pytest.mark.parametrize(("env_id", "numpy_only"), [("CartPole-v1", False), ("Taxi-v4", False),
+                                                    ("CartPole-v1", True), ("Taxi-v4", True)])
+def test_classic_vector_env_steps_like_sb3s_without_sharing_buffers(env_id: str, numpy_only: bool) -> None:
+    """Our classic vector envs (SB3's class with a copying step, and the numpy-only one the tabular methods use)
+    copy arrays instead of deep-copying every step's objects: each must give what SB3's DummyVecEnv gives, step for
+    step, episodes included, and nothing it returns may change afterwards."""
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.vec_env import DummyVecEnv
 
     spec = envs.resolve(env_id)
-    ours = envs.make_train_env(spec, 3, seed=4)
+    ours = envs.make_train_env(spec, 3, seed=4, numpy_only=numpy_only)
     peer = make_vec_env(spec.registered_id, n_envs=3, seed=4, vec_env_cls=DummyVecEnv,
                         env_kwargs=envs.specs.make_kwargs(spec))
-    assert type(ours).__name__ == "ClassicVecEnv"
+    assert type(ours).__name__ == ("NumpyVecEnv" if numpy_only else "ClassicVecEnv")
+    scoring = envs.make_eval_env(spec, 1, seed=0, numpy_only=numpy_only)
+    assert type(scoring) is type(ours)
+    scoring.close()
     rng = np.random.default_rng(0)
     kept = []
     ends = 0
@@ -339,6 +344,7 @@ def test_classic_vector_env_steps_like_sb3s_without_sharing_buffers(env_id: str)
             got, want = ours.step(actions), peer.step(actions)
             for g, w in zip(got[:3], want[:3]):
                 np.testing.assert_array_equal(g, w)
+                assert g.dtype == w.dtype
             for g, w in zip(got[3], want[3]):
                 assert g.keys() == w.keys()
                 for key in g:

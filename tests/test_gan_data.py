@@ -8,6 +8,8 @@ on shapes. Atari sets are played for real but short (``PLAYGROUND_ATARI_FRAMES``
 from __future__ import annotations
 
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -262,6 +264,20 @@ def test_digits_and_mnist(home: Path) -> None:
     images, labels_array, classes = data.labelled_arrays("mnist")
     assert images.shape == (5000, 28, 28, 1) and images.dtype == np.uint8 and images.max() == 255
     assert labels_array.dtype == np.int64 and set(labels_array.tolist()) == set(range(10)) and len(classes) == 10
+
+
+def test_digits_are_scikit_learns_read_without_importing_it() -> None:
+    from gans.data.builtin_sets import _digits
+    from sklearn.datasets import load_digits
+
+    images, labels = _digits()
+    theirs = load_digits()
+    assert np.array_equal(images, np.round(theirs.images * (255.0 / 16.0)).astype(np.uint8))
+    assert np.array_equal(labels, theirs.target) and labels.dtype == np.int64
+    code = ("import sys; from gans import data; ds = data.open_dataset('digits', 'images', 8); ds[0]; "
+            "print(len(ds), 'sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["1797", "False"]
 
 
 def test_atari_frames_are_played_once_then_cached(atari: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,6 +12,8 @@ command (`playground rl train qlearning Taxi-v4`, seed 0), not twice.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,7 @@ from playground.bench.ours import BenchHooks
 from playground.config import build_rl_config
 from playground.errors import CheckpointError, PlaygroundError
 from playground.evaluation import play_games
+from playground.store import get_store
 
 # A chain a person can solve on paper (gamma 0.9). In state 0, "walk" (action 0) reaches state 1 for nothing, and
 # in state 1 "walk" ends the game with 1: worth 0.9 from state 0. "Gamble" (action 1) in state 0 ends with 1 half
@@ -226,8 +229,6 @@ def test_a_value_iteration_run_stops_by_itself_when_done_and_counts_as_finished(
     done = training.execute(run.id)
     assert done.status == "finished"
     assert done.step < config.steps  # a few sweeps, not the cap
-    from playground.store import get_store
-
     evaluations = get_store().evaluations(run.id)
     assert evaluations and evaluations[-1].mean == 1.0
 
@@ -240,6 +241,24 @@ def test_a_q_learning_run_resumes_where_it_stopped(home: Path) -> None:
     training.prepare_resume(run.id, steps=3000)
     resumed = training.execute(run.id, resume=True)
     assert resumed.status == "finished" and resumed.step == 3000
+
+
+# What a first lesson loads: learning and scoring a table needs numpy, not torch nor stable-baselines3 (their start
+# took about 3 s of every such command).
+_LOADED = ("import atexit, runpy, sys; atexit.register(lambda: print('engines:', *sorted(m for m in "
+           "('torch', 'stable_baselines3', 'ale_py') if m in sys.modules), file=sys.stderr)); "
+           "sys.argv = ['playground', *sys.argv[1:]]; runpy.run_module('playground', run_name='__main__')")
+
+
+def test_a_tabular_runs_commands_never_load_torch(home: Path) -> None:
+    commands = [("rl", "train", "qlearning", "FrozenLake-v1,is_slippery=False"),
+                ("rl", "eval", "qlearning-FrozenLake-1", "--episodes", "5")]
+    for args in commands:
+        done = subprocess.run([sys.executable, "-c", _LOADED, *args], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert done.stderr.splitlines()[-1] == "engines:", (args, done.stderr[-2000:])
+    evaluations = get_store().evaluations("qlearning-FrozenLake-1")
+    assert len(evaluations) >= 2 and evaluations[-1].mean == 1.0  # learnt, and scored by the numpy-only env
 
 
 # -- what cannot work: one sentence each ------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from stable_baselines3.common.vec_env import (
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
 from stable_baselines3.common.vec_env.util import dict_to_obs
 
+from playground.envs.classic import step_one
 from playground.envs.specs import (
     ATARI_FRAME_SKIP,
     ATARI_FRAME_STACK,
@@ -100,16 +101,11 @@ class ClassicVecEnv(DummyVecEnv):
     def step_wait(self) -> VecEnvStepReturn:
         infos: list[dict] = []
         for i, env in enumerate(self.envs):
-            obs, reward, terminated, truncated, info = env.step(self.actions[i])
-            info = dict(info)  # the env's dict is not the caller's: adding keys below must not reach back
-            done = terminated or truncated
+            obs, reward, done, info, reset_info = step_one(env, self.actions[i])
             self.buf_rews[i] = reward
             self.buf_dones[i] = done
-            info["TimeLimit.truncated"] = truncated and not terminated
-            if done:
-                # a copy of an array (an env may reuse it after reset); a number as the env gave it
-                info["terminal_observation"] = obs.copy() if isinstance(obs, np.ndarray) else obs
-                obs, self.reset_infos[i] = env.reset()
+            if reset_info is not None:
+                self.reset_infos[i] = reset_info
             self._save_obs(i, obs)
             infos.append(info)
         self.buf_infos = infos
