@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -38,6 +39,20 @@ RESOURCES = {"head": "node_a", "second": "node_b"}
 # stay on loopback; any other 127.x address is loopback too and Ray keeps it as given.
 IPS = {"head": "127.0.0.2", "second": "127.0.0.3"}
 GPUS = {"head": 0, "second": 1}  # declared to Ray, not present: see above
+# The head's GCS asks each node every second and declares it dead after 5 failed checks in a row: a SIGKILLed node
+# refuses at once, so it is dead about 5 s after the kill, where Ray's defaults (every 3 s, 5 failures) take 15 s,
+# which the node-loss tests and every restart of the second node waited out. A node merely slow under load still
+# has 5 s to answer each check.
+HEALTH_CHECKS = {"RAY_health_check_period_ms": "1000", "RAY_health_check_failure_threshold": "5",
+                 "RAY_health_check_timeout_ms": "5000"}
+# Which nodes are alive, asked of the GCS by one long-lived driver (a line in, a line of JSON out) instead of a
+# fresh `ray.init` child per question: the tests ask every half second while a node starts.
+_NODES_CHILD = """
+import json, sys, ray
+ray.init(address=sys.argv[1], _node_ip_address=sys.argv[1].split(":")[0], logging_level="ERROR", log_to_driver=False)
+for _ in sys.stdin:
+    print(json.dumps({n["NodeID"]: sorted(n["Resources"]) for n in ray.nodes() if n["Alive"]}), flush=True)
+"""
 
 
 def _free_port() -> int:
@@ -63,7 +78,7 @@ def ray_env() -> dict[str, str]:
     """The environment every Ray process of the tests gets: no usage stats, loopback only."""
     # No token: a cluster on loopback for one test process (Ray 2.5x turns token auth on when ~/.ray/auth_token
     # exists, and the playground's drivers would need the same token).
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled", **HEALTH_CHECKS}
     env.pop("RAY_ADDRESS", None)
     return env
 
@@ -79,6 +94,7 @@ class RayCluster:
     address: str = ""
     client_address: str = ""
     _nodes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    _asker: subprocess.Popen | None = None
 
     def _start_node(self, name: str, args: list[str]) -> subprocess.Popen:
         log = open(self.folder / f"{name}.log", "ab")  # noqa: SIM115 - the node's process keeps it
@@ -142,17 +158,26 @@ class RayCluster:
             time.sleep(0.5)
         raise RuntimeError(f"the Ray node with {resource} did not come up in {timeout:.0f} s:\n{self.logs()}")
 
-    def _alive(self) -> dict[str, list[str]]:
-        """Alive nodes (id: resource names), asked of the GCS in a short child: this test process never connects
-        to Ray itself, so the tests' own drivers start clean."""
-        code = ("import json, ray, sys; ray.init(address=sys.argv[1], _node_ip_address=sys.argv[1].split(':')[0],"
-                " logging_level='ERROR', log_to_driver=False);"
-                "print(json.dumps({n['NodeID']: sorted(n['Resources']) for n in ray.nodes() if n['Alive']}))")
-        result = subprocess.run([sys.executable, "-c", code, self.address], capture_output=True, text=True,
-                                timeout=60, env=ray_env())
+    def _alive(self, timeout: float = 60.0) -> dict[str, list[str]]:
+        """Alive nodes (id: resource names), asked of the GCS by a child driver that stays connected (this test
+        process never connects to Ray itself, so the tests' own drivers start clean); {} while it cannot say."""
+        asker = self._asker
+        if asker is None or asker.poll() is not None:
+            asker = self._asker = subprocess.Popen(
+                [sys.executable, "-c", _NODES_CHILD, self.address], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL, text=True, env=ray_env())
+        assert asker.stdin is not None and asker.stdout is not None
         try:
-            return dict(json.loads(result.stdout.strip().splitlines()[-1]))
-        except (ValueError, IndexError):
+            asker.stdin.write("?\n")
+            asker.stdin.flush()
+        except OSError:  # it ended (the head was not up yet): a new one is started at the next question
+            return {}
+        ready, _, _ = select.select([asker.stdout], [], [], timeout)
+        line = asker.stdout.readline() if ready else ""
+        try:
+            return dict(json.loads(line))
+        except ValueError:
+            _end(asker)
             return {}
 
     def logs(self) -> str:
@@ -163,6 +188,9 @@ class RayCluster:
         """At the end of the session nothing of the cluster is kept: SIGKILL, as for a lost node. (``ray start
         --block`` took more than 10 s to end its node on SIGTERM, at the end of every test process that had a
         cluster.)"""
+        if self._asker is not None:
+            _end(self._asker)
+            self._asker = None
         for name in ("second", "head"):
             process = self._nodes.pop(name, None)
             if process is not None:
@@ -216,6 +244,14 @@ def _kill_group(process: subprocess.Popen, sig: int) -> None:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and any(Path(f"/proc/{pid}/stat").exists() and not _zombie(pid) for pid in below):
         time.sleep(0.1)
+
+
+def _end(process: subprocess.Popen) -> None:
+    process.kill()
+    process.wait(timeout=10)
+    for stream in (process.stdin, process.stdout):
+        if stream is not None:
+            stream.close()
 
 
 def _zombie(pid: int) -> bool:

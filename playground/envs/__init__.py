@@ -3,6 +3,7 @@
 * ``specs``  ids and specs: ``EnvSpec``, ``resolve``, ``list_ids``, close-match suggestions (no engine imports)
 * ``ale``    the fast Atari backend: ale-py's C++ vector env as a stable-baselines3 ``VecEnv``
 * ``sb3``    the stable-baselines3 backend: the RL Zoo's Atari wrappers and SB3's vector envs
+* ``classic`` classic tasks as a vector env without torch or SB3, for the algorithms that compute with numpy
 * ``vector`` ``make_train_env`` / ``make_eval_env``: the backend for an id, with the fallback
 * ``watch``  the viewer's games, as small Gymnasium wrappers
 
