@@ -174,7 +174,6 @@ def create(config: RLConfig | GanConfig, label: str | None = None, player: str |
 
     if here:
         training.device_for(agents.get(config.algo), config.device)  # the same refusal, without torch for numpy's
-
     training.check_buildable(config)
     return training.create_run(config, label=label, player=player)
 

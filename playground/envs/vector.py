@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-
 from typing import TYPE_CHECKING
 
 from playground.envs.specs import EnvSpec, check_env_args, resolve
