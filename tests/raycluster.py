@@ -9,7 +9,8 @@ trains on the CPU), which is what the test of runs sharing a card by fractions n
 picked here (the head's GCS, its Ray Client server and dashboard process, each node's dashboard agent), the
 dashboard and usage stats are off, and each node runs ``ray start --block`` in a process group of its own: stopping
 the cluster, or killing the second node for the node-loss test (``kill_second_node``), signals exactly those groups
-(and the workers below them) and never another Ray on the machine. The second node comes back before the next test that asks for the cluster.
+(and the workers below them) and never another Ray on the machine. The second node comes back, once Ray has declared
+the killed one dead, before the next test that asks for the cluster.
 
 Without ``ray`` the tests that need it are skipped with the reason, unless ``PLAYGROUND_RAY_REQUIRED`` is set (CI),
 where that is a failure.
@@ -121,46 +122,58 @@ class RayCluster:
         self.start_second_node()
 
     def start_second_node(self, timeout: float = 90.0) -> None:
-        """Start the second node; after a kill, also wait until Ray no longer counts the killed one alive (its
-        health checks take seconds to give up), so a test sees two nodes, not three."""
-        before = set(self._alive())
-        self._start_node("second", ["--address", self.address])
-        self._wait_for_node("node_b", before)
+        """Start the second node, after Ray has declared a killed one dead (its health checks take about 5 s to
+        give up): the new node never shares the cluster with the old one, which had the same address and folder."""
         deadline = time.monotonic() + timeout
-        while len(self._alive()) > 2:
+        while any(RESOURCES["second"] in held for held in self._alive(answer_required=True).values()):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"Ray still counts a killed node alive after {timeout:.0f} s:\n{self.logs()}")
             time.sleep(0.5)
+        self._start_node("second", ["--address", self.address])
+        self._wait_for_node(RESOURCES["second"])
 
     def second_node_alive(self) -> bool:
+        """Its ``ray start`` runs and Ray counts the node alive (a node Ray declared dead may outlive that by a
+        moment)."""
         process = self._nodes.get("second")
-        return process is not None and process.poll() is None
+        return process is not None and process.poll() is None and \
+            any(RESOURCES["second"] in held for held in self._alive(answer_required=True).values())
 
     def kill_second_node(self) -> None:
         """SIGKILL every process of the second node (its raylet, its workers and what they run), as a machine
         that loses power: nothing on it gets to say goodbye."""
-        process = self._nodes.pop("second")
-        _kill_group(process, signal.SIGKILL)
+        process = self._nodes.pop("second", None)
+        if process is not None:
+            _kill_group(process, signal.SIGKILL)
 
     def alive_nodes(self) -> dict[str, list[str]]:
         """The nodes that Ray counts alive: node id -> names of its resources."""
         return self._alive()
 
-    def _wait_for_node(self, resource: str, before: set[str] = frozenset(), timeout: float = 90.0) -> None:
-        """Until a node that was not there ``before`` and holds ``resource`` is alive."""
+    def _wait_for_node(self, resource: str, timeout: float = 90.0) -> None:
+        """Until a node that holds ``resource`` is alive."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for name, process in self._nodes.items():
                 if process.poll() is not None:
                     raise RuntimeError(f"ray start ({name}) exited with {process.returncode}:\n{self.logs()}")
-            if any(resource in held and node not in before for node, held in self._alive().items()):
+            if any(resource in held for held in self._alive().values()):
                 return
             time.sleep(0.5)
         raise RuntimeError(f"the Ray node with {resource} did not come up in {timeout:.0f} s:\n{self.logs()}")
 
-    def _alive(self, timeout: float = 60.0) -> dict[str, list[str]]:
+    def _alive(self, timeout: float = 60.0, answer_required: bool = False) -> dict[str, list[str]]:
         """Alive nodes (id: resource names), asked of the GCS by a child driver that stays connected (this test
-        process never connects to Ray itself, so the tests' own drivers start clean); {} while it cannot say."""
+        process never connects to Ray itself, so the tests' own drivers start clean). While it cannot say: {},
+        or, with ``answer_required`` (the head is up, so an answer names at least it), ask again until it can."""
+        deadline = time.monotonic() + timeout
+        while not (alive := self._ask()) and answer_required:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Ray did not say which nodes are alive in {timeout:.0f} s:\n{self.logs()}")
+            time.sleep(0.5)
+        return alive
+
+    def _ask(self, timeout: float = 60.0) -> dict[str, list[str]]:
         asker = self._asker
         if asker is None or asker.poll() is not None:
             asker = self._asker = subprocess.Popen(
@@ -181,8 +194,10 @@ class RayCluster:
             return {}
 
     def logs(self) -> str:
-        return "\n".join(f"--- {path.name}\n{path.read_text(errors='replace')[-2000:]}"
-                         for path in sorted(self.folder.glob("*.log")))
+        """The end of what each ``ray start`` printed and of each node's raylet log (why a node went away)."""
+        paths = [*sorted(self.folder.glob("*.log")), *sorted(self.folder.glob("*/session_latest/logs/raylet.out"))]
+        return "\n".join(f"--- {path.relative_to(self.folder)}\n{path.read_text(errors='replace')[-2000:]}"
+                         for path in paths)
 
     def stop(self) -> None:
         """At the end of the session nothing of the cluster is kept: SIGKILL, as for a lost node. (``ray start
@@ -283,5 +298,6 @@ def _ray_cluster_session() -> Iterator[RayCluster]:
 def ray_cluster(_ray_cluster_session: RayCluster) -> RayCluster:
     """The session's two-node loopback cluster, with its second node running (started again if a test killed it)."""
     if not _ray_cluster_session.second_node_alive():
+        _ray_cluster_session.kill_second_node()  # what is left of it, when Ray declared it dead on its own
         _ray_cluster_session.start_second_node()
     return _ray_cluster_session

@@ -169,8 +169,9 @@ def test_a_run_no_node_can_hold_is_one_sentence_and_creates_nothing(home: Path, 
     assert result.returncode == 2
     said = " ".join(result.stderr.split())
     head, second = "CPU 1, node_a 1", "CPU 1, GPU 1, node_b 1"
-    assert f"error: no node of the Ray cluster has CPU 1, GPU 2 for a run; its nodes have: {head}; {second}" \
-           in said.replace(f"{second}; {head}", f"{head}; {second}")
+    wanted = f"error: no node of the Ray cluster has CPU 1, GPU 2 for a run; its nodes have: {head}; {second}"
+    # Ray's logs come with a failure: once, in CI, the second node was gone by the time the run asked.
+    assert wanted in said.replace(f"{second}; {head}", f"{head}; {second}"), f"{said}\n{ray_cluster.logs()}"
     assert get_store().find_runs() == []
 
 
