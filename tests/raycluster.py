@@ -125,7 +125,7 @@ class RayCluster:
         """Start the second node, after Ray has declared a killed one dead (its health checks take about 5 s to
         give up): the new node never shares the cluster with the old one, which had the same address and folder."""
         deadline = time.monotonic() + timeout
-        while any(RESOURCES["second"] in held for held in self._alive(answer_required=True).values()):
+        while self._holds(RESOURCES["second"], answer_required=True):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"Ray still counts a killed node alive after {timeout:.0f} s:\n{self.logs()}")
             time.sleep(0.5)
@@ -137,7 +137,7 @@ class RayCluster:
         moment)."""
         process = self._nodes.get("second")
         return process is not None and process.poll() is None and \
-            any(RESOURCES["second"] in held for held in self._alive(answer_required=True).values())
+            self._holds(RESOURCES["second"], answer_required=True)
 
     def kill_second_node(self) -> None:
         """SIGKILL every process of the second node (its raylet, its workers and what they run), as a machine
@@ -157,10 +157,14 @@ class RayCluster:
             for name, process in self._nodes.items():
                 if process.poll() is not None:
                     raise RuntimeError(f"ray start ({name}) exited with {process.returncode}:\n{self.logs()}")
-            if any(resource in held for held in self._alive().values()):
+            if self._holds(resource):
                 return
             time.sleep(0.5)
         raise RuntimeError(f"the Ray node with {resource} did not come up in {timeout:.0f} s:\n{self.logs()}")
+
+    def _holds(self, resource: str, answer_required: bool = False) -> bool:
+        """Whether a node that Ray counts alive holds ``resource``."""
+        return any(resource in held for held in self._alive(answer_required=answer_required).values())
 
     def _alive(self, timeout: float = 60.0, answer_required: bool = False) -> dict[str, list[str]]:
         """Alive nodes (id: resource names), asked of the GCS by a child driver that stays connected (this test
