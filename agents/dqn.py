@@ -567,8 +567,8 @@ class DQNAgent(Agent):
         """(Q-values, C51 probabilities or None) for a batch, without gradients: on the noisy network as it explores
         (``explore``), or on its means (evaluation, the viewer)."""
         assert self.online is not None, "build() or load() first"
-        was_training = self.online.training
-        if was_training != explore:  # .train() walks every module: 11% of a CartPole run when called every step
+        switch = self.online.training != explore  # .train() walks every module: 11% of a CartPole run if every step
+        if switch:
             self.online.train(explore)
         try:
             with torch.no_grad(), self.precision.autocast():
@@ -578,8 +578,8 @@ class DQNAgent(Agent):
                 probs = self.online.distribution(obs_tensor)
                 return self.online.expected(probs).float(), probs.float()
         finally:
-            if was_training != explore:
-                self.online.train(was_training)
+            if switch:
+                self.online.train(not explore)
 
     def _epsilon_greedy(self, actions: np.ndarray, eps: float) -> np.ndarray:
         """Each action replaced by a random one with probability ``eps``."""
