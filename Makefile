@@ -11,7 +11,7 @@ export SDL_VIDEODRIVER ?= dummy
 export SDL_AUDIODRIVER ?= dummy
 export MPLBACKEND ?= Agg
 
-.PHONY: app test install clean
+.PHONY: app test learning install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,11 +35,16 @@ app: install
 
 # pytest exits 5 when it collects nothing; that must fail too, and it does, since make stops on any non-zero status.
 # One test process per core (pytest-xdist), each training with its share of the cores (tests/conftest.py): many
-# tests wait on a child process, a server or a browser, and a second process fills that time (2 cores: 7:18
-# instead of 19:03, measured when the suite was small). Tests marked with one xdist_group (the Ray ones) share
-# one process, so one loopback Ray cluster serves them all. The 25 slowest tests are listed at the end.
+# tests wait on a child process, a server or a browser, and a second process fills that time. Tests marked with
+# one xdist_group (the Ray ones) share one process, so one loopback Ray cluster serves them all. The 25 slowest
+# tests are listed at the end. The learning checks (tests marked `slow`: a preset solves CartPole, InfoGAN's code
+# learns the digit...) train for minutes each; they are `make learning`, beside the benchmarks, not `make test`.
 test: install
-	$(BIN)/python -m pytest -n auto --maxprocesses 8 --dist loadgroup --durations=25
+	$(BIN)/python -m pytest -n auto --maxprocesses 8 --dist loadgroup --durations=25 -m "not slow"
+
+# Does each algorithm still learn? Every learning threshold the tests hold, on this machine's cores.
+learning: install
+	$(BIN)/python -m pytest -n auto --maxprocesses 8 --dist loadgroup --durations=0 -m slow
 
 clean:
 	rm -rf $(VENV) .pytest_cache

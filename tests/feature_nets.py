@@ -2,11 +2,13 @@
 test run with their real recipes and copied into the homes of the tests that measure with them.
 
 Why: a first ``gan eval`` in a fresh home trains its network (about 17 s for mnist, 30 s for atari on 2 cores);
-this makes it one training per run instead of one per test. Tests about that training itself do not use it.
+this makes it one training per run instead of one per test. Tests about that training itself (its progress, its
+cache) use ``quick_mnist_recipe`` instead: the same network trained for a few steps.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from collections.abc import Callable
@@ -67,3 +69,13 @@ def mnist_net_home(feature_nets: Callable[[str], dict[Path, Path]], home: Path) 
 def atari_net_home(feature_nets: Callable[[str], dict[Path, Path]], home: Path) -> Path:
     """This test's home, with the run's trained atari network in its cache."""
     return _install(feature_nets("atari"), home)
+
+
+@pytest.fixture
+def quick_mnist_recipe(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mnist feature network trained for a few large steps, not its full three epochs: for tests of how it is
+    trained, cached and reported, which do not measure with it."""
+    from gans import metrics
+
+    recipe = metrics._RECIPES["mnist"]
+    monkeypatch.setitem(metrics._RECIPES, "mnist", dataclasses.replace(recipe, epochs=1, min_steps=1, batch_size=1024))

@@ -5,6 +5,7 @@ Every test also checks that no process it caused is left behind (see ``no_leftov
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -69,10 +70,8 @@ def _processes_of(home: Path) -> list[tuple[int, str]]:
 def _children(pid: int) -> list[int]:
     out = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
+        with contextlib.suppress(OSError):  # the thread ended between the listing and the read
             out += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            pass
     return out
 
 
@@ -84,10 +83,8 @@ def no_leftover_processes(home: Path):  # type: ignore[no-untyped-def]
         time.sleep(0.2)
     left = _processes_of(home)
     for pid, _ in left:  # do not let one failure leak into the next tests
-        try:
+        with contextlib.suppress(OSError):  # it may have exited since
             os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
     assert not left, f"processes left behind: {left}"
 
 
@@ -268,14 +265,16 @@ class _StuckEnv:
 
 
 class _QuietHooks:
+    """Hooks that let training go on and keep nothing of what it reports."""
+
     def on_step(self, step, policy, save):  # type: ignore[no-untyped-def]
         return True
 
     def log(self, step, values):  # type: ignore[no-untyped-def]
-        pass
+        """Metrics are not what these tests look at."""
 
     def episode(self, step, score, length):  # type: ignore[no-untyped-def]
-        pass
+        """Nor are episodes."""
 
 
 class _BrokenEnv:

@@ -243,6 +243,7 @@ def test_image_networks_compute_in_bfloat16_where_the_cpu_does_and_float32_when_
 
 
 # -- learning: the presets solve CartPole -----------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize(("preset", "seed"), [("nature", 2), ("rainbow", 1)])
 def test_the_preset_solves_cartpole(preset: str, seed: int) -> None:
     """Evaluation mean >= 475 over 10 deterministic games within the preset's 50,000 steps."""

@@ -15,6 +15,7 @@ from scipy import linalg
 from feature_nets import ATARI_FRAMES
 from gans import metrics
 from gans.metrics import FIDInceptionV3, frechet_distance, kernel_inception_distance, measure
+from gans.metrics.own_networks import _cache_paths
 from playground.errors import CheckpointError, PlaygroundError
 
 # ---------------------------------------------------------------------------------------------------
@@ -191,13 +192,16 @@ def test_any_image_set_can_be_measured_gray_and_rgb_alike(mnist_net_home: Path, 
 def test_the_network_is_cached_and_a_damaged_cache_is_rebuilt(
     mnist_net_home: Path,
     mnist: Digits,
+    quick_mnist_recipe: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     x, _ = mnist
-    weights = mnist_net_home / "feature-nets" / "mnist.pt"
-    record = json.loads((mnist_net_home / "feature-nets" / "mnist.json").read_text())
+    record = json.loads((mnist_net_home / "feature-nets" / "mnist.json").read_text())  # the real recipe's network
     assert record["held_out_accuracy"] >= 0.95 and record["held_out_images"] >= 500
-
+    # The cache itself, with the network trained in a few steps (the same code path, far sooner).
+    weights, record_path = _cache_paths("mnist")
+    weights.unlink()
+    record_path.unlink()
     real_train = metrics._train
     calls: list[str] = []
 
@@ -207,16 +211,18 @@ def test_the_network_is_cached_and_a_damaged_cache_is_rebuilt(
 
     monkeypatch.setattr(metrics, "_train", counting_train)
     before = metrics.feature_network(1).features(x[:32])
-    assert calls == []  # cached: not trained again
+    assert calls == ["mnist"] and weights.is_file()
+    metrics.feature_network(1)
+    assert calls == ["mnist"]  # cached: not trained again
 
     weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])  # a torn file
     net = metrics.feature_network(1)
-    assert calls == ["mnist"]
+    assert calls == ["mnist", "mnist"]
     assert torch.load(weights, weights_only=True)  # rebuilt and whole again
     # Training is deterministic: the rebuilt network measures exactly like the first one.
     np.testing.assert_allclose(net.features(x[:32]), before, rtol=1e-5, atol=1e-5)
     metrics.feature_network(1)
-    assert calls == ["mnist"]
+    assert calls == ["mnist", "mnist"]
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ feature networks of the quality metrics come trained (once per run) from tests/f
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -212,25 +213,36 @@ def test_translate_writes_one_output_per_input(cli, folders: Path, tmp_path: Pat
     assert refused.code == 2 and "holds no images" in refused.err
 
 
-def test_quality_falls_as_a_dcgan_trains(cli, mnist_net_home: Path) -> None:  # type: ignore[no-untyped-def]
+def _dcgan_measured_twice(cli, iters: int) -> tuple[str, dict, dict]:  # type: ignore[no-untyped-def]
+    """A small DCGAN on MNIST measured at iteration 2, then resumed to ``iters`` and measured again."""
     run = _train(cli, "dcgan", "mnist-5k", "--iters", "2", "--batch-size", "64", "--set", "ngf=16", "--set", "ndf=16")
     first = cli("gan", "eval", run["id"], "--n", "300", "--json")
     assert first.code == 0, first.err
-    early = json.loads(first.out)
+    assert cli("gan", "resume", run["id"], "--iters", str(iters), "--json").code == 0
+    later = cli("gan", "eval", run["id"], "--n", "300", "--json")
+    assert later.code == 0, later.err
+    return run["id"], json.loads(first.out), json.loads(later.out)
+
+
+def test_each_measure_of_a_gan_is_stored_kept_and_shown(cli, mnist_net_home: Path) -> None:  # type: ignore[no-untyped-def]
+    run_id, early, later = _dcgan_measured_twice(cli, 6)
     assert early["metric"] == "FD-mnist" and early["step"] == 2 and len(early["checkpoint_sha256"]) == 64
-    assert cli("gan", "resume", run["id"], "--iters", "250", "--json").code == 0
-    later = json.loads(cli("gan", "eval", run["id"], "--n", "300", "--json").out)
-    assert later["step"] == 250
+    assert later["step"] == 6 and later["fd"] > 0 and math.isfinite(later["kid"])
+    stored = get_store().evaluations(run_id, played=False)  # one evaluations table for games and images
+    assert [(e.step, e.measure, e.n_episodes) for e in stored] == [(2, "FD-mnist", 300), (6, "FD-mnist", 300)]
+    assert get_store().evaluations(run_id, played=True) == []
+    # A measured checkpoint is kept (it is evidence), though newer ones came after it.
+    assert Path(early["checkpoint"]).is_file()
+    shown = json.loads(cli("runs", "show", run_id, "--json").out)
+    assert shown["last_quality"]["fd"] == later["fd"] and len(shown["quality"]) == 2
+
+
+@pytest.mark.slow
+def test_quality_falls_as_a_dcgan_trains(cli, mnist_net_home: Path) -> None:  # type: ignore[no-untyped-def]
+    _, early, later = _dcgan_measured_twice(cli, 250)
     # Measured here: FD-mnist 1,685 at iteration 2, 1,318 at 200, 1,182 at 300 (ngf 16, batch 64).
     assert later["fd"] < 0.85 * early["fd"], (early["fd"], later["fd"])
     assert later["kid"] < early["kid"], (early["kid"], later["kid"])
-    stored = get_store().evaluations(run["id"], played=False)  # one evaluations table for games and images
-    assert [(e.step, e.measure, e.n_episodes) for e in stored] == [(2, "FD-mnist", 300), (250, "FD-mnist", 300)]
-    assert get_store().evaluations(run["id"], played=True) == []
-    # A measured checkpoint is kept (it is evidence), though newer ones came after it.
-    assert Path(early["checkpoint"]).is_file()
-    shown = json.loads(cli("runs", "show", run["id"], "--json").out)
-    assert shown["last_quality"]["fd"] == later["fd"] and len(shown["quality"]) == 2
 
 
 def test_translation_models_report_their_own_measures(  # type: ignore[no-untyped-def]

@@ -8,7 +8,6 @@ the others nor lets the script exit 0.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import subprocess
@@ -129,16 +128,12 @@ def test_list_names_every_algorithm_and_gan_model_of_the_registries(tmp_path: Pa
 
 
 @pytest.mark.timeout(300)
-def test_cpu_mode_runs_an_rl_and_a_gan_check_end_to_end(home: Path, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cpu_mode_runs_an_rl_and_a_gan_check_end_to_end(home: Path, tmp_path: Path, quick_mnist_recipe: None) -> None:
     """PPO on CartPole and DCGAN on digits, each trained, resumed, evaluated and watched headless (about 45 s
     on 2 idle cores: every step is a fresh `playground` process). The mnist feature network that `gan eval`
-    measures with is made ahead, quickly, in the home the script is given (as tests/test_newcomer_cli.py
-    does); on a GPU the script trains it in full."""
+    measures with is made ahead, quickly (``quick_mnist_recipe``), in the home the script is given; on a GPU the script trains it in full."""
     from gans import metrics
 
-    recipe = metrics._RECIPES["mnist"]
-    monkeypatch.setitem(metrics._RECIPES, "mnist", dataclasses.replace(recipe, epochs=1, min_steps=1, batch_size=1024))
     metrics.feature_network(1)
 
     result = _script("--device", "cpu", "--only", "coverage,ppo,dcgan,qlearning", "--home", str(home),

@@ -142,6 +142,7 @@ def test_resume_continues_the_same_curves(cli) -> None:  # type: ignore[no-untyp
     assert state["model"]["extra"]["iteration"] == 8 and set(state["fixed"]) == {"z", "codes"}
 
 
+@pytest.mark.slow
 def test_the_categorical_code_learns_the_digit(cli, mnist_net_home: Path) -> None:  # type: ignore[no-untyped-def]
     """600 iterations at half width on MNIST, then ``gan eval``: the 10-way code is read as the digit well
     above chance (1/10), with no label ever shown to the model."""

@@ -3,7 +3,6 @@ progress, help shows no Python types, `watch` raises no warning, and jobs that e
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
@@ -56,17 +55,8 @@ def test_gan_train_ends_with_the_next_steps(cli) -> None:  # type: ignore[no-unt
 
 
 # -- a long first `gan eval` shows progress ---------------------------------------------------------
-@pytest.fixture
-def quick_mnist_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The mnist feature network trained for a few steps, not its full three epochs."""
-    from gans import metrics
-
-    recipe = metrics._RECIPES["mnist"]
-    monkeypatch.setitem(metrics._RECIPES, "mnist", dataclasses.replace(recipe, epochs=1, min_steps=1, batch_size=1024))
-
-
 def test_the_feature_network_reports_progress_and_prints_nothing(
-    home: Path, quick_mnist_network: None, capsys: pytest.CaptureFixture[str]
+    home: Path, quick_mnist_recipe: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from gans import metrics
 
@@ -83,7 +73,7 @@ def test_the_feature_network_reports_progress_and_prints_nothing(
     assert reports == []  # cached: nothing to wait for
 
 
-def test_first_gan_eval_shows_what_it_waits_for(cli, quick_mnist_network: None) -> None:  # type: ignore[no-untyped-def]
+def test_first_gan_eval_shows_what_it_waits_for(cli, quick_mnist_recipe: None) -> None:  # type: ignore[no-untyped-def]
     trained = cli("gan", "train", "dcgan", "digits", "--iters", "2", *TINY_GAN, "--json")
     run_id = trained.out.splitlines()[0]
     first = cli("gan", "eval", run_id, "--n", "20", "--json")

@@ -502,7 +502,7 @@ def test_stopping_a_sweep_stops_its_trials_with_checkpoints_and_resume_goes_on(
     # their runs: a trial trains CartPole at about 1,500 steps/s, the second starts about 4 s after the first, and
     # on a loaded machine the stop took 6-7 s to arrive (with 12,000 steps both trials had finished by then).
     budget = 30_000
-    proc = _playground(home, "sweep", "ppo", "CartPole-v1", "--trials", "3", "--space",
+    proc = _playground(home, "sweep", "ppo", "CartPole-v1", "--trials", "2", "--space",
                        "learning_rate=loguniform(5e-4,5e-3)", "--budget-steps", str(budget), "--eval-every", "3000",
                        "--eval-episodes", "3", "--seed", "2", "--grace-steps", str(budget - 1), "--on",
                        ray_cluster.address, "--detach", "--json")
@@ -521,14 +521,14 @@ def test_stopping_a_sweep_stops_its_trials_with_checkpoints_and_resume_goes_on(
     assert interrupted, "the sweep stopped trials that were training"
     for run in interrupted:
         assert run.step < budget and runs.checkpoints(run, store)[-1][0] == run.step, "stopped with a checkpoint"
-    assert len({v.trial_id for v in sweeps.trials(sweep_id) if v.status in ("finished", "early")}) < 3
+    assert len({v.trial_id for v in sweeps.trials(sweep_id) if v.status in ("finished", "early")}) < 2
     # ASHA's only rung is the budget's end here: every trial, stopped by the sweep, has its whole budget to go on
     resumed = _playground(home, "sweep", "resume", sweep_id, "--json")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     record = json.loads(resumed.stdout.split("\n", 1)[1])
-    assert record["status"] == "finished" and record["trials_done"] == 3, record
+    assert record["status"] == "finished" and record["trials_done"] == 2, record
     after = {r.id: r for r in store.find_runs(sweep_id=sweep_id)}
-    assert len(after) == 3, "resumed trials went on with their own runs"
+    assert len(after) == 2, "resumed trials went on with their own runs"
     for run in interrupted:
         now = after[run.id]
         assert now.status == "finished" and now.step >= budget, (run.id, now.status, now.step)

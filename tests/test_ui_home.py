@@ -4,6 +4,7 @@ the first-step buttons start real training jobs that are then stopped."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import Any
@@ -78,10 +79,8 @@ def stop_job(run_id: str) -> str:
     status = wait_for(run_id, ("running", "finished", "failed"))
     assert status in ("running", "finished"), (status, runs.get(run_id).error)
     if status == "running":
-        try:
+        with contextlib.suppress(RunStateError):  # it finished between the two reads
             runs.request_stop(run_id)
-        except RunStateError:  # it finished between the two reads
-            pass
     status = wait_for(run_id, ("stopped", "finished", "failed"))
     assert status in ("stopped", "finished"), (status, runs.get(run_id).error)
     return status

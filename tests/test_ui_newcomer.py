@@ -6,6 +6,7 @@ try at a DQN challenge. Streamlit's AppTest runs the real pages against a real s
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from pathlib import Path
@@ -69,10 +70,8 @@ def wait_for(run_id: str, statuses: tuple[str, ...], seconds: float = JOB_TIMEOU
 def stop_job(run_id: str) -> None:
     status = wait_for(run_id, ("running", "finished", "failed"))
     if status == "running":
-        try:
+        with contextlib.suppress(RunStateError):  # it finished between the two reads
             runs.request_stop(run_id)
-        except RunStateError:  # it finished between the two reads
-            pass
     assert wait_for(run_id, ("stopped", "finished", "failed")) in ("stopped", "finished")
 
 
