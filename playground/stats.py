@@ -32,7 +32,7 @@ from playground.game import reference
 from playground.i18n import Words
 from playground.store import Run, Store, get_store
 
-REPS = 2000  # bootstrap repetitions: about 2 s for two variants of five seeds, half of it P(X > Y) (docs/cli-json.md)
+REPS = 2000  # bootstrap repetitions (rliable's default)
 SEED = 0  # of the resampling, so the same runs give the same intervals
 CONFIDENCE = 0.95
 MIN_RUNS = 3  # fewer runs in a variant: no confidence interval, a sentence instead
@@ -131,6 +131,32 @@ def _taus(found: Sequence[Variant]) -> np.ndarray:
     return np.linspace(low - margin, high + margin, TAUS)
 
 
+def iqm(scores: np.ndarray) -> float:
+    """The interquartile mean of every score in ``scores``: rliable's ``metrics.aggregate_iqm`` (scipy's trim_mean,
+    a quarter cut from each end), without scipy's per-call overhead, which the bootstrap pays thousands of times."""
+    flat = np.sort(np.asarray(scores, dtype=float).reshape(-1))
+    cut = int(0.25 * flat.size)
+    return float(flat[cut:flat.size - cut].mean())
+
+
+def probability_of_improvement(x: np.ndarray, y: np.ndarray) -> float:
+    """P(X > Y) averaged over tasks (the columns), ties counting one half: rliable's
+    ``metrics.probability_of_improvement`` (the Mann-Whitney U of x over y, divided by the number of pairs),
+    computed over all pairs at once instead of by one scipy call per task."""
+    per_task = []
+    for task in range(x.shape[1]):
+        diff = x[:, task, None] - y[None, :, task]
+        per_task.append(((diff > 0).sum() + 0.5 * (diff == 0).sum()) / diff.size)
+    return float(np.mean(per_task))
+
+
+def score_distribution(scores: np.ndarray, taus: np.ndarray) -> np.ndarray:
+    """The fraction of all scores above each threshold: rliable's ``library.score_distributions`` (its default
+    performance profile), for every threshold at once instead of one ``np.mean`` per threshold."""
+    scores = np.asarray(scores, dtype=float)
+    return np.mean(scores[..., None] > np.asarray(taus, dtype=float), axis=tuple(range(scores.ndim)))
+
+
 def _pairs(found: Sequence[Variant]) -> list[tuple[Variant, Variant]]:
     if len(found) <= MOST_PAIRS_ALL:
         return [(x, y) for i, x in enumerate(found) for y in found[i + 1:]]
@@ -151,16 +177,18 @@ def analyse(found: Sequence[Variant], left_out: Sequence[str] = (), *, reps: int
                            "mixed_units": raw_across_games, "all_pairs": len(found) <= MOST_PAIRS_ALL}
     if not found:
         return out
-    from rliable import library, metrics
+    from rliable import library
 
-    def iqm(scores: np.ndarray) -> np.ndarray:
-        return np.array([metrics.aggregate_iqm(scores)])
+    # rliable resamples and makes the intervals; the statistics it is handed are ours, the same numbers as its own
+    # (tests/test_stats.py) in a tenth of the time: 6.2 s -> 0.9 s for two variants of three seeds.
+    def interquartile(scores: np.ndarray) -> np.ndarray:
+        return np.array([iqm(scores)])
 
     def improvement(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        return np.array([metrics.probability_of_improvement(x, y)])
+        return np.array([probability_of_improvement(x, y)])
 
     for v in found:
-        point, ci = _estimate(iqm, (_matrix(v.scores),), v.enough, reps, seed)
+        point, ci = _estimate(interquartile, (_matrix(v.scores),), v.enough, reps, seed)
         out["variants"].append({"name": v.name, "runs": v.runs, "env": v.env, "normalisation": v.normalisation,
                                 "scores": v.scores, "raw_scores": v.raw_scores, "iqm": point, "ci": ci,
                                 "enough_runs": v.enough})
@@ -171,7 +199,8 @@ def analyse(found: Sequence[Variant], left_out: Sequence[str] = (), *, reps: int
     taus = _taus(found)
     with _seeded(seed):
         profiles, intervals = library.create_performance_profile({v.name: _matrix(v.scores) for v in found}, taus,
-                                                                 reps=reps, confidence_interval_size=CONFIDENCE)
+                                                                 custom_profile_func=score_distribution, reps=reps,
+                                                                 confidence_interval_size=CONFIDENCE)
     out["profile"] = {"taus": [float(t) for t in taus], "curves": [
         {"name": v.name, "fraction": [float(f) for f in profiles[v.name]],
          "low": [float(f) for f in intervals[v.name][0]] if v.enough else None,

@@ -87,6 +87,55 @@ def test_the_default_bootstrap_is_rliables_with_the_documented_repetitions() -> 
     assert _by_name(result, "a")["iqm"] == pytest.approx(2.5)  # four runs: the middle two
 
 
+def test_our_statistics_are_rliables_to_the_last_digit() -> None:
+    """The bootstrap calls its statistic thousands of times, so ours are numpy over whole arrays; on integer scores
+    (ties everywhere) and on odd shapes they give exactly what rliable's own functions give."""
+    from rliable import library, metrics
+
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        tasks = int(rng.integers(1, 4))
+        x = rng.integers(0, 5, size=(int(rng.integers(1, 9)), tasks)).astype(float)
+        y = rng.integers(0, 5, size=(int(rng.integers(1, 9)), tasks)).astype(float)
+        taus = np.linspace(-1.0, 5.5, 14)
+        assert stats.iqm(x) == pytest.approx(metrics.aggregate_iqm(x), abs=1e-12), x
+        assert stats.probability_of_improvement(x, y) == pytest.approx(metrics.probability_of_improvement(x, y),
+                                                                       abs=1e-12), (x, y)
+        assert stats.probability_of_improvement(x, x) == 0.5
+        np.testing.assert_allclose(stats.score_distribution(x, taus), library.score_distributions(x, taus))
+
+
+def test_the_intervals_are_those_rliables_own_statistics_give() -> None:
+    """Same resamples (the seeded global generator), same statistics: the same intervals as rliable's functions."""
+    from rliable import library, metrics
+
+    a, b = _variant("a", [3.0, 1.0, 4.0, 1.0, 5.0]), _variant("b", [9.0, 2.0, 6.0, 5.0, 3.0])
+    ours = stats.analyse([a, b], reps=REPS)
+    matrices = {v.name: np.array(v.scores).reshape(-1, 1) for v in (a, b)}
+
+    def seeded(estimate):  # type: ignore[no-untyped-def]
+        np.random.seed(stats.SEED)
+        return estimate()
+
+    for v in (a, b):
+        point, interval = seeded(lambda: library.get_interval_estimates(
+            {"x": matrices[v.name]}, lambda s: np.array([metrics.aggregate_iqm(s)]), reps=REPS))
+        assert _by_name(ours, v.name)["iqm"] == pytest.approx(float(point["x"][0]))
+        assert _by_name(ours, v.name)["ci"] == pytest.approx(np.asarray(interval["x"]).reshape(2).tolist())
+    point, interval = seeded(lambda: library.get_interval_estimates(
+        {"x": (matrices["a"], matrices["b"])}, lambda x, y: np.array([metrics.probability_of_improvement(x, y)]),
+        reps=REPS))
+    [pair] = ours["pairs"]
+    assert pair["probability"] == pytest.approx(float(point["x"][0]))
+    assert pair["ci"] == pytest.approx(np.asarray(interval["x"]).reshape(2).tolist())
+    profiles, bands = seeded(lambda: library.create_performance_profile(matrices, np.array(ours["profile"]["taus"]),
+                                                                         reps=REPS))
+    for curve in ours["profile"]["curves"]:
+        assert curve["fraction"] == pytest.approx(profiles[curve["name"]].tolist())
+        assert curve["low"] == pytest.approx(bands[curve["name"]][0].tolist())
+        assert curve["high"] == pytest.approx(bands[curve["name"]][1].tolist())
+
+
 # -- too few runs: a sentence, not a confident number --------------------------------------------------
 def test_fewer_than_three_runs_get_no_interval_and_one_sentence() -> None:
     few, many = _variant("few", [5.0, 9.0]), _variant("many", [1.0, 2.0, 3.0])
