@@ -35,10 +35,11 @@ app: install
 
 # pytest exits 5 when it collects nothing; that must fail too, and it does, since make stops on any non-zero status.
 # One test process per core (pytest-xdist), each training with its share of the cores (tests/conftest.py): many
-# tests wait on a child process, a server or a browser, and a second process fills that time. Tests marked with
-# one xdist_group (the Ray ones) share one process, so one loopback Ray cluster serves them all. The 25 slowest
+# tests wait on a child process, a server or a browser, and a second process fills that time. Tests of one
+# xdist_group share one process: the Ray ones (one loopback Ray cluster serves them all), and those that measure with
+# the GAN feature networks (trained once, while the other process goes on with other tests). The 25 slowest
 # tests are listed at the end. The learning checks (tests marked `slow`: a preset solves CartPole, InfoGAN's code
-# learns the digit...) train for minutes each; they are `make learning`, beside the benchmarks, not `make test`.
+# learns the digit...) train for up to two minutes each: they are `make learning`, not `make test`.
 test: install
 	$(BIN)/python -m pytest -n auto --maxprocesses 8 --dist loadgroup --durations=25 -m "not slow"
 

@@ -32,6 +32,28 @@ ROOT = Path(__file__).resolve().parents[1]
 pytest_plugins = ["postgres", "raycluster", "feature_nets"]
 
 
+_UNGROUPED = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-xdist has put each test's group into its id
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under ``--dist loadgroup`` the tests of one ``xdist_group`` share a test process (one Ray cluster for the Ray
+    tests, one training of each feature network). pytest-xdist once stopped doing so without a word (with pytest
+    9.2): each process then started its own cluster, and the suite slowed. Those tests fail instead, saying why."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    for item in items:
+        if item.get_closest_marker("xdist_group") and "@" not in item.nodeid:
+            item.stash[_UNGROUPED] = ("pytest-xdist did not put this test in its xdist_group: install the pytest "
+                                      "version that pyproject.toml asks for")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if _UNGROUPED in item.stash:  # before its fixtures start anything
+        pytest.fail(item.stash[_UNGROUPED], pytrace=False)
+
+
 @pytest.fixture(autouse=True)
 def _english_again() -> Iterator[None]:
     """``--lang`` in an in-process CLI call sets the process's language (and ``PLAYGROUND_LANG`` for its

@@ -22,6 +22,20 @@ from filelock import FileLock
 ATARI_FRAMES = "100"
 
 
+# The fixtures below that hand out the run's networks: tests that use them share one test process.
+_USERS = {"feature_nets", "mnist_net_home", "atari_net_home"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (its own hook, in each test process)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under ``--dist loadgroup`` (``make test``), the tests that measure with the run's feature networks go to one
+    test process: while one trains a network (20-40 s on 2 cores), a test needing it in another process would only
+    wait on its lock, holding a core idle."""
+    for item in items:
+        if _USERS & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("feature_nets"))
+
+
 @pytest.fixture(scope="session")
 def feature_nets(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], dict[Path, Path]]:
     """``feature_nets(name)``: the cache files of the network ``name`` ("mnist" or "atari"), each by its path

@@ -1,6 +1,6 @@
 """A real Ray cluster for the tests (never a mock): a head and a second node on loopback, started with ``ray start``
-once per test process (each pytest-xdist worker starts its own, on first use) and stopped at the end of the session,
-also when tests failed.
+once per test process, on first use (the Ray tests share one group, ``xdist_group("ray")``, so under ``make test``
+one pytest-xdist worker runs them all on one cluster), and stopped at the end of the session, also when tests failed.
 
 Each node has one CPU and a resource of its own (``node_a`` on the head, ``node_b`` on the second node), so a test
 places a task on a chosen node by asking for that resource. The second node also declares one GPU (``--num-gpus
