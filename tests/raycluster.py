@@ -18,6 +18,7 @@ where that is a failure.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -241,25 +242,19 @@ def _kill_group(process: subprocess.Popen, sig: int) -> None:
     below = _descendants(process.pid)
     if sig == signal.SIGKILL:
         for pid in below:
-            try:
+            with contextlib.suppress(ProcessLookupError):  # it exited since it was listed
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
     for signum in (sig, signal.SIGKILL):
-        try:
+        with contextlib.suppress(ProcessLookupError):  # the group is gone already
             os.killpg(process.pid, signum)
-        except ProcessLookupError:
-            pass
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             continue
         if signum == signal.SIGKILL:
             break
-    try:  # the group's other members may outlive its leader by a moment
+    with contextlib.suppress(ProcessLookupError):  # the group's other members may outlive its leader by a moment
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and any(Path(f"/proc/{pid}/stat").exists() and not _zombie(pid) for pid in below):
         time.sleep(0.1)

@@ -131,7 +131,8 @@ def test_list_names_every_algorithm_and_gan_model_of_the_registries(tmp_path: Pa
 def test_cpu_mode_runs_an_rl_and_a_gan_check_end_to_end(home: Path, tmp_path: Path, quick_mnist_recipe: None) -> None:
     """PPO on CartPole and DCGAN on digits, each trained, resumed, evaluated and watched headless (about 45 s
     on 2 idle cores: every step is a fresh `playground` process). The mnist feature network that `gan eval`
-    measures with is made ahead, quickly (``quick_mnist_recipe``), in the home the script is given; on a GPU the script trains it in full."""
+    measures with is made ahead, quickly (``quick_mnist_recipe``), in the home the script is given; on a GPU the
+    script trains it in full."""
     from gans import metrics
 
     metrics.feature_network(1)

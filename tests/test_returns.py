@@ -127,7 +127,7 @@ class _ScriptedEnv:
         return obs, np.array([float(self.t)], dtype=np.float32), np.array([self.t in (2, 4)]), [info]
 
     def close(self) -> None:
-        pass
+        """Nothing to release: the steps above are computed, not played."""
 
 
 FINAL_OBS = np.array([1.0, -2.0, 0.5, 3.0], dtype=np.float32)

@@ -111,25 +111,23 @@ def test_the_intervals_are_those_rliables_own_statistics_give() -> None:
 
     a, b = _variant("a", [3.0, 1.0, 4.0, 1.0, 5.0]), _variant("b", [9.0, 2.0, 6.0, 5.0, 3.0])
     ours = stats.analyse([a, b], reps=REPS)
-    matrices = {v.name: np.array(v.scores).reshape(-1, 1) for v in (a, b)}
-
-    def seeded(estimate):  # type: ignore[no-untyped-def]
-        np.random.seed(stats.SEED)
-        return estimate()
+    matrices = {v.name: stats._matrix(v.scores) for v in (a, b)}
 
     for v in (a, b):
-        point, interval = seeded(lambda: library.get_interval_estimates(
-            {"x": matrices[v.name]}, lambda s: np.array([metrics.aggregate_iqm(s)]), reps=REPS))
+        with stats._seeded(stats.SEED):
+            point, interval = library.get_interval_estimates(
+                {"x": matrices[v.name]}, lambda s: np.array([metrics.aggregate_iqm(s)]), reps=REPS)
         assert _by_name(ours, v.name)["iqm"] == pytest.approx(float(point["x"][0]))
         assert _by_name(ours, v.name)["ci"] == pytest.approx(np.asarray(interval["x"]).reshape(2).tolist())
-    point, interval = seeded(lambda: library.get_interval_estimates(
-        {"x": (matrices["a"], matrices["b"])}, lambda x, y: np.array([metrics.probability_of_improvement(x, y)]),
-        reps=REPS))
+    with stats._seeded(stats.SEED):
+        point, interval = library.get_interval_estimates(
+            {"x": (matrices["a"], matrices["b"])}, lambda x, y: np.array([metrics.probability_of_improvement(x, y)]),
+            reps=REPS)
     [pair] = ours["pairs"]
     assert pair["probability"] == pytest.approx(float(point["x"][0]))
     assert pair["ci"] == pytest.approx(np.asarray(interval["x"]).reshape(2).tolist())
-    profiles, bands = seeded(lambda: library.create_performance_profile(matrices, np.array(ours["profile"]["taus"]),
-                                                                         reps=REPS))
+    with stats._seeded(stats.SEED):
+        profiles, bands = library.create_performance_profile(matrices, np.array(ours["profile"]["taus"]), reps=REPS)
     for curve in ours["profile"]["curves"]:
         assert curve["fraction"] == pytest.approx(profiles[curve["name"]].tolist())
         assert curve["low"] == pytest.approx(bands[curve["name"]][0].tolist())

@@ -10,7 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,12 +88,10 @@ def serve(tmp_path: Path, address: str = "127.0.0.1", env: dict[str, str] | None
     try:
         deadline = time.monotonic() + 60
         while True:
-            try:
+            with suppress(OSError):  # not listening yet: ask again below
                 with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
                     if reply.read().decode().strip() == "ok":
                         break
-            except OSError:
-                pass
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the app did not start:\n" + log_path.read_text())
             time.sleep(0.3)
