@@ -60,6 +60,21 @@ def test_a_figure_whose_rounds_disagree_is_void_and_says_why() -> None:
     assert "| void (1) |" in text and "(1) rl: PPO Pong: SB3's rounds range over 83%" in text
     assert swung.as_dict()["void"] == swung.void
     assert bench.spread_of([5.0]) is None  # one round cannot disagree with itself
+    shaky = Figure("rl", "A2C Pong", "steps/s", "SB3", ours=[100.0, 60.0, 101.0], peer=[50.0, 51.0, 49.0])
+    assert shaky.void is not None and shaky.void.startswith("our rounds range over 41%")
+
+
+def test_a_ceiling_says_how_close_each_side_came_in_the_precision_it_was_measured_in() -> None:
+    def learner(**notes: object) -> Figure:
+        return Figure("rl", "PPO learner alone", "steps/s", "SB3", ours=[200.0], peer=[160.0],
+                      notes={"ceiling": {"ours": 0.75, "peer": 0.6}, **notes})
+
+    text = bench.markdown([learner(precision="bfloat16", float32=[100.0, 110.0])], "c")
+    assert ("PPO learner alone: 200.0 steps/s in bfloat16 (105.0 steps/s in float32) is the most the network's work "
+            "allows; ours trains at 75% of it, the peer at 60%.") in text
+    text = bench.markdown([learner(precision="float32")], "c")  # a CPU without bfloat16: measured once
+    assert ("PPO learner alone: 200.0 steps/s in float32 is the most the network's work allows; ours trains at 75% "
+            "of it, the peer at 60%.") in text
 
 
 def test_all_names_every_suite_and_an_unknown_one_is_one_sentence(cli) -> None:  # type: ignore[no-untyped-def]
@@ -154,16 +169,20 @@ def test_the_cartpole_peer_has_the_zoo_settings_of_our_zoo_preset() -> None:
 # -- every suite, tiny and for real -----------------------------------------------------------------
 def test_rl_suite_trains_ours_and_the_zoo_peer(home: Path) -> None:
     figures = bench.run("rl", level="tiny")
-    assert [f.name.split()[0] for f in figures] == ["PPO", "PPO", "A2C", "A2C", "DQN", "Rainbow", "DQN"]
+    assert [f.name.split()[0] for f in figures] == ["PPO", "PPO", "A2C", "A2C", "DQN", "Rainbow", "DQN", "Rainbow"]
     for f in figures:
         _check_shape(f, "rl")
-    ppo, ppo_learner, a2c, a2c_learner, dqn, rainbow, learner = figures
+    ppo, ppo_learner, a2c, a2c_learner, dqn, rainbow, learner, rainbow_learner = figures
     # PPO and A2C play as many envs as the Zoo; our DQN family acts in 8 at once against SB3's one, at the
     # Zoo's replay ratio (its train_freq counts transitions)
     training = [ppo, a2c, dqn, rainbow]
     assert [(f.notes["n_envs"]["ours"], f.notes["n_envs"]["peer"]) for f in training] == [(8, 8), (16, 16), (8, 1),
                                                                                            (8, 1)]
-    assert "learner alone" in learner.name and learner.notes["precision"] in ("bfloat16", "float32")
+    for bound in (learner, rainbow_learner):  # gradient steps alone, ours against SB3's DQN
+        assert "learner alone" in bound.name and bound.notes["precision"] in ("bfloat16", "float32")
+    assert learner.notes["improvements"] == []  # the Nature network with the Zoo's settings
+    assert rainbow_learner.notes["improvements"] == ["double", "dueling", "prioritized", "n_step", "noisy",
+                                                     "distributional"]
     # the actor-critics' ceilings: the learner's own speed, and the training speeds as fractions of it
     for trained, ceiling in ((ppo, ppo_learner), (a2c, a2c_learner)):
         assert "learner alone" in ceiling.name and ceiling.notes["precision"] in ("bfloat16", "float32")

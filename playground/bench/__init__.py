@@ -64,10 +64,11 @@ class Figure:
     def void(self) -> str | None:
         """Why this figure cannot be reported (its rounds disagree too much), or None when it can."""
         reasons: list[Words] = []
-        for side, values in ((Words("bench.ours"), self.ours), (self.peer_name, self.peer)):
+        for side, values in ((None, self.ours), (self.peer_name, self.peer)):
             spread = spread_of(values)
             if spread is not None and spread > MAX_SPREAD:
-                reasons.append(Words("bench.void_side", side=side, spread=spread))
+                reasons.append(Words("bench.void_ours", spread=spread) if side is None
+                               else Words("bench.void_side", side=side, spread=spread))
         if not reasons:
             return None
         both = reasons[0] if len(reasons) == 1 else Words("bench.void_both", first=reasons[0], second=reasons[1])
@@ -249,7 +250,10 @@ def _ceilings(figures: list[Figure]) -> list[str]:
         if not ceiling or f.void:
             continue
         float32 = f.notes.get("float32")
-        lines.append(say("bench.ceiling", name=f.name, ceiling=_amount(f.ours_median, f.unit),
-                         precision=f.notes.get("precision", "float32"), ours=ceiling["ours"], peer=ceiling["peer"],
-                         float32=_amount(statistics.median(float32), f.unit) if float32 else "-"))
+        words = dict(name=f.name, ceiling=_amount(f.ours_median, f.unit), ours=ceiling["ours"], peer=ceiling["peer"])
+        if float32:  # measured in a lower precision, and again in float32
+            lines.append(say("bench.ceiling", precision=f.notes["precision"],
+                             float32=_amount(statistics.median(float32), f.unit), **words))
+        else:
+            lines.append(say("bench.ceiling_float32", **words))
     return [""] + lines if lines else []

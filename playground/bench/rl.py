@@ -12,7 +12,8 @@ The DQN family against SB3's DQN with the Zoo's Atari settings (1 env, one gradi
 transitions, so 8 envs keep the Zoo's replay ratio); ``rainbow`` is our ``rainbow`` preset with the Zoo's
 100k buffer, the same replay ratio and batch. ``learner`` is the bound both meet on a CPU: gradient steps
 alone (sampling, forward, backward, optimizer, on a filled memory), as environment steps per second at one
-gradient step per 4 steps, ours (Nature DQN network, its number format) against SB3's ``train``.
+gradient step per 4 steps, ours (Nature DQN network, its number format) against SB3's ``train``;
+``rainbow_learner`` is the same bound for our Rainbow (its network, prioritized sampling and C51 update).
 
 Our path is what ``playground rl train`` runs, CPU choices included (the image CNN under bfloat16
 autocast where the CPU computes bfloat16 natively); both sides keep torch's default thread count.
@@ -43,7 +44,7 @@ class Level:
     steps: dict[str, int]  # environment steps per round, per figure (learner: gradient steps per round)
     rounds: int
     updates: int = 1  # PPO/A2C learner figures: whole updates (and their rollouts' acting) per round
-    algos: tuple[str, ...] = ("ppo", "a2c", "dqn", "rainbow", "learner")
+    algos: tuple[str, ...] = ("ppo", "a2c", "dqn", "rainbow", "learner", "rainbow_learner")
     warmup: bool = True
     # Changes to the Zoo's settings, the same on both sides: only the tests' tiny level has any
     # (short PPO rollouts, so that a round takes a second).
@@ -51,23 +52,28 @@ class Level:
 
 
 LEVELS = {
-    "tiny": Level(steps={"ppo": 128, "a2c": 80, "dqn": 64, "rainbow": 64, "learner": 2}, rounds=1, warmup=False,
+    "tiny": Level(steps={"ppo": 128, "a2c": 80, "dqn": 64, "rainbow": 64, "learner": 2, "rainbow_learner": 2}, rounds=1, warmup=False,
                   overrides={"ppo": {"n_steps": 16, "batch_size": 64},
                              "dqn": {"buffer_size": 1000, "learning_starts": 64}}),
-    "quick": Level(steps={"ppo": 1024, "a2c": 800, "dqn": 400, "rainbow": 400, "learner": 50}, rounds=1, updates=2),
-    "full": Level(steps={"ppo": 3072, "a2c": 3200, "dqn": 1600, "rainbow": 1600, "learner": 200}, rounds=3,
+    "quick": Level(steps={"ppo": 1024, "a2c": 800, "dqn": 400, "rainbow": 400, "learner": 50,
+                          "rainbow_learner": 50}, rounds=1, updates=2),
+    "full": Level(steps={"ppo": 3072, "a2c": 3200, "dqn": 1600, "rainbow": 1600, "learner": 200,
+                         "rainbow_learner": 200}, rounds=3,
                   updates=4),
 }
-TITLES = {"ppo": "PPO", "a2c": "A2C", "dqn": "DQN", "rainbow": "Rainbow"}
+TITLES = {"ppo": "PPO", "a2c": "A2C", "dqn": "DQN", "rainbow": "Rainbow", "learner": "DQN",
+          "rainbow_learner": "Rainbow"}
+DQN_FAMILY = ("dqn", "rainbow", "learner", "rainbow_learner")
+LEARNERS = ("learner", "rainbow_learner")
 
 
 def _ours(algo: str, level: Level, device: str) -> Any:
     """Our agent for a figure, with the Zoo's DQN settings (and the level's overrides) where it is the DQN family."""
-    overrides = dict(level.overrides.get("dqn" if algo in ("dqn", "rainbow", "learner") else algo, {}))
+    overrides = dict(level.overrides.get("dqn" if algo in DQN_FAMILY else algo, {}))
     if algo in ("dqn", "learner"):
         sets = {**ZOO_DQN, "learning_starts": DQN_LEARNING_STARTS, **overrides}
         return our_agent("dqn", ENV_ID, sets=[f"{k}={v}" for k, v in sets.items()], device=device)[1]
-    if algo == "rainbow":
+    if algo in ("rainbow", "rainbow_learner"):
         sets = {"buffer_size": ZOO_DQN["buffer_size"], "learning_starts": DQN_LEARNING_STARTS, **overrides}
         return our_agent("dqn", ENV_ID, preset="rainbow", sets=[f"{k}={v}" for k, v in sets.items()],
                          device=device)[1]
@@ -77,7 +83,7 @@ def _ours(algo: str, level: Level, device: str) -> Any:
 def _peer(algo: str, level: Level, device: str) -> Any:
     from playground.peers import sb3_zoo
 
-    if algo in ("dqn", "rainbow", "learner"):
+    if algo in DQN_FAMILY:
         overrides = {"learning_starts": DQN_LEARNING_STARTS, **level.overrides.get("dqn", {})}
         return sb3_zoo.atari_model("dqn", ENV_ID, device=device, **overrides)
     return sb3_zoo.atari_model(algo, ENV_ID, device=device, **level.overrides.get(algo, {}))
@@ -87,11 +93,11 @@ def figures(algo: str, level: Level, device: str) -> list[Figure]:
     steps = level.steps[algo]
     ours, peer = _ours(algo, level, device), _peer(algo, level, device)
     try:
-        if algo in ("dqn", "rainbow", "learner"):  # fill both replay buffers past learning_starts before timing
+        if algo in DQN_FAMILY:  # fill both replay buffers past learning_starts before timing
             train_steps(ours, peer.learning_starts)
             learn_steps(peer, peer.learning_starts)
-        if algo == "learner":
-            return [_learner(ours, peer, steps, level, device)]
+        if algo in LEARNERS:
+            return [_learner(TITLES[algo], ours, peer, steps, level, device)]
         n_envs = ours.n_envs
         peer_name = "SB3 as RL Zoo runs it (AtariWrapper, DummyVecEnv, VecFrameStack 4)"
         if algo in ("dqn", "rainbow"):
@@ -159,8 +165,9 @@ def _actor_critic_learner(algo: str, ours: Any, peer: Any, training: Figure, lev
     return figure
 
 
-def _learner(ours: Any, peer: Any, gradient_steps: int, level: Level, device: str) -> Figure:
-    """Gradient steps alone on both sides, reported as the environment steps per second they would allow."""
+def _learner(title: str, ours: Any, peer: Any, gradient_steps: int, level: Level, device: str) -> Figure:
+    """Gradient steps alone on both sides, reported as the environment steps per second they would allow: ours
+    (``title``: our DQN with the Zoo's settings, or our Rainbow) against SB3's DQN."""
     from playground import threads
 
     def ours_round() -> int:
@@ -174,9 +181,13 @@ def _learner(ours: Any, peer: Any, gradient_steps: int, level: Level, device: st
         peer.train(gradient_steps=gradient_steps, batch_size=peer.batch_size)
         return gradient_steps * TRANSITIONS_PER_GRADIENT_STEP
 
-    result = Figure("rl", f"DQN learner alone on {ENV_ID}: batch 32, 1 gradient step per 4 steps", "steps/s",
+    result = Figure("rl", f"{title} learner alone on {ENV_ID}: batch 32, 1 gradient step per 4 steps", "steps/s",
                     "SB3's DQN train() with the Zoo's settings")
     result.notes["precision"] = ours.precision.name
+    s = ours.settings
+    result.notes["improvements"] = [name for name, on in (
+        ("double", s.double), ("dueling", s.dueling), ("prioritized", s.prioritized), ("n_step", s.n_step > 1),
+        ("noisy", s.noisy), ("distributional", s.distributional)) if on]
     return alternate(result, lambda: per_second(ours_round, device), lambda: per_second(peer_round, device),
                      level.rounds, warmup=level.warmup)
 
