@@ -169,10 +169,10 @@ def test_the_cartpole_peer_has_the_zoo_settings_of_our_zoo_preset() -> None:
 # -- every suite, tiny and for real -----------------------------------------------------------------
 def test_rl_suite_trains_ours_and_the_zoo_peer(home: Path) -> None:
     figures = bench.run("rl", level="tiny")
-    assert [f.name.split()[0] for f in figures] == ["PPO", "PPO", "A2C", "A2C", "DQN", "Rainbow", "DQN", "Rainbow"]
+    assert [f.name.split()[0] for f in figures] == ["PPO", "PPO", "A2C", "A2C", "DQN", "DQN", "Rainbow", "Rainbow"]
     for f in figures:
         _check_shape(f, "rl")
-    ppo, ppo_learner, a2c, a2c_learner, dqn, rainbow, learner, rainbow_learner = figures
+    ppo, ppo_learner, a2c, a2c_learner, dqn, learner, rainbow, rainbow_learner = figures
     # PPO and A2C play as many envs as the Zoo; our DQN family acts in 8 at once against SB3's one, at the
     # Zoo's replay ratio (its train_freq counts transitions)
     training = [ppo, a2c, dqn, rainbow]

@@ -10,10 +10,10 @@ speed, not random play.
 The DQN family against SB3's DQN with the Zoo's Atari settings (1 env, one gradient step of 32 per 4 steps):
 ``dqn`` is ours with those very settings, acting in its preset's 8 envs at a time (its ``train_freq`` counts
 transitions, so 8 envs keep the Zoo's replay ratio); ``rainbow`` is our ``rainbow`` preset with the Zoo's
-100k buffer, the same replay ratio and batch. ``learner`` is the bound both meet on a CPU: gradient steps
-alone (sampling, forward, backward, optimizer, on a filled memory), as environment steps per second at one
-gradient step per 4 steps, ours (Nature DQN network, its number format) against SB3's ``train``;
-``rainbow_learner`` is the same bound for our Rainbow (its network, prioritized sampling and C51 update).
+100k buffer, the same replay ratio and batch. Each is followed by its learner alone, the bound both meet on a
+CPU: gradient steps alone (sampling, forward, backward, optimizer, on the memory the training rounds filled), as
+environment steps per second at one gradient step per 4 steps, ours (the Nature DQN network, or Rainbow's with its
+prioritized sampling and C51 update, in its number format) against SB3's ``train``.
 
 Our path is what ``playground rl train`` runs, CPU choices included (the image CNN under bfloat16
 autocast where the CPU computes bfloat16 natively); both sides keep torch's default thread count.
@@ -41,10 +41,11 @@ TRANSITIONS_PER_GRADIENT_STEP = 4  # the Zoo's train_freq with gradient_steps 1
 
 @dataclass(frozen=True)
 class Level:
-    steps: dict[str, int]  # environment steps per round, per figure (learner: gradient steps per round)
+    steps: dict[str, int]  # environment steps per training round, per algorithm
     rounds: int
     updates: int = 1  # PPO/A2C learner figures: whole updates (and their rollouts' acting) per round
-    algos: tuple[str, ...] = ("ppo", "a2c", "dqn", "rainbow", "learner", "rainbow_learner")
+    gradient_steps: int = 1  # DQN family learner figures: gradient steps per round
+    algos: tuple[str, ...] = ("ppo", "a2c", "dqn", "rainbow")
     warmup: bool = True
     # Changes to the Zoo's settings, the same on both sides: only the tests' tiny level has any
     # (short PPO rollouts, so that a round takes a second).
@@ -52,28 +53,25 @@ class Level:
 
 
 LEVELS = {
-    "tiny": Level(steps={"ppo": 128, "a2c": 80, "dqn": 64, "rainbow": 64, "learner": 2, "rainbow_learner": 2}, rounds=1, warmup=False,
+    "tiny": Level(steps={"ppo": 128, "a2c": 80, "dqn": 64, "rainbow": 64}, rounds=1, gradient_steps=2, warmup=False,
                   overrides={"ppo": {"n_steps": 16, "batch_size": 64},
                              "dqn": {"buffer_size": 1000, "learning_starts": 64}}),
-    "quick": Level(steps={"ppo": 1024, "a2c": 800, "dqn": 400, "rainbow": 400, "learner": 50,
-                          "rainbow_learner": 50}, rounds=1, updates=2),
-    "full": Level(steps={"ppo": 3072, "a2c": 3200, "dqn": 1600, "rainbow": 1600, "learner": 200,
-                         "rainbow_learner": 200}, rounds=3,
-                  updates=4),
+    "quick": Level(steps={"ppo": 1024, "a2c": 800, "dqn": 400, "rainbow": 400}, rounds=1, updates=2,
+                   gradient_steps=50),
+    "full": Level(steps={"ppo": 3072, "a2c": 3200, "dqn": 1600, "rainbow": 1600}, rounds=3, updates=4,
+                  gradient_steps=200),
 }
-TITLES = {"ppo": "PPO", "a2c": "A2C", "dqn": "DQN", "rainbow": "Rainbow", "learner": "DQN",
-          "rainbow_learner": "Rainbow"}
-DQN_FAMILY = ("dqn", "rainbow", "learner", "rainbow_learner")
-LEARNERS = ("learner", "rainbow_learner")
+TITLES = {"ppo": "PPO", "a2c": "A2C", "dqn": "DQN", "rainbow": "Rainbow"}
+DQN_FAMILY = ("dqn", "rainbow")
 
 
 def _ours(algo: str, level: Level, device: str) -> Any:
     """Our agent for a figure, with the Zoo's DQN settings (and the level's overrides) where it is the DQN family."""
     overrides = dict(level.overrides.get("dqn" if algo in DQN_FAMILY else algo, {}))
-    if algo in ("dqn", "learner"):
+    if algo == "dqn":
         sets = {**ZOO_DQN, "learning_starts": DQN_LEARNING_STARTS, **overrides}
         return our_agent("dqn", ENV_ID, sets=[f"{k}={v}" for k, v in sets.items()], device=device)[1]
-    if algo in ("rainbow", "rainbow_learner"):
+    if algo == "rainbow":
         sets = {"buffer_size": ZOO_DQN["buffer_size"], "learning_starts": DQN_LEARNING_STARTS, **overrides}
         return our_agent("dqn", ENV_ID, preset="rainbow", sets=[f"{k}={v}" for k, v in sets.items()],
                          device=device)[1]
@@ -96,11 +94,9 @@ def figures(algo: str, level: Level, device: str) -> list[Figure]:
         if algo in DQN_FAMILY:  # fill both replay buffers past learning_starts before timing
             train_steps(ours, peer.learning_starts)
             learn_steps(peer, peer.learning_starts)
-        if algo in LEARNERS:
-            return [_learner(TITLES[algo], ours, peer, steps, level, device)]
         n_envs = ours.n_envs
         peer_name = "SB3 as RL Zoo runs it (AtariWrapper, DummyVecEnv, VecFrameStack 4)"
-        if algo in ("dqn", "rainbow"):
+        if algo in DQN_FAMILY:
             peer_name = "SB3's DQN as RL Zoo runs it (1 env, AtariWrapper, VecFrameStack 4)"
         result = Figure("rl", f"{TITLES[algo]} {ENV_ID} training, {n_envs} env{'s' if n_envs > 1 else ''}",
                         "steps/s", peer_name)
@@ -112,8 +108,8 @@ def figures(algo: str, level: Level, device: str) -> list[Figure]:
             level.rounds,
             warmup=level.warmup,
         )
-        if algo not in ("ppo", "a2c"):
-            return [result]
+        if algo in DQN_FAMILY:
+            return [result, _learner(TITLES[algo], ours, peer, level.gradient_steps, level, device)]
         return [result, _actor_critic_learner(algo, ours, peer, result, level, device)]
     finally:
         ours.close()
