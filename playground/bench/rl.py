@@ -109,7 +109,7 @@ def figures(algo: str, level: Level, device: str) -> list[Figure]:
             warmup=level.warmup,
         )
         if algo in DQN_FAMILY:
-            return [result, _learner(TITLES[algo], ours, peer, level.gradient_steps, level, device)]
+            return [result, _learner(TITLES[algo], ours, peer, level, device)]
         return [result, _actor_critic_learner(algo, ours, peer, result, level, device)]
     finally:
         ours.close()
@@ -161,10 +161,12 @@ def _actor_critic_learner(algo: str, ours: Any, peer: Any, training: Figure, lev
     return figure
 
 
-def _learner(title: str, ours: Any, peer: Any, gradient_steps: int, level: Level, device: str) -> Figure:
+def _learner(title: str, ours: Any, peer: Any, level: Level, device: str) -> Figure:
     """Gradient steps alone on both sides, reported as the environment steps per second they would allow: ours
     (``title``: our DQN with the Zoo's settings, or our Rainbow) against SB3's DQN."""
     from playground import threads
+
+    gradient_steps = level.gradient_steps
 
     def ours_round() -> int:
         total = ours.step + 10**9  # a far horizon: the schedules stay where they are
