@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from playground import bench
-from playground.bench import Figure, alternate
+from playground.bench import Figure, alternate, arithmetic
 
 
 def _check_shape(figure: Figure, suite: str, rounds: int = 1) -> None:
@@ -75,6 +75,37 @@ def test_a_ceiling_says_how_close_each_side_came_in_the_precision_it_was_measure
     text = bench.markdown([learner(precision="float32")], "c")  # a CPU without bfloat16: measured once
     assert ("PPO learner alone: 200.0 steps/s in float32 is the most the network's work allows; ours trains at 75% "
             "of it, the peer at 60%.") in text
+
+
+def test_arithmetic_counts_a_known_layers_flops_forward_and_backward() -> None:
+    layer = nn.Linear(10, 20, bias=False)
+    forward = 2 * 3 * 10 * 20  # a batch of 3
+
+    def work(x: torch.Tensor) -> int:  # one forward and its backward, as 3 units
+        layer(x).sum().backward()
+        return 3
+
+    # the backward computes the weight's gradient (as much again as the forward), and the input's when it needs one
+    assert arithmetic.flops_per_unit(lambda: work(torch.randn(3, 10))) == 2 * forward / 3
+    assert arithmetic.flops_per_unit(lambda: work(torch.randn(3, 10, requires_grad=True))) == 3 * forward / 3
+    assert arithmetic.matmul_peak(torch.float32, "cpu") > 1e8  # any CPU multiplies faster than 0.1 GFLOP/s
+    assert arithmetic.dtype_named("bfloat16") is torch.bfloat16
+    with pytest.raises(ValueError):
+        arithmetic.dtype_named("ones")
+
+
+def test_arithmetic_says_what_share_of_the_machine_each_side_uses_and_how_far_ours_could_go() -> None:
+    # 100 steps/s at 600 MFLOP a step is 60 GFLOP/s of a 75 GFLOP/s machine: 80%; at 75, ours would make
+    # 125 steps/s, 2.5x the peer's 50
+    counted = {"ours": 600e6, "peer": 600e6, "precision": "float32", "peak": {"ours": 75e9, "peer": 75e9}}
+    figure = Figure("rl", "DQN learner alone", "steps/s", "SB3", ours=[100.0], peer=[50.0],
+                    notes={"arithmetic": counted})
+    assert ("DQN learner alone: a step costs 600 MFLOP of matrix products and convolutions on our side and 600 on "
+            "the peer's; ours computes them at 80% of this machine's matrix-product speed in float32 (75 GFLOP/s), "
+            "the peer at 40% of it in float32 (75 GFLOP/s). At that speed ours would reach at most 2.50x the peer's "
+            "figure.") in bench.markdown([figure], "c")
+    figure.ours = [100.0, 40.0, 101.0]  # void: nothing to say of it
+    assert "MFLOP" not in bench.markdown([figure], "c")
 
 
 def test_all_names_every_suite_and_an_unknown_one_is_one_sentence(cli) -> None:  # type: ignore[no-untyped-def]
@@ -190,8 +221,15 @@ def test_rl_suite_trains_ours_and_the_zoo_peer(home: Path) -> None:
         assert ceiling.notes["ceiling"]["peer"] == pytest.approx(trained.peer_median / ceiling.ours_median)
         if ceiling.notes["precision"] == "bfloat16":
             assert len(ceiling.notes["float32"]) == 1 and ceiling.notes["float32"][0] > 0
+    # every learner figure counts its arithmetic: the same networks cost the same on both sides, Rainbow's more
+    for bound in (ppo_learner, a2c_learner, learner):
+        assert bound.notes["arithmetic"]["ours"] == pytest.approx(bound.notes["arithmetic"]["peer"], rel=0.01)
+    assert rainbow_learner.notes["arithmetic"]["ours"] > 1.3 * rainbow_learner.notes["arithmetic"]["peer"]
+    assert rainbow_learner.notes["arithmetic"]["peer"] == pytest.approx(learner.notes["arithmetic"]["peer"])
+    assert all(f.notes["arithmetic"]["peak"]["peer"] > 0 for f in (ppo_learner, a2c_learner, learner))
     text = bench.markdown(figures, "playground bench rl")
     assert "is the most the network's work allows; ours trains at" in text
+    assert "MFLOP of matrix products and convolutions on our side" in text
     assert "Kernels: torch dispatches to" in text
 
 
@@ -215,7 +253,7 @@ def test_the_cli_hears_of_each_rl_figure_as_soon_as_it_is_measured(monkeypatch: 
 def test_the_kernel_line_names_this_cpus_flags_and_torchs_choices() -> None:
     kernels = bench.kernels()
     assert kernels["onednn"] in (True, False) and kernels["capability"]
-    flags = open("/proc/cpuinfo", encoding="utf-8").read().split()
+    flags = Path("/proc/cpuinfo").read_text(encoding="utf-8").split()
     assert all(flag in flags for flag in kernels["flags"])
     assert ("avx2" in flags) == ("avx2" in kernels["flags"])
     from agents.precision import cpu_has_bfloat16

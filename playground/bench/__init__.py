@@ -239,7 +239,7 @@ def markdown(figures: list[Figure], command: str) -> str:
                      f"{f.peer_name} | {ratio} |")
         if reason:
             void.append(say("bench.void_note", n=len(void) + 1, suite=f.suite, name=f.name, reason=reason))
-    return "\n".join(lines + ([""] + void if void else []) + _ceilings(figures)) + "\n"
+    return "\n".join(lines + ([""] + void if void else []) + _ceilings(figures) + _arithmetic(figures)) + "\n"
 
 
 def _ceilings(figures: list[Figure]) -> list[str]:
@@ -250,10 +250,29 @@ def _ceilings(figures: list[Figure]) -> list[str]:
         if not ceiling or f.void:
             continue
         float32 = f.notes.get("float32")
-        words = dict(name=f.name, ceiling=_amount(f.ours_median, f.unit), ours=ceiling["ours"], peer=ceiling["peer"])
+        words = {"name": f.name, "ceiling": _amount(f.ours_median, f.unit), "ours": ceiling["ours"],
+                 "peer": ceiling["peer"]}
         if float32:  # measured in a lower precision, and again in float32
             lines.append(say("bench.ceiling", precision=f.notes["precision"],
                              float32=_amount(statistics.median(float32), f.unit), **words))
         else:
             lines.append(say("bench.ceiling_float32", **words))
+    return [""] + lines if lines else []
+
+
+def _arithmetic(figures: list[Figure]) -> list[str]:
+    """One sentence per learner figure that counted its arithmetic (``playground.bench.arithmetic``): what a step
+    costs on each side, what share of this machine's matrix-product speed each side reaches, and the most ours could
+    reach at that speed against the peer's figure."""
+    lines = []
+    for f in figures:
+        counted = f.notes.get("arithmetic")
+        if not counted or f.void:
+            continue
+        ours_peak, peer_peak = counted["peak"]["ours"], counted["peak"]["peer"]
+        lines.append(say("bench.arithmetic", name=f.name, ours=counted["ours"] / 1e6, peer=counted["peer"] / 1e6,
+                         ours_use=f.ours_median * counted["ours"] / ours_peak,
+                         peer_use=f.peer_median * counted["peer"] / peer_peak,
+                         precision=counted["precision"], ours_peak=ours_peak / 1e9, peer_peak=peer_peak / 1e9,
+                         most=ours_peak / counted["ours"] / f.peer_median))
     return [""] + lines if lines else []

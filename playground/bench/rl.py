@@ -15,6 +15,10 @@ CPU: gradient steps alone (sampling, forward, backward, optimizer, on the memory
 environment steps per second at one gradient step per 4 steps, ours (the Nature DQN network, or Rainbow's with its
 prioritized sampling and C51 update, in its number format) against SB3's ``train``.
 
+Every learner figure also counts its arithmetic (``playground.bench.arithmetic``): the FLOPs of one step on each
+side and this machine's matrix-product speed, so the report says what share of the machine each side uses and how
+far ours could go at most.
+
 Our path is what ``playground rl train`` runs, CPU choices included (the image CNN under bfloat16
 autocast where the CPU computes bfloat16 natively); both sides keep torch's default thread count.
 """
@@ -28,6 +32,7 @@ from typing import Any
 import torch
 
 from playground.bench import Figure, alternate, level_of, per_second
+from playground.bench.arithmetic import arithmetic_notes
 from playground.bench.ours import learn_steps, our_agent, train_steps
 
 ENV_ID = "ALE/Pong-v5"
@@ -130,18 +135,19 @@ def _actor_critic_learner(algo: str, ours: Any, peer: Any, training: Figure, lev
     ours_model = ours.model
     extractors = [m for m in ours_model.policy.modules() if isinstance(m, FrameFeatures)]
 
+    def work(model: Any, updates: int) -> int:
+        obs = obs_as_tensor(np.asarray(model._last_obs), model.device)
+        for _ in range(updates):
+            model.policy.set_training_mode(False)
+            with torch.no_grad():
+                for _ in range(model.n_steps):
+                    model.policy(obs)
+                model.policy.predict_values(obs)
+            model.train()
+        return updates * model.n_steps * model.n_envs
+
     def round_of(model: Any) -> Any:
-        def work() -> int:
-            obs = obs_as_tensor(np.asarray(model._last_obs), model.device)
-            for _ in range(level.updates):
-                model.policy.set_training_mode(False)
-                with torch.no_grad():
-                    for _ in range(model.n_steps):
-                        model.policy(obs)
-                    model.policy.predict_values(obs)
-                model.train()
-            return level.updates * model.n_steps * model.n_envs
-        return lambda: per_second(work, device)
+        return lambda: per_second(lambda: work(model, level.updates), device)
 
     ours_round = round_of(ours_model)
     figure = Figure("rl", f"{TITLES[algo]} learner alone (updates and acting, no games), {ours.n_envs} envs",
@@ -158,6 +164,8 @@ def _actor_critic_learner(algo: str, ours: Any, peer: Any, training: Figure, lev
                 extractor.bfloat16 = True
     ceiling = figure.ours_median
     figure.notes["ceiling"] = {"ours": training.ours_median / ceiling, "peer": training.peer_median / ceiling}
+    figure.notes["arithmetic"] = arithmetic_notes(lambda: work(ours_model, 1), lambda: work(peer, 1),
+                                                  figure.notes["precision"], device)
     return figure
 
 
@@ -168,16 +176,16 @@ def _learner(title: str, ours: Any, peer: Any, level: Level, device: str) -> Fig
 
     gradient_steps = level.gradient_steps
 
-    def ours_round() -> int:
+    def ours_steps(n: int) -> int:
         total = ours.step + 10**9  # a far horizon: the schedules stay where they are
         with threads.at_most(None):
-            for _ in range(gradient_steps):
+            for _ in range(n):
                 ours._gradient_step(total)
-        return gradient_steps * TRANSITIONS_PER_GRADIENT_STEP
+        return n * TRANSITIONS_PER_GRADIENT_STEP
 
-    def peer_round() -> int:
-        peer.train(gradient_steps=gradient_steps, batch_size=peer.batch_size)
-        return gradient_steps * TRANSITIONS_PER_GRADIENT_STEP
+    def peer_steps(n: int) -> int:
+        peer.train(gradient_steps=n, batch_size=peer.batch_size)
+        return n * TRANSITIONS_PER_GRADIENT_STEP
 
     result = Figure("rl", f"{title} learner alone on {ENV_ID}: batch 32, 1 gradient step per 4 steps", "steps/s",
                     "SB3's DQN train() with the Zoo's settings")
@@ -186,8 +194,11 @@ def _learner(title: str, ours: Any, peer: Any, level: Level, device: str) -> Fig
     result.notes["improvements"] = [name for name, on in (
         ("double", s.double), ("dueling", s.dueling), ("prioritized", s.prioritized), ("n_step", s.n_step > 1),
         ("noisy", s.noisy), ("distributional", s.distributional)) if on]
-    return alternate(result, lambda: per_second(ours_round, device), lambda: per_second(peer_round, device),
-                     level.rounds, warmup=level.warmup)
+    alternate(result, lambda: per_second(lambda: ours_steps(gradient_steps), device),
+              lambda: per_second(lambda: peer_steps(gradient_steps), device), level.rounds, warmup=level.warmup)
+    result.notes["arithmetic"] = arithmetic_notes(lambda: ours_steps(1), lambda: peer_steps(1),
+                                                  result.notes["precision"], device)
+    return result
 
 
 def run(level: str, device: str) -> Iterator[Figure]:
