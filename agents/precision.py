@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import torch
 
+from agents.allocator import keep_freed_memory
+
 
 def flush_denormals() -> None:
     """Compute numbers below float32's normal range (under about 1.2e-38) as zero on this CPU.
@@ -31,6 +33,7 @@ def flush_denormals() -> None:
 
 
 flush_denormals()
+keep_freed_memory()  # a setting of the whole process too (agents/allocator.py), for the processes that train
 
 
 def cpu_has_bfloat16() -> bool:
