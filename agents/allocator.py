@@ -7,8 +7,9 @@ that makes many large temporaries at once frees more than that together: Rainbow
 3,136 weights (6.4 MB each) in every forward pass, three passes a step, and autocast casts each of them. So every
 step asked the system for the same pages again, and the kernel zeroes each page on its first touch: 5,100 to 5,500
 page faults per Rainbow gradient step at glibc's defaults on a 2-core Zen 4 EPYC, about 300 with the settings
-below, and the step took 34-36 ms instead of 41-43 ms (Pong, the bench's Rainbow, one process switching between
-the two; ``docs/benchmarks.md``). DQN's and PPO's steps, which fault little, measured the same either way.
+below, and the step took 34-36 ms instead of 41-43 ms (the bench's Rainbow on Pong, in one process: rounds at
+glibc's defaults first, then with these settings; ``docs/benchmarks.md``). DQN's and PPO's steps, which fault
+little, measured the same either way.
 
 Blocks under 32 MiB (glibc's largest threshold on 64-bit) come from the heap, and up to 256 MiB of free heap is
 kept. Larger blocks (replay memories) are still mapped and returned whole, so what a process keeps is bounded by
