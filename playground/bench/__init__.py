@@ -243,7 +243,8 @@ def markdown(figures: list[Figure], command: str) -> str:
 
 
 def _ceilings(figures: list[Figure]) -> list[str]:
-    """One sentence per learner figure that knows its ceiling: how close each side's training came to it."""
+    """One sentence per learner figure that knows its ceiling: how close each side's training came to it (a list, so
+    that a markdown viewer keeps them apart)."""
     lines = []
     for f in figures:
         ceiling = f.notes.get("ceiling")
@@ -257,7 +258,7 @@ def _ceilings(figures: list[Figure]) -> list[str]:
                              float32=_amount(statistics.median(float32), f.unit), **words))
         else:
             lines.append(say("bench.ceiling_float32", **words))
-    return [""] + lines if lines else []
+    return [""] + [f"- {line}" for line in lines] if lines else []
 
 
 def _arithmetic(figures: list[Figure]) -> list[str]:
@@ -275,4 +276,4 @@ def _arithmetic(figures: list[Figure]) -> list[str]:
                          peer_use=f.peer_median * counted["peer"] / peer_peak,
                          precision=counted["precision"], ours_peak=ours_peak / 1e9, peer_peak=peer_peak / 1e9,
                          most=ours_peak / counted["ours"] / f.peer_median))
-    return [""] + lines if lines else []
+    return [""] + [f"- {line}" for line in lines] if lines else []
