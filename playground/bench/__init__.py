@@ -242,9 +242,13 @@ def markdown(figures: list[Figure], command: str) -> str:
     return "\n".join(lines + ([""] + void if void else []) + _ceilings(figures) + _arithmetic(figures)) + "\n"
 
 
+def _listed(sentences: list[str]) -> list[str]:
+    """Sentences under the table, after a blank line, as a list (so that a markdown viewer keeps them apart)."""
+    return [""] + [f"- {sentence}" for sentence in sentences] if sentences else []
+
+
 def _ceilings(figures: list[Figure]) -> list[str]:
-    """One sentence per learner figure that knows its ceiling: how close each side's training came to it (a list, so
-    that a markdown viewer keeps them apart)."""
+    """One sentence per learner figure that knows its ceiling: how close each side's training came to it."""
     lines = []
     for f in figures:
         ceiling = f.notes.get("ceiling")
@@ -258,7 +262,7 @@ def _ceilings(figures: list[Figure]) -> list[str]:
                              float32=_amount(statistics.median(float32), f.unit), **words))
         else:
             lines.append(say("bench.ceiling_float32", **words))
-    return [""] + [f"- {line}" for line in lines] if lines else []
+    return _listed(lines)
 
 
 def _arithmetic(figures: list[Figure]) -> list[str]:
@@ -276,4 +280,4 @@ def _arithmetic(figures: list[Figure]) -> list[str]:
                          peer_use=f.peer_median * counted["peer"] / peer_peak,
                          precision=counted["precision"], ours_peak=ours_peak / 1e9, peer_peak=peer_peak / 1e9,
                          most=ours_peak / counted["ours"] / f.peer_median))
-    return [""] + [f"- {line}" for line in lines] if lines else []
+    return _listed(lines)
