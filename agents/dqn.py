@@ -58,7 +58,7 @@ from torch import nn
 
 from agents.base import Agent, OffPolicyKeys, Thought, TrainingHooks, checkpoint_archive, learning_rate_at
 from agents.frames import is_image, nature_cnn, through
-from agents.precision import Precision
+from agents.precision import Precision, in_float32
 from agents.replay import ReplayMemory, ReplaySettings, check_fits, check_saved
 from agents.worker_pool import LossAverager
 from playground import threads
@@ -277,13 +277,22 @@ class QNetwork(nn.Module):
         # uint8 frames in, straight to the compute format (the 1/255 is the first convolution's): the memory and the
         # env keep bytes
         x = through(self.torso, obs) if self.image else self.torso(obs.float())
-        # Under autocast the layers compute in bfloat16 or float16; the outputs, and all the loss math after them
-        # (softmax, projection, Huber), are float32.
+        # Under autocast the layers compute in bfloat16 or float16, except each stream's output layer; the outputs,
+        # and all the loss math after them (softmax, projection, Huber), are float32.
         if not self.dueling:
-            return self.q(x).view(-1, self.n_actions, self.n_atoms).float()
-        value = self.value(x).view(-1, 1, self.n_atoms).float()
-        advantage = self.advantage(x).view(-1, self.n_actions, self.n_atoms).float()
+            return self._stream_out(self.q, x).view(-1, self.n_actions, self.n_atoms)
+        value = self._stream_out(self.value, x).view(-1, 1, self.n_atoms)
+        advantage = self._stream_out(self.advantage, x).view(-1, self.n_actions, self.n_atoms)
         return value + advantage - advantage.mean(dim=1, keepdim=True)  # Wang et al. 2016, eq. 9
+
+    @staticmethod
+    def _stream_out(stream: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+        """A stream's hidden layers in the compute format, its output layer in float32 (``in_float32``: in
+        bfloat16 the TD errors drown in the rounding of the Q-values' common offset)."""
+        *hidden, output = stream
+        for layer in hidden:
+            x = layer(x)
+        return in_float32(output, x)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         """Q-values, (batch, actions): for C51 the mean of each action's return distribution."""
