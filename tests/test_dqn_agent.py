@@ -20,9 +20,11 @@ import torch
 import torch.nn.functional as F
 
 from agents.dqn import DQNAgent, DQNSettings, QNetwork, read_dqn_checkpoint
+from agents.frames import through
 from agents.precision import Precision, cpu_has_bfloat16
 from playground import training
 from playground.bench.ours import BenchHooks, our_agent
+from playground.config import build_rl_config
 from playground.errors import CheckpointError
 
 SMALL = ["buffer_size=2000", "learning_starts=64", "batch_size=16", "net_arch=[32]", "train_freq=4", "gradient_steps=1",
@@ -290,3 +292,53 @@ def test_the_preset_solves_cartpole(preset: str, seed: int) -> None:
     finally:
         agent.close()
     assert hooks.reached is not None, f"{preset} did not reach 475 in {config.steps:,} steps: {hooks.evaluations}"
+
+
+@pytest.mark.parametrize("preset", ["nature", "double", "dueling", "per", "rainbow"])
+def test_the_atari_presets_give_adam_rainbows_epsilon(preset: str) -> None:
+    """Adam's 1e-8 killed the Nature network's third convolution on Pong (the slow test below says how)."""
+    config = build_rl_config("dqn", "ALE/Pong-v5", preset=preset, sets=["buffer_size=1000"])
+    assert config.hyperparameters["optimizer_eps"] == 1.5e-4
+    if preset == "nature":
+        agent = training.make_agent(config, device="cpu")
+        agent.build()
+        try:
+            assert isinstance(agent, DQNAgent) and agent.optimizer is not None
+            assert agent.optimizer.param_groups[0]["eps"] == 1.5e-4
+        finally:
+            agent.close()
+
+
+# -- learning: the convolutions stay alive on Pong ------------------------------------------------------------------
+def _live_channels(agent: DQNAgent) -> int:
+    """Channels of the third convolution that fire anywhere on 512 frame stacks of the agent's replay memory."""
+    assert agent.online is not None and agent.memory is not None
+    frames = torch.as_tensor(agent.memory.sample(512).observations)
+    with torch.no_grad():
+        features = through(agent.online.torso[0][:5], frames)  # the three convolutions and their ReLUs
+    return int((features > 0).flatten(2).any(2).any(0).sum())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_atari_presets_keep_the_convolutions_alive_on_pong(seed: int) -> None:
+    """Pong's frames are one grey field with a ball and two paddles on it, and every gradient step of the early
+    updates pushes all Q-values the same way. Adam with its usual epsilon (1e-8) takes a full step on every weight
+    however small its gradient, and those steps switched the third convolution off for good: with seeds 1 and 2
+    every one of its 64 channels was off on every frame by 100k steps of `--preset nature` (float32 and bfloat16
+    alike), the Q-values the same for every frame, and learning never started (docs/learning.md). With the Atari
+    presets' epsilon (1.5e-4, Rainbow's) small gradients make small steps. Measured with this test's code: the live
+    channels went from 48 to 45 (seed 1) and 45 to 42 (seed 2) with the presets' epsilon, and from 48 to 23 and 45
+    to 22 with 1e-8."""
+    sets = ["buffer_size=20000", "learning_starts=10000"]
+    _config, agent = our_agent("dqn", "ALE/Pong-v5", preset="nature", sets=sets, seed=seed)
+    try:
+        assert isinstance(agent, DQNAgent)
+        agent.learn(10_000, Counting())
+        before = _live_channels(agent)
+        agent.learn(10_000 + 4 * 1_500, Counting())
+        assert agent.n_updates == 1_500
+        after = _live_channels(agent)
+    finally:
+        agent.close()
+    assert after >= 0.8 * before, f"{before} live channels before learning, {after} after"
