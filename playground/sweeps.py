@@ -1237,7 +1237,7 @@ def _trial_class() -> type:
                 scores = [p[2] for p in points if p[2] is not None]
                 self.reported += 1
                 later = any(len(c.points) > self.reported for c in found)
-                done = all(c.done for c in found) and not later
+                done = all(c.done for c in found) and not later and not self._stopped_by_the_sweep(found)
                 self.last = {"steps": min(p[0] for p in points), "eval": sum(p[1] for p in points) / len(points),
                              "score": sum(scores) / len(scores) if scores else float("nan"), "done": done,
                              "finished": float(done and all(c.status == "finished" for c in found))}
@@ -1247,7 +1247,7 @@ def _trial_class() -> type:
                 if failed is not None:
                     raise PlaygroundError("sweeps.trial_failed", trial=self.number, run=failed[0],
                                           error=failed[1].error or "?")
-                if any(c.status == "stopped" for c in found) and self._sweep_stopping():
+                if self._stopped_by_the_sweep(found):
                     return None  # stopped by the sweep, not ended: Tune stops it and a resume goes on with it
                 return {**(self.last or {"steps": 0, "eval": float("nan"), "score": float("nan")}), "done": True,
                         "finished": float(all(c.status == "finished" for c in found))}
@@ -1256,6 +1256,13 @@ def _trial_class() -> type:
         def _sweep_stopping(self) -> bool:
             row = self.store.sweep(self.sweep_id)
             return bool(row and row["stop_requested"])
+
+        def _stopped_by_the_sweep(self, found: list[_Collected]) -> bool:
+            """Whether a run of the trial ended ``stopped`` because the sweep is stopping. The watcher stops the runs
+            before it interrupts Tune, so an evaluation still waiting to be reported can reach Tune after its run
+            ended: it must not say the trial is done, or Tune keeps it as terminated and ``sweep resume`` leaves
+            its run stopped short of the budget (seen once in the suite under load)."""
+            return all(c.done for c in found) and any(c.status == "stopped" for c in found) and self._sweep_stopping()
 
         def step(self) -> dict[str, Any]:
             with self.cond:

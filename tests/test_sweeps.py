@@ -413,6 +413,24 @@ def test_a_stop_asked_stops_the_runs_first_and_interrupts_tune_only_after_them(
         signal.signal(signal.SIGUSR1, previous)
 
 
+def test_an_evaluation_reported_after_the_sweep_stopped_its_run_leaves_the_trial_to_resume(home: Path) -> None:
+    """The watcher stops a sweep's runs before it interrupts Tune; an evaluation the trial had not reported yet then
+    reaches Tune after its run ended. Marked done, Tune would keep the trial as terminated and ``sweep resume`` would
+    leave its run stopped short of the budget; so it is reported as not done, and then nothing more is."""
+    row = made_sweep(status="running", values=(480.0, None))
+    trial = object.__new__(sweeps._trial_class())  # Tune's trial, without the setup that starts training
+    trial.store, trial.sweep_id, trial.reported, trial.last = get_store(), row["id"], 0, {}
+    stopped = sweeps._Collected()
+    stopped.points, stopped.done, stopped.status = [(21_000, 50.0, 40.0)], True, "stopped"
+    trial.run_ids, trial.collected = ["r"], {"r": stopped}
+    assert trial._ready()["done"] is True  # no stop asked: a run that ended is the trial's end
+    trial.reported = 0
+    sweeps.request_stop(row["id"])
+    result = trial._ready()
+    assert result["steps"] == 21_000 and result["done"] is False and result["finished"] == 0.0
+    assert trial._ready() is None  # Tune's interrupt comes next; the resumed trial goes on from the checkpoint
+
+
 # -- real sweeps on a real two-node Ray cluster on loopback -----------------------------------------------------------
 from raycluster import RayCluster  # noqa: E402 - the cluster's fixtures come from conftest's plugin
 
