@@ -316,26 +316,6 @@ def test_our_dqn_in_the_bench_has_the_zoos_atari_settings() -> None:
     assert set(zoo) - set(ZOO_DQN) == {"n_envs", "learning_starts", "optimize_memory_usage"}
 
 
-def test_the_frame_paths_fused_adam_keeps_sb3s_epsilon_unless_the_user_sets_one(home: Path) -> None:
-    """SB3's actor-critics give Adam an epsilon of 1e-5, but only when handed no optimizer_kwargs at all; the frame
-    path hands it {"fused": True}, which once left torch's 1e-8 there: every PPO on frames trained with an Adam that
-    was not the peer's (a weight with a tiny gradient then takes as big a step as any other)."""
-    from stable_baselines3 import PPO
-
-    from agents.sb3 import SB3_ADAM_EPS
-    from playground.bench.ours import our_agent
-
-    peer = PPO("MlpPolicy", "CartPole-v1", device="cpu")  # plain SB3, no optimizer_kwargs: its own epsilon
-    assert peer.policy.optimizer.defaults["eps"] == SB3_ADAM_EPS
-    for sets, eps in (([], SB3_ADAM_EPS), (["optimizer_eps=0.0003"], 3e-4)):
-        _config, fast = our_agent("ppo", "ALE/Pong-v5", sets=["n_steps=16", "batch_size=64", *sets])
-        try:
-            defaults = fast.model.policy.optimizer.defaults
-            assert defaults["fused"] is True and defaults["eps"] == eps, (sets, defaults)
-        finally:
-            fast.close()
-
-
 def test_the_frame_path_saves_a_zip_plain_sb3_loads_with_the_same_weights(home: Path, tmp_path: Path) -> None:
     """PPO on frames runs FramePolicy (bytes into the CNN, channels last, bfloat16 where native, a fused Adam), yet
     its zip names only SB3's own classes and plain SB3 loads it into its CnnPolicy, weight for weight."""
