@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from playground.atomic import temporary_beside
 from playground.i18n import Words
 from playground.viewer.errors import RecordingError
 
@@ -79,7 +80,7 @@ class Recorder:
         self.frames = 0  # frames given to add()
         self.written = 0  # frames in the file
         self.size: tuple[int, int] | None = None  # (width, height)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=self.format, dir=self.path.parent)
+        fd, tmp = temporary_beside(self.path, prefix=f".{self.path.stem}.", suffix=self.format)
         os.close(fd)
         self.tmp = Path(tmp)
         self._writer: Any = None
