@@ -10,8 +10,9 @@ for nothing: ``rl eval`` of a PPO run took 7.2 s and takes 5.1 now, and so gain 
 and the start checks of detached runs. A training process loaded it all the same at its first optimizer step:
 torch wraps every optimizer's ``step`` in a function that imports ``torch._dynamo`` to put a "graph break"
 around the update, which does nothing outside compiled code. Without it, ``playground rl train ppo CartPole-v1
---steps 256`` takes 3.1 s of CPU instead of 4.3 (user and system, twice each, on the 2-core machine). :func:`skip_compiler_import` gives those classes a ``step`` that does what torch's
-wrapper does in eager mode (grad off unless the optimizer is differentiable) without the import.
+--steps 256`` takes 3.1 s of CPU instead of 4.3 (user and system, twice each, on the 2-core machine).
+:func:`skip_compiler_import` gives those classes a ``step`` that does what torch's wrapper does in eager mode (grad
+off unless the optimizer is differentiable) without the import.
 
 Nothing in the project calls ``torch.compile``. :func:`skip_compiler_import` records, on each function torch
 wrapped that way in its optimizers, that its "never compile" version is the function itself, which is exactly
