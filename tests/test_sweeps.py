@@ -473,8 +473,12 @@ def _nodes_of(sweep_id: str) -> dict[str, str]:
 def test_a_sweep_lands_on_both_nodes_asha_stops_one_and_the_best_becomes_a_preset(
         ray_cluster: RayCluster, home: Path, cli: Any) -> None:
     started = time.monotonic()
+    # ASHA's rungs at 500, 2,000 and 8,000 steps. The budget leaves a trial that ASHA stops at 2,000 steps some
+    # 10,000 more to train while the stop reaches its run: with a budget of 4,000 an idle machine trained CartPole
+    # so fast (about 1,500 steps/s a trial) that the runs had finished before their stop came.
+    budget = 12_000
     proc = _playground(home, "sweep", "ppo", "CartPole-v1", "--trials", "4", "--space",
-                       "learning_rate=loguniform(1e-5,1e-2)", "--budget-steps", "4000", *TINY, "--seed", "1",
+                       "learning_rate=loguniform(1e-5,1e-2)", "--budget-steps", str(budget), *TINY, "--seed", "1",
                        "--reduction-factor", "4", "--on", ray_cluster.address, "--json")
     assert proc.returncode == 0, proc.stderr[-3000:]
     sweep_id, record = proc.stdout.splitlines()[0], json.loads(proc.stdout.split("\n", 1)[1])
@@ -497,9 +501,9 @@ def test_a_sweep_lands_on_both_nodes_asha_stops_one_and_the_best_becomes_a_prese
     assert early, [(v.trial, v.status, v.steps, v.value) for v in views.values()]
     for view in early:
         run = store.get_run(view.runs[0])
-        assert run.status == "stopped" and run.step < 4000 and runs.checkpoints(run, store)[-1][0] == run.step
+        assert run.status == "stopped" and run.step < budget and runs.checkpoints(run, store)[-1][0] == run.step
     finished = [v for v in views.values() if v.status == "finished"]
-    assert finished and all(store.get_run(v.runs[0]).step >= 4000 for v in finished)
+    assert finished and all(store.get_run(v.runs[0]).step >= budget for v in finished)
     # the best trial, exported as a preset of one's own, is what --preset NAME then trains with
     best = sweeps.best_trials(sweep_id)[0]
     assert record["best_value"] == pytest.approx(best.value) and record["best_run"] == best.runs[0]
