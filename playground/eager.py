@@ -36,16 +36,8 @@ import torch
 _CACHE_ATTRIBUTE = "__dynamo_disable"  # where torch._compile._disable_dynamo keeps a function's disabled version
 
 
-def _lazy_wrapper_code() -> set[types.CodeType]:
-    """The code of the wrapper ``torch._disable_dynamo`` puts around a function (none if torch changed)."""
-    maker = getattr(getattr(torch, "_compile", None), "_disable_dynamo", None)
-    code = getattr(maker, "__code__", None)
-    return {c for c in (code.co_consts if code else ()) if isinstance(c, types.CodeType)}
-
-
-def _step_wrapper_code() -> set[types.CodeType]:
-    """The code of the wrapper torch puts around each optimizer's ``step`` (none if torch changed)."""
-    maker = getattr(sys.modules.get("torch.optim.optimizer"), "_use_grad_for_differentiable", None)
+def _wrapper_code(maker: object) -> set[types.CodeType]:
+    """The code of the wrappers a decorator ``maker`` defines inside itself (none if torch renamed or changed it)."""
     code = getattr(maker, "__code__", None)
     return {c for c in (code.co_consts if code else ()) if isinstance(c, types.CodeType)}
 
@@ -80,7 +72,9 @@ def skip_compiler_import() -> int:
     breaks; returns how many functions it changed."""
     if "torch._dynamo" in sys.modules:
         return 0  # already loaded: nothing left to save, and torch's own marks are in place
-    wrapper_code, step_code = _lazy_wrapper_code(), _step_wrapper_code()
+    # what torch._disable_dynamo puts around a function, and what torch puts around each optimizer's step
+    wrapper_code = _wrapper_code(getattr(getattr(torch, "_compile", None), "_disable_dynamo", None))
+    step_code = _wrapper_code(getattr(sys.modules.get("torch.optim.optimizer"), "_use_grad_for_differentiable", None))
     marked = 0
     for cls in _optimizer_classes():
         step = vars(cls).get("step")
