@@ -1078,11 +1078,17 @@ def _short_date(iso: str | None) -> str:
 def runs_show(
     run: Annotated[str, typer.Argument(help="run id, name or 'latest'")],
     as_json: Annotated[bool, typer.Option("--json", help="print it as JSON (docs/cli-json.md)")] = False,
+    every: Annotated[Optional[int], typer.Option(
+        help="RL runs: the training games summed up per this many steps (mean, min, max of each window)")] = None,
 ) -> None:
     """One run: status, config, evaluations and checkpoints."""
     from playground import runs
 
-    record = runs.record(runs.get(run), detail=True)
+    found = runs.get(run)
+    windows = runs.training_windows(found, every) if every is not None else None
+    record = runs.record(found, detail=True)
+    if windows is not None:
+        record["training_windows"] = windows
     if as_json:
         _print_json(record)
         return
@@ -1108,6 +1114,14 @@ def runs_show(
         for e in record["evaluations"]:
             table.add_row(f"{e['step']:,}", f"{e['mean']:.2f}", f"{e['std']:.2f}", str(e["n_episodes"]),
                           ", ".join(f"{s:g}" for s in e["scores"][:12]))
+        out.print(table)
+    if windows is not None:
+        out.print(say("cli.show_windows", every=every))
+        table = Table(say("cli.col_window"), say("cli.col_games"), say("cli.col_mean"), say("cli.col_min"),
+                      say("cli.col_max"))
+        for w in windows:
+            shown = [f"{w['mean']:.2f}", f"{w['min']:g}", f"{w['max']:g}"] if w["games"] else ["", "", ""]
+            table.add_row(f"{w['start']:,}–{w['end']:,}", str(w["games"]), *shown)
         out.print(table)
     out.print(say("cli.show_checkpoints",
                   steps=", ".join(f"{c['step']:,}" for c in record["checkpoints"]) or say("cli.show_no_checkpoints")))

@@ -24,8 +24,8 @@ from playground import access, events, settings
 from playground.access import Actor
 from playground.atomic import atomic_write_text
 from playground.checks import check_name
-from playground.errors import (CheckpointError, NotAllowed, PlaygroundError, RunNotFound, RunStateError,
-                               StoreError)
+from playground.errors import (BadConfig, CheckpointError, NotAllowed, PlaygroundError, RunNotFound,
+                               RunStateError, StoreError)
 from playground.i18n import LANGUAGES, say, translate
 from playground.store import ACTIVE_STATUSES, Evaluation, Run, Store, get_store
 
@@ -43,6 +43,7 @@ DIED_KEY = "runs.died"
 NODE_DIED_KEY = "ray.node_died"
 NODE_KEYS = (NODE_DIED_KEY, "ray.node_lost")
 NEVER_BEGAN_KEY = "runs.never_began"
+GAME_SCORE = "episode/score"  # the metric the run session stores for every training game that ends
 
 
 def folder_for(run_id: str) -> Path:
@@ -549,6 +550,29 @@ def _summary(run: Run, evals: list[Any], quality: list[dict[str, Any]]) -> dict[
         out["last_quality"] = quality[-1] if quality else None
         out["model"], out["data"] = run.algo, run.env  # a GAN run's own words for its algo and env
     return out
+
+
+def training_windows(run: Run, every: int, store: Store | None = None) -> list[dict[str, Any]]:
+    """An RL run's training games summed up per ``every`` steps, from the first window to the one its last step is
+    in: each ``{start, end, games, mean, min, max}`` of the raw scores of the games that ended in steps ``start + 1``
+    to ``end`` (mean, min and max None where none ended). Published learning curves are such windows: Dopamine's
+    baselines average the training games of each iteration of 250,000 agent steps (docs/learning.md)."""
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        raise BadConfig("runs.bad_every", every=every)
+    if run.kind != "rl":
+        raise BadConfig("runs.every_needs_games", run=run.id)
+    store = store or get_store()
+    scores: dict[int, list[float]] = {}
+    for step, _time, _key, value in store.metrics(run.id, GAME_SCORE):
+        scores.setdefault(max(step - 1, 0) // every, []).append(value)
+    last = max([max(run.step - 1, 0) // every, *scores])
+    windows = []
+    for i in range(last + 1):
+        found = scores.get(i, [])
+        windows.append({"start": i * every, "end": (i + 1) * every, "games": len(found),
+                        "mean": sum(found) / len(found) if found else None,
+                        "min": min(found, default=None), "max": max(found, default=None)})
+    return windows
 
 
 def group_summary(records: list[dict[str, Any]]) -> dict[str, Any]:

@@ -231,7 +231,7 @@ class RunSession:
     def episode(self, step: int, score: float, length: int) -> None:
         """A whole game finished during training, with its raw score."""
         self._recent_scores.append(float(score))
-        self.log(step, {"episode/score": score, "episode/length": float(length)})
+        self.log(step, {runs.GAME_SCORE: score, "episode/length": float(length)})
 
     def add(self, values: Mapping[str, float]) -> None:
         """Values to average until the next ``log_means`` (a GAN's per-iteration losses)."""
