@@ -17,9 +17,10 @@ from playground import events
 from playground.atomic import atomic_write_bytes
 from playground.errors import PlaygroundError
 from playground.i18n import say, translate
+from playground.runs import GAME_SCORE
 from playground.store import Run, Store, get_store
 
-DEFAULT_METRICS = ("eval/mean", "episode/score", "rollout/ep_rew_mean", "eval/fd", "loss/g")  # GANs: the last two
+DEFAULT_METRICS = ("eval/mean", GAME_SCORE, "rollout/ep_rew_mean", "eval/fd", "loss/g")  # GANs: the last two
 # Fonts that draw Chinese, the first one installed labels a picture in Chinese (matplotlib's own cannot).
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
              "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC", "Arial Unicode MS")
@@ -57,6 +58,14 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
     idx = np.arange(1, len(values) + 1)
     lo = np.maximum(idx - window, 0)
     return (cumsum[idx] - cumsum[lo]) / (idx - lo)
+
+
+def window_for(metric: str, n: int, smoothing: int) -> int:
+    """The user's window, or the default: training games' scores are noisy (a twentieth of the points), other curves
+    are drawn as they are. The picture and the Runs page draw with the same one."""
+    if smoothing:
+        return smoothing
+    return max(1, n // 20) if metric == GAME_SCORE else 1
 
 
 @functools.cache
@@ -99,8 +108,7 @@ def figure(runs: Sequence[Run], metric: str, store: Store | None = None, smoothi
             continue
         steps = np.array([r[0] for r in rows], dtype=float)
         values = np.array([r[3] for r in rows], dtype=float)
-        window = smoothing or (max(1, len(values) // 20) if metric == "episode/score" else 1)
-        ax.plot(steps, smooth(values, window), label=f"{run.id}" + (f" ({run.label})" if run.label else ""))
+        ax.plot(steps, smooth(values, window_for(metric, len(values), smoothing)), label=f"{run.id}" + (f" ({run.label})" if run.label else ""))
         plotted += 1
     if not plotted:
         plt.close(fig)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from playground.compare import group_by_setup, smooth  # the one grouping of seeds, shared with playground.stats
+from playground.compare import group_by_setup, smooth, window_for  # one grouping of seeds, shared with stats
 from playground.store import Run, Store, get_store
 
 BANDS = ("minmax", "std")
@@ -30,13 +30,6 @@ def group_label(group: Sequence[Run], seeds_word: str = "seeds") -> str:
     if len(group) == 1:
         return label(group[0])
     return f"{group[0].id} +{len(group) - 1} ({len(group)} {seeds_word})"
-
-
-def window_for(metric: str, n: int, smoothing: int) -> int:
-    """The user's window, or compare's default (episode scores are noisy; other curves are drawn as is)."""
-    if smoothing:
-        return smoothing
-    return max(1, n // 20) if metric == "episode/score" else 1
 
 
 def series(run: Run, metric: str, store: Store, smoothing: int) -> tuple[np.ndarray, np.ndarray]:

@@ -51,7 +51,7 @@ EVALS = "live.evals"  # session state: run id -> the `rl|gan eval` child this se
 RESUME_GRACE_S = 60.0  # a resumed run stays "stopped" until its new job claims it; keep polling that long
 # What each kind draws as its curve: metric key -> translation key of its legend.
 CURVES = {
-    "rl": {"episode/score": "live.curve.return"},
+    "rl": {runs.GAME_SCORE: "live.curve.return"},
     "gan": {"loss/d": "live.curve.loss_d", "loss/g": "live.curve.loss_g"},
 }
 
