@@ -39,7 +39,7 @@ app: install
 # xdist_group share one process: the Ray ones (one loopback Ray cluster serves them all), and those that measure with
 # the GAN feature networks (trained once, while the other process goes on with other tests). The 25 slowest
 # tests are listed at the end. The learning checks (tests marked `slow`: a preset solves CartPole, InfoGAN's code
-# learns the digit...) train for up to two minutes each: they are `make learning`, not `make test`.
+# learns the digit...) train for up to about four minutes each: they are `make learning`, not `make test`.
 test: install
 	$(BIN)/python -m pytest -n auto --maxprocesses 8 --dist loadgroup --durations=25 -m "not slow"
 
