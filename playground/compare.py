@@ -108,7 +108,8 @@ def figure(runs: Sequence[Run], metric: str, store: Store | None = None, smoothi
             continue
         steps = np.array([r[0] for r in rows], dtype=float)
         values = np.array([r[3] for r in rows], dtype=float)
-        ax.plot(steps, smooth(values, window_for(metric, len(values), smoothing)), label=f"{run.id}" + (f" ({run.label})" if run.label else ""))
+        label = f"{run.id}" + (f" ({run.label})" if run.label else "")
+        ax.plot(steps, smooth(values, window_for(metric, len(values), smoothing)), label=label)
         plotted += 1
     if not plotted:
         plt.close(fig)
