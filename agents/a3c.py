@@ -12,8 +12,9 @@ stable-baselines3 has no A3C (its A2C is the synchronous variant), so this file 
    gradient, and apply it to the global weights with the shared optimizer. No lock guards the
    weights (Hogwild): workers write over each other, which is the algorithm.
 3. The *parent* process (the one the platform runs) owns everything outside the math: workers
-   send it ``(kind, ...)`` messages through a queue (finished games, averaged losses, errors); it
-   forwards them to the platform's ``TrainingHooks``, which checkpoint, evaluate and ask to stop.
+   send it ``(kind, ...)`` messages, each through a pipe of its own (finished games, averaged losses,
+   errors); it forwards them to the platform's ``TrainingHooks``, which checkpoint, evaluate and ask
+   to stop.
    Starting and watching the processes is ``agents/worker_pool.py``: a worker that dies or goes
    silent fails the run, and every worker is ended on every path out of ``learn``.
 
@@ -63,7 +64,7 @@ from torch.distributions import Categorical
 
 from agents.base import Agent, Thought, TrainingHooks, check_schedule, checkpoint_archive, learning_rate_at
 from agents.frames import is_image
-from agents.worker_pool import LossAverager, WorkerPool
+from agents.worker_pool import LossAverager, Outbox, SharedSteps, StopSignal, WorkerPool
 from playground.errors import BadConfig, CheckpointError, IncompatibleEnvironment
 from playground.i18n import Words
 
@@ -393,9 +394,9 @@ def worker(
     setup: WorkerSetup,
     shared_model: ActorCritic,
     optimizer: torch.optim.Optimizer,
-    counter: Any,  # mp.Value("q"): environment steps taken by all workers together
-    stop: Any,  # mp.Event: the parent asks every worker to finish
-    messages: Any,  # mp.Queue: (kind, worker index, wall time, payload) to the parent
+    counter: SharedSteps,  # environment steps taken by all workers together
+    stop: StopSignal,  # the parent asks every worker to finish
+    messages: Outbox,  # (kind, worker index, wall time, payload) to the parent
 ) -> None:
     """One worker process's loop (``agents.worker_pool.run_worker`` runs it): sync, roll out, update."""
     hp = A3CHyperparameters.model_validate(setup.hyperparameters)
@@ -414,7 +415,7 @@ def worker(
         nonlocal sums, updates, last_report
         if updates:
             means = {key: value / updates for key, value in sums.items()}
-            messages.put(("losses", setup.index, time.time(), (counter.value, updates, means)))
+            messages.put(("losses", setup.index, time.time(), (counter.total, updates, means)))
         else:
             messages.put(("alive", setup.index, time.time(), None))
         sums, updates, last_report = {}, 0, time.time()
@@ -423,7 +424,7 @@ def worker(
         obs = torch.as_tensor(env.reset())
         # The LSTM's (h, c), carried from one rollout to the next and zeroed when a game ends.
         state = local_model.initial_state(1) if local_model.recurrent else None
-        step = counter.value
+        step = counter.total
         while not stop.is_set() and step < setup.total_steps:
             if os.getppid() != setup.parent_pid:  # the parent died without stopping us
                 return
@@ -453,9 +454,7 @@ def worker(
                 if next_state is not None:
                     next_state = reset_state(next_state, torch.as_tensor(done, dtype=torch.float32))
                 state = next_state
-                with counter.get_lock():
-                    counter.value += 1
-                    step = counter.value
+                step = counter.add(setup.index)
                 if "episode" in info:  # a whole game ended (raw score, whatever the learner sees)
                     messages.put(("episode", setup.index, time.time(), (step, float(info["episode"]["r"]),
                                                                          int(info["episode"]["l"]))))
@@ -540,7 +539,7 @@ class A3CAgent(Agent):
         self.model: ActorCritic | None = None
         self.optimizer: torch.optim.Optimizer | None = None
         self._ctx = mp.get_context("spawn")  # a clean interpreter per worker; never fork torch's threads
-        self._counter = self._ctx.Value("q", 0)
+        self._counter = SharedSteps(self._ctx, 0)  # a fresh one, with a slot per worker, for each learn call
         self.n_updates = 0
         self._pool: WorkerPool | None = None  # the workers of the running (or last) learn call
         self._act_state: LSTMState | None = None  # the LSTM's (h, c) per env of the batch act() plays
@@ -605,7 +604,7 @@ class A3CAgent(Agent):
                                   reason=first[:200]) from None
         self.optimizer.share_memory()  # load_state_dict made private copies; share them again
         self.model.share_memory()
-        self._counter.value = int(meta["step"])
+        self._counter = SharedSteps(self._ctx, 0, start=int(meta["step"]))
         self.n_updates = int(meta.get("n_updates", 0))
         return self.step
 
@@ -658,6 +657,7 @@ class A3CAgent(Agent):
                     self._log_losses(hooks, losses, started_at, started_step)
 
         pool = self._pool = WorkerPool(self._ctx, "A3C worker", self.hp.worker_timeout_s, handle)
+        self._counter = SharedSteps(self._ctx, self.n_envs, start=self.step)
         make_env = self.make_env  # picklable (playground.envs.TrainEnvFactory): each worker builds its own
 
         def worker_args(index: int) -> tuple[Any, ...]:
@@ -740,7 +740,7 @@ class A3CAgent(Agent):
 
     @property
     def step(self) -> int:
-        return int(self._counter.value)
+        return self._counter.total
 
     def close(self) -> None:
         if self._pool is not None:

@@ -1,4 +1,4 @@
-"""Worker processes that report through one queue, and the parent that watches them.
+"""Worker processes, each reporting through its own pipe, and the parent that watches them.
 
 An asynchronous algorithm (A3C) runs its math in worker processes. What the parent does about
 them is the same whatever the math, so it lives here and the algorithm's file keeps only its math:
@@ -8,16 +8,22 @@ end every one of them on every path out (none is left behind).
 Every message is ``(kind, worker index, wall time, payload)``. ``run_worker`` wraps a worker's
 loop and ends it with ``done``, or with ``error`` and the traceback; ``alive`` is a heartbeat.
 Any other kind is the algorithm's own and goes to its handler, in the order it was sent.
+
+A worker may be killed at any instant (the out-of-memory killer, a user's ``kill -9``), so nothing
+the workers share may be left half-done by one: no lock (a dead holder keeps it forever), and no
+pipe shared by all (half a message from a dead writer blocks the reader on the others' messages).
+Each worker writes to a pipe of its own, which the parent then reads as closed; the stop signal and
+the step counter are plain shared numbers, each written by one side only.
 """
 
 from __future__ import annotations
 
 import logging
-import queue as queue_module
 import signal
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
+from multiprocessing import connection
 from typing import Any
 
 import torch
@@ -31,7 +37,54 @@ Message = tuple[str, int, float, Any]  # (kind, worker index, wall time, payload
 Handler = Callable[[str, int, Any], None]  # (kind, worker index, payload) for the algorithm's own kinds
 
 
-def run_worker(work: Callable[..., None], index: int, args: Sequence[Any], stop: Any, messages: Any) -> None:
+class Outbox:
+    """A worker's end of its own pipe to the parent. ``put`` sends one whole message (it waits only
+    while the pipe is full, and the parent reads it ten times a second)."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def put(self, message: Message) -> None:
+        self._conn.send(message)
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class StopSignal:
+    """Set by the parent, read by the workers: one shared byte, no lock (``multiprocessing.Event``
+    takes a lock to read, which a worker killed while reading would hold forever)."""
+
+    def __init__(self, ctx: Any) -> None:
+        self._flag = ctx.RawValue("b", 0)
+
+    def set(self) -> None:
+        self._flag.value = 1
+
+    def is_set(self) -> bool:
+        return bool(self._flag.value)
+
+
+class SharedSteps:
+    """Environment steps taken by all the workers together, from ``start``: each worker counts in a
+    slot of its own (one writer, so no lock), and the total is the sum."""
+
+    def __init__(self, ctx: Any, n_workers: int, start: int = 0) -> None:
+        self.start = int(start)
+        self._slots = ctx.RawArray("q", n_workers) if n_workers else []
+
+    def add(self, index: int, n: int = 1) -> int:
+        """Count ``n`` steps of worker ``index``; the total after them."""
+        self._slots[index] += n
+        return self.total
+
+    @property
+    def total(self) -> int:
+        return self.start + sum(self._slots)
+
+
+def run_worker(work: Callable[..., None], index: int, args: Sequence[Any], stop: StopSignal,
+               messages: Outbox) -> None:
     """Entry point of a worker process: ``work(*args, stop, messages)``, then ``done``; any exception
     goes to the parent with its traceback, since the parent decides what a failure means."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle (it stops us)
@@ -40,10 +93,13 @@ def run_worker(work: Callable[..., None], index: int, args: Sequence[Any], stop:
         work(*args, stop, messages)
         messages.put(("done", index, time.time(), None))
     except BaseException:  # noqa: BLE001 - the parent decides; it needs the whole story
-        messages.put(("error", index, time.time(), traceback.format_exc()))
-        messages.close()
-        messages.join_thread()  # make sure the error reaches the pipe before we exit
+        try:
+            messages.put(("error", index, time.time(), traceback.format_exc()))
+        except OSError:  # the parent is gone: nobody to tell
+            pass
         raise SystemExit(1) from None
+    finally:
+        messages.close()
 
 
 class WorkerPool:
@@ -60,8 +116,8 @@ class WorkerPool:
         self.timeout_s = timeout_s
         self.timeout_name = timeout_name
         self.handle = handle
-        self.stop = ctx.Event()  # set: every worker finishes its current piece of work and returns
-        self.messages = ctx.Queue()
+        self.stop = StopSignal(ctx)  # set: every worker finishes its current piece of work and returns
+        self.inboxes: list[Any] = []  # the parent's end of each worker's pipe; None once it is closed
         self.processes: list[Any] = []
         self.last_seen: list[float] = []
         self.finished: set[int] = set()
@@ -69,11 +125,16 @@ class WorkerPool:
     def start(self, n: int, work: Callable[..., None], args_of: Callable[[int], Sequence[Any]]) -> None:
         """Start ``n`` processes running ``work(*args_of(index), stop, messages)``; ``work`` must pickle."""
         for index in range(n):
+            inbox, outbox = self.ctx.Pipe(duplex=False)
             process = self.ctx.Process(
-                target=run_worker, args=(work, index, tuple(args_of(index)), self.stop, self.messages),
+                target=run_worker, args=(work, index, tuple(args_of(index)), self.stop, Outbox(outbox)),
                 name=f"{self.label.lower().replace(' ', '-')}-{index}", daemon=True,
             )
-            process.start()
+            try:
+                process.start()
+            finally:
+                outbox.close()  # the worker has its own copy: the pipe closes when the worker ends
+            self.inboxes.append(inbox)
             self.processes.append(process)
             self.last_seen.append(time.time())
             log.info("%s %d started (pid %d)", self.label, index, process.pid)
@@ -84,7 +145,7 @@ class WorkerPool:
 
     def receive(self, timeout: float) -> None:
         """Hand what the workers sent to the handler, in order; raise if one of them failed."""
-        for kind, index, sent_at, payload in _receive(self.messages, timeout):
+        for kind, index, sent_at, payload in self._read(timeout):
             self.last_seen[index] = max(self.last_seen[index], sent_at)
             if kind == "done":
                 self.finished.add(index)
@@ -101,7 +162,7 @@ class WorkerPool:
             if index in self.finished:
                 continue
             if process.exitcode is not None:
-                self.receive(0.0)  # its last words (an error or ``done``) may still be in the queue
+                self.receive(0.0)  # its last words (an error or ``done``) may still be in its pipe
                 if index in self.finished:
                     continue
                 code = process.exitcode
@@ -138,8 +199,28 @@ class WorkerPool:
                 process.kill()
                 process.join(timeout=5.0)
         self.processes = []
-        self.messages.cancel_join_thread()
-        self.messages.close()
+        for inbox in self.inboxes:
+            if inbox is not None:
+                inbox.close()
+        self.inboxes = []
+
+    def _read(self, timeout: float, limit: int = 1000) -> list[Message]:
+        """Up to ``limit`` messages: wait ``timeout`` for the first, then take what is already there, each
+        worker's in the order it sent them. A pipe at its end (its worker ended, or died mid-message) is
+        closed and read no more: ``check`` tells what became of its worker."""
+        out: list[Message] = []
+        open_inboxes = [inbox for inbox in self.inboxes if inbox is not None]
+        if not open_inboxes:
+            time.sleep(timeout)
+            return out
+        for inbox in connection.wait(open_inboxes, timeout):
+            try:
+                while len(out) < limit and inbox.poll():
+                    out.append(inbox.recv())
+            except (EOFError, OSError):  # OSError: the end came in the middle of a message
+                inbox.close()
+                self.inboxes[self.inboxes.index(inbox)] = None
+        return out
 
 
 class LossAverager:
@@ -163,15 +244,3 @@ class LossAverager:
         values = {f"train/{key}": total / self.count for key, total in self.sums.items()} if self.count else {}
         self.sums, self.count, self.last = {}, 0, time.monotonic()
         return values
-
-
-def _receive(messages: Any, timeout: float, limit: int = 1000) -> list[Message]:
-    """Up to ``limit`` messages: wait ``timeout`` for the first, then take what is already there."""
-    out = []
-    try:
-        out.append(messages.get(timeout=timeout) if timeout > 0 else messages.get_nowait())
-        while len(out) < limit:
-            out.append(messages.get_nowait())
-    except queue_module.Empty:
-        pass
-    return out
