@@ -781,6 +781,7 @@ class DQNAgent(Agent):
         path = Path(folder) / REPLAY_FILE
         if path.is_file():
             self.memory = ReplayMemory.load(path, self.replay_settings())
+            self.memory.cut_episodes()  # the run goes on in new envs: their first steps begin new games
             return True
         log.info("no replay memory was kept beside the checkpoint; it fills again before learning resumes")
         self._learning_from = self._step + self.settings.learning_starts

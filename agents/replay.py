@@ -380,6 +380,12 @@ class ReplayMemory:
             self._ready_from(ended, h - s.n_step, h - 1)
             self._starting[ended] = True
 
+    def cut_episodes(self) -> None:
+        """The envs are new ones (a resumed run): the games they played when the memory was saved are over. The
+        next step of each env starts a game, and the cut games' last steps, whose n-step windows never completed
+        (the observations after them were never seen), are never sampled."""
+        self._starting[:] = True
+
     def _observations(self, obs: np.ndarray) -> np.ndarray:
         s = self.settings
         obs = np.asarray(obs)

@@ -409,6 +409,25 @@ def test_a_saved_memory_comes_back_exactly(tmp_path: Path) -> None:
     assert_same_batch(again.sample(8), flat_memory.sample(8))
 
 
+def test_a_resumed_memory_starts_new_games_and_never_joins_them_to_the_cut_ones(tmp_path: Path) -> None:
+    # A resumed run plays in new envs: the games under way at the save are cut. Their last steps (whose n-step
+    # windows never completed) must never be sampled, and the new games' first stacks hold zeros, as the new envs
+    # show them, not the cut games' frames.
+    memory, env = atari(capacity=2 * 100, n_envs=2, prioritized=True), FakeAtari(2, "zeros", seed=6)
+    before = play(memory, env, 40)
+    loaded = ReplayMemory.load(memory.save(tmp_path / "replay.npz"), memory.settings)
+    loaded.cut_episodes()
+    fresh = FakeAtari(2, "zeros", seed=9)
+    fresh.next_id = 10**6  # frame ids of their own
+    for e in range(2):
+        fresh._start(e, first=True)
+    after = play(loaded, fresh, 40)
+    record = before + after  # four streams: the cut games' and the new games'
+    assert not any(s[4] or s[5] for s in before[0][-N:] + before[1][-N:]), "the seed leaves both games under way"
+    wanted = sum(complete(steps_e, t, N) for steps_e in record for t in range(len(steps_e)))
+    assert check_against_env(loaded, record) == wanted == len(loaded)
+
+
 def test_a_saved_memory_with_other_settings_or_a_damaged_file_is_refused(tmp_path: Path) -> None:
     memory = flat(n_envs=1)
     for t in range(5):
