@@ -145,6 +145,7 @@ def test_the_worker_hands_cut_offs_and_game_ends_to_the_math_apart(
     import threading
 
     from agents import a3c
+    from agents.worker_pool import SharedSteps
 
     hp = a3c.A3CHyperparameters(n_steps=4, gae_lambda=gae_lambda, optimizer="adam", learning_rate=1e-3)
     model_kwargs = {"obs_shape": (4,), "obs_dtype": "float32", "n_actions": 2, "net_arch": [8]}
@@ -164,8 +165,9 @@ def test_the_worker_hands_cut_offs_and_game_ends_to_the_math_apart(
         index=0, seed=0, total_steps=4, hyperparameters=hp.model_dump(), model_kwargs=model_kwargs,
         make_env=lambda n_envs, seed: _ScriptedEnv(), parent_pid=os.getppid(),
     )
-    a3c.worker(setup, shared, a3c.make_optimizer(shared, hp), multiprocessing.Value("q", 0), threading.Event(),
-               queue.Queue())
+    steps = SharedSteps(multiprocessing.get_context("spawn"), 1)
+    a3c.worker(setup, shared, a3c.make_optimizer(shared, hp), steps, threading.Event(), queue.Queue())
+    assert steps.total == 4
     _close(seen["rewards"], [1.0, 2.0, 3.0, 4.0])
     _close(seen["terminated"], [0.0, 0.0, 0.0, 1.0])
     _close(seen["truncated"], [0.0, 1.0, 0.0, 0.0])
