@@ -38,8 +38,8 @@ Handler = Callable[[str, int, Any], None]  # (kind, worker index, payload) for t
 
 
 class Outbox:
-    """A worker's end of its own pipe to the parent. ``put`` sends one whole message (it waits only
-    while the pipe is full, and the parent reads it ten times a second)."""
+    """A worker's end of its own pipe to the parent. ``put`` sends one whole message; it waits only
+    while the pipe is full, until the parent (busy with an evaluation or a checkpoint) reads again."""
 
     def __init__(self, conn: Any) -> None:
         self._conn = conn
@@ -132,6 +132,9 @@ class WorkerPool:
             )
             try:
                 process.start()
+            except BaseException:
+                inbox.close()
+                raise
             finally:
                 outbox.close()  # the worker has its own copy: the pipe closes when the worker ends
             self.inboxes.append(inbox)
