@@ -10,6 +10,11 @@ about 31 ms with this; 108.8 ms against 71.4 ms in plain float32 (docs/benchmark
 
 Only memory order and the moment of the conversion change: the weights are the same numbers with the same names,
 so checkpoints load with or without it.
+
+Batches that are trained on more than once (PPO's rollout, four epochs of minibatches) can be packed once
+beforehand (:func:`pack`): channels last, and each 4x4 tile of pixels folded into the channels, so that the first
+convolution (8x8, stride 4) becomes the same sums as a 2x2 convolution with stride 1 over 64 channels, which oneDNN
+runs faster (batch 256 in bfloat16 on a 2-core Zen 5 EPYC, forward and backward: 5.7 against 8.8 ms).
 """
 
 from __future__ import annotations
@@ -64,7 +69,8 @@ def through(layers: nn.Sequential, frames: torch.Tensor, *, folded: bool = False
     frames scaled to [0, 1]. For uint8 frames the 1/255 goes into the first convolution's weights (8k numbers)
     instead of into the input (7M for PPO's 256 frame stacks): one pass less over the batch, 10% of an update.
     ``folded``: that convolution's weights hold the 1/255 already (a copy made for acting). The format is
-    autocast's while it is on, else the weights'. Floating-point frames are taken as scaled already."""
+    autocast's while it is on, else the weights'. Floating-point frames are taken as scaled already. uint8 frames
+    may come packed by :func:`pack` (their channels then number the convolution's times its stride squared)."""
     first, *rest = layers
     if isinstance(first, nn.Sequential):
         x = through(first, frames, folded=folded)
@@ -76,10 +82,45 @@ def through(layers: nn.Sequential, frames: torch.Tensor, *, folded: bool = False
         conv: nn.Conv2d = first  # type: ignore[assignment]
         x = bytes_in(frames, compute_dtype(frames.device.type) or conv.weight.dtype)
         weight = conv.weight if folded else conv.weight * SCALE
-        x = F.conv2d(x, weight, conv.bias, conv.stride, conv.padding, conv.dilation, conv.groups)
+        if frames.shape[1] == conv.in_channels:
+            x = F.conv2d(x, weight, conv.bias, conv.stride, conv.padding, conv.dilation, conv.groups)
+        else:  # frames pack()ed into tiles of the convolution's stride
+            x = F.conv2d(x, packed_weight(weight, packing(conv)), conv.bias)
     for layer in rest:
         x = layer(x)
     return x
+
+
+def packing(conv: nn.Conv2d, frame_size: Sequence[int] = ()) -> int:
+    """The tile size :func:`pack` uses for frames (of ``frame_size``, height and width) into ``conv``: its stride,
+    or 1 where the frames or the convolution do not split into such tiles (a kernel that is not a multiple of the
+    stride, padding, dilation, groups)."""
+    block = conv.stride[0]
+    plain = conv.padding == (0, 0) and conv.dilation == (1, 1) and conv.groups == 1 and conv.stride[1] == block
+    fits = all(size % block == 0 for size in (*conv.kernel_size, *frame_size))
+    return block if plain and fits else 1
+
+
+def pack(frames: torch.Tensor, block: int) -> torch.Tensor:
+    """uint8 frame stacks (N x C x H x W) with each ``block`` x ``block`` tile of pixels folded into the channels:
+    N x C·block² x H/block x W/block, channels last in memory (so its rows are contiguous NHWC frames), channel
+    ``(i·block + j)·C + c`` holding channel c of the tile's pixel (i, j). The same bytes, in the order a
+    convolution with stride ``block`` reads them; :func:`through` takes them as they are. ``block`` 1 only
+    reorders to channels last. H and W must be multiples of ``block``."""
+    n, c, h, w = frames.shape
+    if h % block or w % block:
+        raise ValueError(f"frames of {h}x{w} do not split into tiles of {block}")
+    rows = frames.contiguous(memory_format=torch.channels_last).permute(0, 2, 3, 1)  # N x H x W x C, contiguous
+    tiles = rows.reshape(n, h // block, block, w // block, block * c).transpose(2, 3).contiguous()
+    return tiles.reshape(n, h // block, w // block, block * block * c).permute(0, 3, 1, 2)
+
+
+def packed_weight(weight: torch.Tensor, block: int) -> torch.Tensor:
+    """A convolution's weights (O x C x K x K, stride ``block``) rearranged for input packed by :func:`pack`: O x
+    C·block² x K/block x K/block, stride 1, the same sums. Differentiable, so gradients reach the original."""
+    out, c, kh, kw = weight.shape
+    tiles = weight.reshape(out, c, kh // block, block, kw // block, block).permute(0, 3, 5, 1, 2, 4)
+    return tiles.reshape(out, block * block * c, kh // block, kw // block).contiguous(memory_format=torch.channels_last)
 
 
 def compute_dtype(device_type: str) -> torch.dtype | None:

@@ -343,6 +343,7 @@ def test_the_frame_path_saves_a_zip_plain_sb3_loads_with_the_same_weights(home: 
         fast.close()
     data = zipfile.ZipFile(tmp_path / "fast.zip").read("data").decode()
     assert "FramePolicy" not in data and "FrameFeatures" not in data and "fused" not in data
+    assert "FrameRolloutBuffer" not in data and "RolloutBuffer" in data
     plain = PPO.load(tmp_path / "fast.zip", device="cpu")  # SB3 alone, as RL Baselines3 Zoo would
     assert type(plain.policy).__name__ == "ActorCriticCnnPolicy"
     loaded = plain.policy.state_dict()
@@ -413,6 +414,80 @@ def test_frames_go_through_the_first_convolution_as_bytes_with_the_scale_in_its_
             with pytest.raises(ValueError):
                 through(folded, frames.float(), folded=True)
             folded[0][0].weight.mul_(255.0)
+
+
+def test_packed_frames_are_the_same_bytes_and_give_the_first_convolution_the_same_sums() -> None:
+    """``pack`` folds each 4x4 tile of pixels into the channels (channel (i·4 + j)·4 + c is channel c of pixel
+    (i, j)); through it the 8x8, stride-4 convolution becomes a 2x2, stride-1 one with the same sums, in its output
+    and in its weights' gradient, and plain frames still take the plain convolution."""
+    from agents.frames import nature_cnn, pack, packing, through
+
+    torch.manual_seed(0)
+    frames = torch.randint(0, 256, (3, 4, 84, 84), dtype=torch.uint8)
+    packed = pack(frames, 4)
+    assert packed.shape == (3, 64, 21, 21) and packed.is_contiguous(memory_format=torch.channels_last)
+    for n, c, y, x in ((0, 0, 0, 0), (1, 3, 83, 83), (2, 2, 41, 6), (0, 1, 5, 77)):
+        assert packed[n, ((y % 4) * 4 + x % 4) * 4 + c, y // 4, x // 4] == frames[n, c, y, x]
+    assert torch.equal(pack(frames, 1), frames)  # tiles of one pixel: channels last only
+    with pytest.raises(ValueError):
+        pack(frames, 5)
+    layers = nature_cnn(4)
+    assert packing(layers[0], (84, 84)) == 4
+    assert packing(layers[0], (84, 82)) == 1 and packing(layers[2]) == 2 and packing(layers[4]) == 1
+    plain = through(layers, frames)
+    (plain_grad,) = torch.autograd.grad(plain.sum(), layers[0].weight)
+    tiled = through(layers, packed)
+    (tiled_grad,) = torch.autograd.grad(tiled.sum(), layers[0].weight)
+    assert torch.allclose(tiled, plain, atol=1e-5, rtol=1e-4)
+    assert torch.allclose(tiled_grad, plain_grad, atol=1e-3, rtol=1e-4)
+    assert tiled_grad.shape == layers[0].weight.shape
+
+
+@pytest.mark.parametrize("algo", ["ppo", "a2c"])
+def test_the_frame_rollout_buffer_hands_out_sb3s_minibatches_packed(home: Path, algo: str) -> None:
+    """PPO's and A2C's buffer packs a rollout's frames once; each minibatch holds, sample for sample, the frames
+    and numbers SB3's own buffer gives for the same shuffle, and the saved zip still names SB3's buffer."""
+    import numpy as np
+    from stable_baselines3.common.buffers import RolloutBuffer
+
+    from agents.frames import pack
+    from agents.sb3 import FrameRolloutBuffer, _as_plain_sb3
+    from playground.bench.ours import our_agent, train_steps
+
+    sets = ["n_steps=16", "batch_size=32"] if algo == "ppo" else ["n_steps=3"]
+    _config, agent = our_agent(algo, "ALE/Pong-v5", sets=sets)
+    try:
+        model = agent.model
+        ours = model.rollout_buffer
+        assert isinstance(ours, FrameRolloutBuffer) and ours.block == 4
+        original = model.train
+        model.train = lambda: None  # keep the rollout unread
+        train_steps(agent, model.n_steps * model.n_envs)
+        model.train = original
+        theirs = RolloutBuffer(ours.buffer_size, ours.observation_space, ours.action_space, n_envs=ours.n_envs,
+                               gamma=ours.gamma, gae_lambda=ours.gae_lambda)
+        for name in ("observations", "actions", "rewards", "returns", "episode_starts", "values", "log_probs",
+                     "advantages"):
+            setattr(theirs, name, getattr(ours, name).copy())
+        theirs.full = True
+        assert ours.observations.any()  # real frames, not zeros
+        batch = 32 if algo == "ppo" else None
+        for seed in (0, 1):
+            np.random.seed(seed)
+            mine = list(ours.get(batch))
+            np.random.seed(seed)
+            sb3 = list(theirs.get(batch))
+            assert len(mine) == len(sb3) >= 1
+            for a, b in zip(mine, sb3, strict=True):
+                assert torch.equal(a.observations, pack(b.observations, 4))
+                for field in ("actions", "old_values", "old_log_prob", "advantages", "returns"):
+                    assert torch.equal(getattr(a, field), getattr(b, field))
+        model.train()  # SB3's update takes the packed minibatches
+        with _as_plain_sb3(model):
+            assert model.rollout_buffer_class is RolloutBuffer and model.rollout_buffer_kwargs == {}
+        assert model.rollout_buffer_class is FrameRolloutBuffer
+    finally:
+        agent.close()
 
 
 def test_one_thread_for_mlps_only_while_learning(home: Path) -> None:
