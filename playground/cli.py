@@ -23,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 from typer.core import TyperArgument, TyperCommand, TyperGroup
 
+from playground import threads
 from playground.errors import PlaygroundError
 from playground.i18n import ENV_VAR, Words, check_language, language, say, set_language
 from playground.numbers import parse_steps
@@ -1934,6 +1935,7 @@ def _command() -> Any:
 
 
 def main() -> None:
+    threads.settle_openmp()  # before any command loads torch
     try:
         if os.environ.get(ENV_VAR):
             check_language(os.environ[ENV_VAR])

@@ -3,6 +3,9 @@ as runs start and end; an algorithm's own lower bound holds inside it, and leavi
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -54,3 +57,23 @@ def test_an_operators_limit_is_never_exceeded(home: Path, monkeypatch: pytest.Mo
 def test_share_arithmetic() -> None:
     assert threads.share(1, 2) == 2 and threads.share(2, 2) == 1 and threads.share(3, 2) == 1
     assert threads.share(0, 16) == 16 and threads.share(3, 16) == 5
+
+
+def test_openmp_spins_briefly_unless_the_user_chose() -> None:
+    """libgomp's threads spin 20,000 times, not 300,000, before they sleep; a user's own setting stays."""
+    environ: dict[str, str] = {}
+    threads.settle_openmp(environ)
+    assert environ == {"GOMP_SPINCOUNT": threads.OPENMP_SPIN}
+    for chosen in ({"GOMP_SPINCOUNT": "300000"}, {"OMP_WAIT_POLICY": "active"}):
+        environ = dict(chosen)
+        threads.settle_openmp(environ)
+        assert environ == chosen
+
+
+def test_the_cli_settles_openmp_before_torch_loads_and_its_children_inherit_it() -> None:
+    code = ("import os, sys\nsys.argv = ['playground', '--help']\nfrom playground import cli\n"
+            "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
+            "print('torch' in sys.modules, os.environ.get('GOMP_SPINCOUNT'))")
+    env = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    assert out.strip().splitlines()[-1] == f"False {threads.OPENMP_SPIN}"
