@@ -46,6 +46,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from playground import threads
 from playground.errors import MissingDependency, PlaygroundError
 from playground.i18n import say
 
@@ -60,8 +61,9 @@ REACH_TIMEOUT_S = 5.0
 WAIT_TICK_S = 0.5
 # A node's address: a host name or an IPv4 address, and a port.
 _ADDRESS = re.compile(r"^(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(?P<port>\d{1,5})$")
-# What the worker needs of the driver's environment: the same store and home, the same language for its sentences.
-PASSED_ON = ("PLAYGROUND_HOME", "PLAYGROUND_DB", "PLAYGROUND_LANG")
+# What the worker needs of the driver's environment: the same store and home, the same language for its sentences,
+# and the user's own OpenMP waiting, if any (playground.threads.settle_openmp).
+PASSED_ON = ("PLAYGROUND_HOME", "PLAYGROUND_DB", "PLAYGROUND_LANG", "GOMP_SPINCOUNT", "OMP_WAIT_POLICY")
 
 
 class ClusterError(PlaygroundError):
@@ -298,8 +300,9 @@ def _worker_env(placement: Placement) -> dict[str, str]:
 
     env = {name: os.environ[name] for name in PASSED_ON if os.environ.get(name)}
     env["PLAYGROUND_HOME"] = str(settings.home())
-    threads = str(max(1, int(placement.cpus)))  # the run's cores on its node are its share
-    env.update({"PLAYGROUND_THREADS": threads, "OMP_NUM_THREADS": threads, "PYTHONUNBUFFERED": "1"})
+    share = str(max(1, int(placement.cpus)))  # the run's cores on its node are its share
+    env.update({"PLAYGROUND_THREADS": share, "OMP_NUM_THREADS": share, "PYTHONUNBUFFERED": "1"})
+    threads.settle_openmp(env)  # set before the worker process loads torch
     if not placement.gpus:  # Ray leaves a task without GPUs every card of its node: it must not take one unasked
         env["CUDA_VISIBLE_DEVICES"] = ""
     return env

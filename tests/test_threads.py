@@ -77,3 +77,16 @@ def test_the_cli_settles_openmp_before_torch_loads_and_its_children_inherit_it()
     env = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
     assert out.strip().splitlines()[-1] == f"False {threads.OPENMP_SPIN}"
+
+
+def test_ray_workers_get_the_same_spin_or_the_users_own(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run's Ray worker process starts with the spin set before it loads torch, or with the user's own choice."""
+    from playground import cluster
+
+    monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    env = cluster._worker_env(cluster.Placement(on="ray", cpus=2))
+    assert env["GOMP_SPINCOUNT"] == threads.OPENMP_SPIN and env["OMP_NUM_THREADS"] == "2"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "passive")
+    env = cluster._worker_env(cluster.Placement(on="ray", cpus=2))
+    assert env["OMP_WAIT_POLICY"] == "passive" and "GOMP_SPINCOUNT" not in env
