@@ -351,8 +351,8 @@ class FrameRolloutBuffer(RolloutBuffer):
     copy. A minibatch is then a gather of contiguous rows. PPO's update on Pong, 16 minibatches of 256 on a 2-core
     Zen 5 EPYC: about 440 against 490 ms per rollout (docs/benchmarks.md). The other arrays are SB3's, untouched."""
 
-    def __init__(self, *args: Any, block: int = 1, **kwargs: Any) -> None:
-        self.block = block
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.block = 1  # the tile size (agents.frames.packing); SB3Agent sets it from the policy's first convolution
         self._frames: torch.Tensor | None = None  # packed, time-major rows: row t * n_envs + e
         super().__init__(*args, **kwargs)
 
@@ -369,14 +369,11 @@ class FrameRolloutBuffer(RolloutBuffer):
         yield from super().get(batch_size)
 
     def _get_samples(self, batch_inds: np.ndarray, env: Any = None) -> RolloutBufferSamples:
-        assert self._frames is not None and env is None, "frames are packed by get(), without VecNormalize"
+        assert self._frames is not None, "frames are packed by get()"
         # SB3 numbers the samples env by env (index e * steps + t); the packed rows go step by step
         rows = torch.from_numpy((batch_inds % self.buffer_size) * self.n_envs + batch_inds // self.buffer_size)
         frames = self._frames.index_select(0, rows).permute(0, 3, 1, 2).to(self.device)
-        data = (self.actions[batch_inds].astype(np.float32, copy=False), self.values[batch_inds].flatten(),
-                self.log_probs[batch_inds].flatten(), self.advantages[batch_inds].flatten(),
-                self.returns[batch_inds].flatten())
-        return RolloutBufferSamples(frames, *map(self.to_torch, data))
+        return super()._get_samples(batch_inds, env)._replace(observations=frames)  # SB3's own for the rest
 
 
 # What a saved zip names instead of our classes, so that plain SB3 and RL Baselines3 Zoo load it as their own.
@@ -389,20 +386,20 @@ def _as_plain_sb3(model: BaseAlgorithm) -> Iterator[None]:
     """While saving: the model names SB3's own policy and settings, none of ours, so that plain SB3 and RL Baselines3
     Zoo load the zip as one of theirs (the weights are the same either way)."""
     policy_class, policy_kwargs = model.policy_class, model.policy_kwargs
-    buffer = (getattr(model, "rollout_buffer_class", None), getattr(model, "rollout_buffer_kwargs", None))
+    buffer_class = getattr(model, "rollout_buffer_class", None)
     plain = {k: v for k, v in policy_kwargs.items() if k not in _OURS_ONLY_POLICY_KWARGS}
     optimizer_kwargs = {k: v for k, v in plain.pop("optimizer_kwargs", {}).items() if k != "fused"}
     if optimizer_kwargs:
         plain["optimizer_kwargs"] = optimizer_kwargs
     model.policy_class, model.policy_kwargs = _SAVED_AS.get(policy_class, policy_class), plain
-    if buffer[0] is FrameRolloutBuffer:
-        model.rollout_buffer_class, model.rollout_buffer_kwargs = RolloutBuffer, {}
+    if buffer_class is FrameRolloutBuffer:
+        model.rollout_buffer_class = RolloutBuffer
     try:
         yield
     finally:
         model.policy_class, model.policy_kwargs = policy_class, policy_kwargs
-        if buffer[0] is FrameRolloutBuffer:
-            model.rollout_buffer_class, model.rollout_buffer_kwargs = buffer
+        if buffer_class is FrameRolloutBuffer:
+            model.rollout_buffer_class = buffer_class
 
 
 class SB3Agent(Agent):
