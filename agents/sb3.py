@@ -30,6 +30,7 @@ from stable_baselines3 import A2C, DQN, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.distributions import Distribution
 from stable_baselines3.common.logger import KVWriter, Logger, TensorBoardOutputFormat
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.policies import ActorCriticCnnPolicy
@@ -342,6 +343,14 @@ class FramePolicy(ActorCriticCnnPolicy):
         if self.share_features_extractor:
             return (features_extractor or self.features_extractor)(obs)
         return self.pi_features_extractor(obs), self.vf_features_extractor(obs)
+
+    # SB3's own two widen the frames to float32 first (they call the base class's extract_features): bytes go in
+    # here too, so that the bootstrap value of each rollout and every predict() act on the bfloat16 copy.
+    def predict_values(self, obs: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return self.value_net(self.mlp_extractor.forward_critic(self.vf_features_extractor(obs)))
+
+    def get_distribution(self, obs: torch.Tensor) -> Distribution:  # type: ignore[override]
+        return self._get_action_dist_from_latent(self.mlp_extractor.forward_actor(self.pi_features_extractor(obs)))
 
 
 class FrameRolloutBuffer(RolloutBuffer):

@@ -376,6 +376,11 @@ def test_acting_in_bfloat16_uses_a_copy_that_follows_every_weight_change(home: P
 
         with torch.no_grad():
             assert torch.equal(extractor(frames), autocast_features())
+            # the bootstrap value and predict() take the bytes too, not SB3's float32 frames: acting's own numbers
+            _actions, values, _log_prob = policy(frames)
+            assert torch.equal(policy.predict_values(frames), values)
+            logits = policy.action_net(extractor(frames))
+            assert torch.equal(policy.get_distribution(frames).distribution.logits, logits - logits.logsumexp(-1, True))
         for _ in range(2):  # the policy's own optimizer: a fused Adam where torch has one for the CPU
             policy.optimizer.zero_grad()
             policy.evaluate_actions(frames, torch.zeros(3))[1].sum().backward()
