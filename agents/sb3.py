@@ -43,7 +43,7 @@ from stable_baselines3.common.utils import LinearSchedule
 from torch import nn
 
 from agents.base import Agent, OffPolicyKeys, Thought, TrainingHooks, check_schedule, checkpoint_archive
-from agents.frames import SCALE, channels_last, pack, packing, through
+from agents.frames import SCALE, as_rows, channels_last, from_rows, pack, packing, through, through_known
 from agents.precision import cpu_has_bfloat16
 from playground import threads
 from playground.atomic import atomic_write
@@ -280,13 +280,21 @@ class FrameFeatures(NatureCNN):
 
     Acting (no gradient) on frames in bfloat16 uses a bfloat16 copy of the weights, made again only after they
     change: autocast would cast all 1.7M weights on every call, a third of a forward pass for the 8 frames of one
-    step (0.85 ms against 0.58 ms on a 2-core Xeon). The copy computes the very numbers autocast does."""
+    step (0.85 ms against 0.58 ms on a 2-core Xeon). The copy computes the very numbers autocast does.
+
+    While ``keeps_acting``, acting on frames also keeps its layers' outputs until the next call (:meth:`acting_outputs`
+    hands them out), and the update can be given them back (:meth:`replay`): A2C's one gradient step per rollout
+    then computes no forward pass of the CNN, whose layers acting ran with the same weights on the same frames."""
 
     def __init__(self, observation_space: Any, features_dim: int = 512, bfloat16: bool = False) -> None:
         super().__init__(observation_space, features_dim)
         self.bfloat16 = bfloat16
-        # (what the weights were when copied, bfloat16 copy); outside the module tree and its state
+        self.keeps_acting = False
+        # Outside the module tree and its state: (what the weights were when copied, bfloat16 copy); the last acting
+        # call's (frames, weights, ReLU outputs); the outputs handed back for the next forward pass on given frames.
         self.__dict__["_acting"] = None
+        self.__dict__["_kept"] = None
+        self.__dict__["_replay"] = None
         self.__dict__["_changes"] = 0  # counted by weights_changed(): optimizer steps, loads
         self.register_load_state_dict_post_hook(lambda module, _keys: module.weights_changed())
 
@@ -295,19 +303,47 @@ class FrameFeatures(NatureCNN):
         them without bumping the tensors' version counters); the acting copy is made again before its next use."""
         self.__dict__["_changes"] += 1
 
+    def weights(self) -> tuple[int, ...]:
+        """Where the weights stand: equal tuples, equal weights. In-place changes bump the tensors' version
+        counters, except inside fused optimizers: those count in ``weights_changed``."""
+        return (self.__dict__["_changes"], *(w._version for w in self.parameters()))
+
     def forward(self, observations: torch.Tensor) -> torch.Tensor:
-        if not self.bfloat16:
-            return self.linear(through(self.cnn, observations))
-        if not torch.is_grad_enabled() and observations.dtype == torch.uint8:
-            return through(self._acting_copy(), observations, folded=True).float()
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            return self.linear(through(self.cnn, observations)).float()
+        replay, self.__dict__["_replay"] = self.__dict__["_replay"], None
+        if replay is not None and replay[0] is observations and replay[1] == self.weights():
+            dtype = torch.bfloat16 if self.bfloat16 else torch.float32
+            return through_known((self.cnn, self.linear), observations, replay[2], dtype).float()
+        if torch.is_grad_enabled() or observations.dtype != torch.uint8:
+            if not self.bfloat16:
+                return self.linear(through(self.cnn, observations))
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                return self.linear(through(self.cnn, observations)).float()
+        keep: list[torch.Tensor] | None = [] if self.keeps_acting else None
+        if self.bfloat16:
+            features = through(self._acting_copy(), observations, folded=True, keep=keep).float()
+        else:
+            features = through((self.cnn, self.linear), observations, keep=keep)
+        self.__dict__["_kept"] = None if keep is None else (observations, self.weights(), keep)
+        return features
+
+    def acting_outputs(self, frames: np.ndarray) -> tuple[tuple[int, ...], list[torch.Tensor]] | None:
+        """The weights and ReLU outputs of the last acting call, if it acted on ``frames`` (the very array: on the
+        CPU SB3 acts on a tensor sharing the memory of the frames it then stores); None if not, or if they were
+        handed out already."""
+        kept, self.__dict__["_kept"] = self.__dict__["_kept"], None
+        if kept is None or kept[0].data_ptr() != frames.ctypes.data or tuple(kept[0].shape) != frames.shape:
+            return None
+        return kept[1], kept[2]
+
+    def replay(self, frames: torch.Tensor, weights: tuple[int, ...], outputs: list[torch.Tensor]) -> None:
+        """The next forward pass, if it is on ``frames`` (this very tensor) with the weights still at ``weights``,
+        takes ``outputs`` (its ReLUs' outputs, from acting) instead of computing its layers."""
+        self.__dict__["_replay"] = (frames, weights, outputs)
 
     def _acting_copy(self) -> nn.Sequential:
         """cnn and linear in bfloat16, the first convolution's weights holding the 1/255 (``through(folded=True)``)."""
         weights = list(self.parameters())
-        # In-place changes bump the version counters, except inside fused optimizers: those count in _changes.
-        versions = (self.__dict__["_changes"], *(w._version for w in weights))
+        versions = self.weights()
         acting = self.__dict__["_acting"]
         if acting is None or acting[1][0][0].weight.device != weights[0].device:
             copy = deepcopy(nn.Sequential(self.cnn, self.linear)).to(torch.bfloat16).requires_grad_(False)
@@ -358,16 +394,29 @@ class FrameRolloutBuffer(RolloutBuffer):
     fastest: packed once per rollout (:func:`agents.frames.pack`: channels last, 4x4 tiles of pixels folded into the
     channels for the first convolution), where every minibatch of every epoch would otherwise reorder its own
     copy. A minibatch is then a gather of contiguous rows. PPO's update on Pong, 16 minibatches of 256 on a 2-core
-    Zen 5 EPYC: about 440 against 490 ms per rollout (docs/benchmarks.md). The other arrays are SB3's, untouched."""
+    Zen 5 EPYC: about 440 against 490 ms per rollout (docs/benchmarks.md). The other arrays are SB3's, untouched.
+
+    With an ``acting`` extractor (A2C's, set by its agent), each step also keeps what acting computed on its frames
+    (:meth:`FrameFeatures.acting_outputs`), and each minibatch hands those layers' outputs back to the extractor
+    for its forward pass, gathered like the frames: nothing is computed twice while the weights stay those that
+    acted (the extractor checks), which for A2C's one gradient step per rollout is always."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.block = 1  # the tile size (agents.frames.packing); SB3Agent sets it from the policy's first convolution
+        self.acting: FrameFeatures | None = None
         self._frames: torch.Tensor | None = None  # packed, time-major rows: row t * n_envs + e
+        self._acted: list[tuple[tuple[int, ...], list[torch.Tensor]] | None] = []  # per step, from acting
+        self._known: tuple[tuple[int, ...], list[torch.Tensor]] | None = None  # stacked rows, like _frames
         super().__init__(*args, **kwargs)
 
     def reset(self) -> None:
         super().reset()
-        self._frames = None
+        self._frames, self._acted, self._known = None, [], None
+
+    def add(self, obs: np.ndarray, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        if self.acting is not None:
+            self._acted.append(self.acting.acting_outputs(obs))
+        super().add(obs, *args, **kwargs)
 
     def get(self, batch_size: int | None = None) -> Iterator[RolloutBufferSamples]:
         if not self.generator_ready:  # first call on this rollout: pack the frames, let SB3 flatten the rest
@@ -375,6 +424,11 @@ class FrameRolloutBuffer(RolloutBuffer):
             frames = torch.from_numpy(self.observations).reshape(steps * envs, *self.obs_shape)
             self._frames = pack(frames, self.block).permute(0, 2, 3, 1)  # N x H' x W' x C', contiguous rows
             self.observations = np.empty((steps, envs, 0), dtype=self.observations.dtype)  # nothing to flatten
+            acted = self._acted
+            if len(acted) == steps and all(a is not None and a[0] == acted[0][0] for a in acted):  # type: ignore[index]
+                layers = zip(*(a[1] for a in acted))  # type: ignore[index]
+                self._known = acted[0][0], [torch.cat([as_rows(step) for step in layer]) for layer in layers]  # type: ignore[index]
+            self._acted = []
         yield from super().get(batch_size)
 
     def _get_samples(self, batch_inds: np.ndarray, env: Any = None) -> RolloutBufferSamples:
@@ -382,6 +436,9 @@ class FrameRolloutBuffer(RolloutBuffer):
         # SB3 numbers the samples env by env (index e * steps + t); the packed rows go step by step
         rows = torch.from_numpy((batch_inds % self.buffer_size) * self.n_envs + batch_inds // self.buffer_size)
         frames = self._frames.index_select(0, rows).permute(0, 3, 1, 2).to(self.device)
+        if self._known is not None and self.acting is not None:
+            weights, known = self._known
+            self.acting.replay(frames, weights, [from_rows(layer.index_select(0, rows)) for layer in known])
         return super()._get_samples(batch_inds, env)._replace(observations=frames)  # SB3's own for the rest
 
 
@@ -419,6 +476,9 @@ class SB3Agent(Agent):
     cpu_bfloat16: ClassVar[bool] = True
     # SB3 dumps its logger every `log_interval` iterations (episodes for DQN); aim for ~1k steps.
     log_every_steps: ClassVar[int] = 1000
+    # The update takes the CNN's outputs from acting instead of computing them again (FrameRolloutBuffer): for
+    # algorithms whose every rollout meets the weights that acted on it in its first forward pass only (A2C).
+    update_reuses_acting: ClassVar[bool] = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -458,7 +518,10 @@ class SB3Agent(Agent):
         model = self.algo_class(policy, env, seed=self.seed, device=self.device, verbose=0, **kwargs)
         buffer = getattr(model, "rollout_buffer", None)
         if isinstance(buffer, FrameRolloutBuffer):  # packed for the first convolution, where the frames allow
-            buffer.block = packing(model.policy.features_extractor.cnn[0], self.spec.observation_space.shape[1:])
+            extractor = model.policy.features_extractor
+            buffer.block = packing(extractor.cnn[0], self.spec.observation_space.shape[1:])
+            if self.update_reuses_acting and model.policy.share_features_extractor:
+                buffer.acting, extractor.keeps_acting = extractor, True
         return model
 
     def _use_frame_policy(self) -> bool:
@@ -609,6 +672,7 @@ class A2CAgent(SB3Agent):
     name = "a2c"
     algo_class = A2C
     Hyperparameters = A2CHyperparameters
+    update_reuses_acting = True  # one gradient step per rollout, on all of it, with the weights that acted
 
 
 class SB3DQNAgent(SB3Agent):

@@ -448,6 +448,93 @@ def test_packed_frames_are_the_same_bytes_and_give_the_first_convolution_the_sam
     assert tiled_grad.shape == layers[0].weight.shape
 
 
+def test_through_known_computes_no_layer_and_gives_autograds_own_gradients() -> None:
+    """Given the ReLU outputs ``through(keep=...)`` recorded, ``through_known`` hands them back with a graph whose
+    backward pass gives the gradients autograd gives through the layers themselves, bit for bit (plain and packed
+    frames, bfloat16 and float32); layers it cannot stand in for are refused."""
+    from agents.frames import nature_cnn, pack, through, through_known
+
+    torch.manual_seed(0)
+    layers = (nature_cnn(4), nn.Sequential(nn.Linear(3136, 32), nn.ReLU()))
+    weights = [w for layer in layers for w in layer.parameters()]
+    frames = torch.randint(0, 256, (5, 4, 84, 84), dtype=torch.uint8)
+    upstream = torch.randn(5, 32)
+    for tiles in (1, 4):
+        for dtype in (torch.bfloat16, torch.float32):
+            keep: list[torch.Tensor] = []
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype == torch.bfloat16):
+                computed = through(layers, pack(frames, tiles), keep=keep)
+            assert len(keep) == 4 and keep[-1] is computed
+            expected = torch.autograd.grad((computed.float() * upstream).sum(), weights)
+            known = through_known(layers, pack(frames, tiles), [k.detach() for k in keep], dtype)
+            assert known.dtype == dtype and torch.equal(known, computed)
+            got = torch.autograd.grad((known.float() * upstream).sum(), weights)
+            assert all(torch.equal(a, b) for a, b in zip(got, expected, strict=True))
+    with pytest.raises(ValueError):
+        through_known((nature_cnn(4), nn.Linear(3136, 32)), frames, keep, torch.float32)
+
+
+def test_a2c_learns_from_what_acting_computed_while_the_weights_are_those_that_acted(
+        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A2C's buffer keeps each step's layer outputs from acting and its update takes them instead of a forward pass
+    of the CNN: the same values and gradients as computing them again, sample for sample in SB3's shuffled order.
+    Outputs computed on other frames, or with weights that changed since, are not taken; PPO keeps nothing."""
+    import numpy as np
+
+    import agents.sb3 as sb3
+    from agents import frames as frame_path
+    from playground.bench.ours import our_agent, train_steps
+
+    replayed = []
+    monkeypatch.setattr(sb3, "through_known", lambda *a: replayed.append(1) or frame_path.through_known(*a))
+    _config, agent = our_agent("a2c", "ALE/Pong-v5", sets=["n_steps=3"])
+    try:
+        model = agent.model
+        buffer, policy, extractor = model.rollout_buffer, model.policy, model.policy.features_extractor
+        assert buffer.acting is extractor and extractor.keeps_acting
+        model.train = lambda: None  # keep the rollout unread
+        train_steps(agent, model.n_steps * model.n_envs)
+        np.random.seed(0)
+        (data,) = list(buffer.get(None))
+        weights = list(policy.parameters())
+
+        def values_and_gradients() -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+            values, log_prob, entropy = policy.evaluate_actions(data.observations, data.actions.long().flatten())
+            loss = values.square().mean() - (log_prob * data.advantages).mean() - entropy.mean()
+            return values.detach(), torch.autograd.grad(loss, weights)
+
+        values, gradients = values_and_gradients()
+        assert replayed == [1]
+        again, expected = values_and_gradients()  # the replay is used once; this computes the layers
+        assert replayed == [1]
+        assert torch.allclose(values, again, rtol=1e-2, atol=1e-3)
+        for got, want in zip(gradients, expected, strict=True):
+            assert torch.allclose(got, want, rtol=1e-2, atol=1e-2 * float(want.abs().max()))
+
+        assert extractor.__dict__["_replay"] is None  # offered once, taken once
+
+        frames = model._last_obs
+        with torch.no_grad():
+            policy(torch.from_numpy(frames))
+        assert extractor.acting_outputs(frames.copy()) is None  # kept for the frames acting saw, no others
+        with torch.no_grad():
+            policy(torch.from_numpy(frames))
+        assert extractor.acting_outputs(frames) is not None and extractor.acting_outputs(frames) is None
+        for weight, gradient in zip(weights, gradients, strict=True):
+            weight.grad = gradient.clone()
+        policy.optimizer.step()
+        (stale,) = list(buffer.get(None))  # the rollout's outputs offered again, from the weights before the step
+        policy.evaluate_actions(stale.observations, stale.actions.long().flatten())
+        assert replayed == [1]
+    finally:
+        agent.close()
+    _config, agent = our_agent("ppo", "ALE/Pong-v5", sets=["n_steps=16", "batch_size=32"])
+    try:
+        assert agent.model.rollout_buffer.acting is None and not agent.model.policy.features_extractor.keeps_acting
+    finally:
+        agent.close()
+
+
 @pytest.mark.parametrize("algo", ["ppo", "a2c"])
 def test_the_frame_rollout_buffer_hands_out_sb3s_minibatches_packed(home: Path, algo: str) -> None:
     """PPO's and A2C's buffer packs a rollout's frames once; each minibatch holds, sample for sample, the frames
