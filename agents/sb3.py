@@ -30,7 +30,7 @@ from stable_baselines3 import A2C, DQN, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.distributions import Distribution
+from stable_baselines3.common.distributions import CategoricalDistribution, Distribution
 from stable_baselines3.common.logger import KVWriter, Logger, TensorBoardOutputFormat
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.policies import ActorCriticCnnPolicy
@@ -379,6 +379,21 @@ class FramePolicy(ActorCriticCnnPolicy):
 
         self.optimizer.register_step_post_hook(changed)
 
+    def forward(  # type: ignore[override]
+        self, obs: torch.Tensor, deterministic: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """SB3's forward, for discrete actions without building torch's Categorical, whose checks and objects took
+        a fifth of each acting call: the same normalized logits, the same draw from the same random stream."""
+        if not isinstance(self.action_dist, CategoricalDistribution) or not self.share_features_extractor:
+            return super().forward(obs, deterministic)
+        latent_pi, latent_vf = self.mlp_extractor(self.extract_features(obs))
+        logits = self.action_net(latent_pi)
+        logits = logits - logits.logsumexp(dim=-1, keepdim=True)
+        probs = torch.softmax(logits, dim=-1)
+        actions = probs.argmax(dim=1) if deterministic else torch.multinomial(probs, 1, True).T.reshape(-1)
+        log_prob = logits.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
+        return actions.reshape((-1, *self.action_space.shape)), self.value_net(latent_vf), log_prob
+
     def extract_features(  # type: ignore[override]
         self, obs: torch.Tensor, features_extractor: BaseFeaturesExtractor | None = None
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
@@ -430,10 +445,10 @@ class FrameRolloutBuffer(RolloutBuffer):
             frames = torch.from_numpy(self.observations).reshape(steps * envs, *self.obs_shape)
             self._frames = pack(frames, self.block).permute(0, 2, 3, 1)  # N x H' x W' x C', contiguous rows
             self.observations = np.empty((steps, envs, 0), dtype=self.observations.dtype)  # nothing to flatten
-            acted = self._acted
-            if len(acted) == steps and all(a is not None and a[0] == acted[0][0] for a in acted):  # type: ignore[index]
-                layers = zip(*(a[1] for a in acted))  # type: ignore[index]
-                self._known = acted[0][0], [torch.cat([as_rows(step) for step in layer]) for layer in layers]  # type: ignore[index]
+            acted = [a for a in self._acted if a is not None]
+            if len(acted) == steps and all(weights == acted[0][0] for weights, _outputs in acted):
+                layers = zip(*(outputs for _weights, outputs in acted))
+                self._known = acted[0][0], [torch.cat([as_rows(step) for step in layer]) for layer in layers]
             self._acted = []
         yield from super().get(batch_size)
 

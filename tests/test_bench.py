@@ -358,7 +358,10 @@ def test_the_frame_path_saves_a_zip_plain_sb3_loads_with_the_same_weights(home: 
 
 def test_acting_in_bfloat16_uses_a_copy_that_follows_every_weight_change(home: Path) -> None:
     """No-gradient passes run on a bfloat16 copy of the weights: the numbers autocast gives, made again after the
-    policy's own optimizer (a fused Adam, which bumps no version counter) or a load changes the weights."""
+    policy's own optimizer (a fused Adam, which bumps no version counter) or a load changes the weights. Acting,
+    the bootstrap value and predict() all take the frames as bytes, and acting draws what SB3's own forward draws."""
+    from stable_baselines3.common.policies import ActorCriticPolicy
+
     from agents.sb3 import FrameFeatures, cpu_has_bfloat16
     from playground.bench.ours import our_agent
 
@@ -381,6 +384,12 @@ def test_acting_in_bfloat16_uses_a_copy_that_follows_every_weight_change(home: P
             assert torch.equal(policy.predict_values(frames), values)
             logits = policy.action_net(extractor(frames))
             assert torch.equal(policy.get_distribution(frames).distribution.logits, logits - logits.logsumexp(-1, True))
+            for deterministic in (False, True):  # acting without torch's Categorical: SB3's numbers and draws
+                torch.manual_seed(0)
+                ours = policy(frames, deterministic)
+                torch.manual_seed(0)
+                theirs = ActorCriticPolicy.forward(policy, frames, deterministic)
+                assert all(torch.equal(a, b) for a, b in zip(ours, theirs, strict=True))
         for _ in range(2):  # the policy's own optimizer: a fused Adam where torch has one for the CPU
             policy.optimizer.zero_grad()
             policy.evaluate_actions(frames, torch.zeros(3))[1].sum().backward()
