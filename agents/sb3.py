@@ -463,6 +463,10 @@ class FrameRolloutBuffer(RolloutBuffer):
         return super()._get_samples(batch_inds, env)._replace(observations=frames)  # SB3's own for the rest
 
 
+# The most samples of acting's layer outputs a rollout keeps for its update (43 kB each in bfloat16, 86 kB in float32
+# for Atari's frames): A2C's preset keeps 80; a rollout too big for this computes its forward pass as before.
+_KEEP_AT_MOST = 4096
+
 # What a saved zip names instead of our classes, so that plain SB3 and RL Baselines3 Zoo load it as their own.
 _SAVED_AS = {FramePolicy: ActorCriticCnnPolicy}
 _OURS_ONLY_POLICY_KWARGS = ("features_extractor_class", "features_extractor_kwargs")
@@ -541,7 +545,8 @@ class SB3Agent(Agent):
         if isinstance(buffer, FrameRolloutBuffer):  # packed for the first convolution, where the frames allow
             extractor = model.policy.features_extractor
             buffer.block = packing(extractor.cnn[0], self.spec.observation_space.shape[1:])
-            if self.update_reuses_acting and model.policy.share_features_extractor:
+            samples = buffer.buffer_size * buffer.n_envs
+            if self.update_reuses_acting and model.policy.share_features_extractor and samples <= _KEEP_AT_MOST:
                 buffer.acting, extractor.keeps_acting = extractor, True
         return model
 

@@ -487,7 +487,8 @@ def test_a2c_learns_from_what_acting_computed_while_the_weights_are_those_that_a
         home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A2C's buffer keeps each step's layer outputs from acting and its update takes them instead of a forward pass
     of the CNN: the same values and gradients as computing them again, sample for sample in SB3's shuffled order.
-    Outputs computed on other frames, or with weights that changed since, are not taken; PPO keeps nothing."""
+    Outputs computed on other frames, or with weights that changed since, are not taken; PPO keeps nothing, nor does
+    an A2C rollout too big to keep."""
     import numpy as np
 
     import agents.sb3 as sb3
@@ -537,11 +538,12 @@ def test_a2c_learns_from_what_acting_computed_while_the_weights_are_those_that_a
         assert replayed == [1]
     finally:
         agent.close()
-    _config, agent = our_agent("ppo", "ALE/Pong-v5", sets=["n_steps=16", "batch_size=32"])
-    try:
-        assert agent.model.rollout_buffer.acting is None and not agent.model.policy.features_extractor.keeps_acting
-    finally:
-        agent.close()
+    for algo, sets in (("ppo", ["n_steps=16", "batch_size=32"]), ("a2c", ["n_steps=257"])):  # A2C: too big to keep
+        _config, agent = our_agent(algo, "ALE/Pong-v5", sets=sets)
+        try:
+            assert agent.model.rollout_buffer.acting is None and not agent.model.policy.features_extractor.keeps_acting
+        finally:
+            agent.close()
 
 
 @pytest.mark.parametrize("algo", ["ppo", "a2c"])
