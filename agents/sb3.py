@@ -401,11 +401,10 @@ class FramePolicy(ActorCriticCnnPolicy):
             return (features_extractor or self.features_extractor)(obs)
         return self.pi_features_extractor(obs), self.vf_features_extractor(obs)
 
-    # SB3's own two widen the frames to float32 first (they call the base class's extract_features): bytes go in
-    # here too, so that the bootstrap value of each rollout and every predict() act on the bfloat16 copy.
-    def predict_values(self, obs: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        return self.value_net(self.mlp_extractor.forward_critic(self.vf_features_extractor(obs)))
-
+    # SB3's own widens the frames to float32 first (it calls the base class's extract_features): bytes go in here
+    # too, so that predict() (rl eval, watch, the evaluations during training) acts on the bfloat16 copy, with the
+    # numbers training acts with. SB3's predict_values, which gives each rollout's bootstrap value, stays as it is:
+    # the same change there moved that value by a rounding (up to 0.002 on Pong), and A2C's learning with it.
     def get_distribution(self, obs: torch.Tensor) -> Distribution:  # type: ignore[override]
         return self._get_action_dist_from_latent(self.mlp_extractor.forward_actor(self.pi_features_extractor(obs)))
 
