@@ -89,16 +89,25 @@ def through(
     else:
         conv: nn.Conv2d = first  # type: ignore[assignment]
         x = bytes_in(frames, compute_dtype(frames.device.type) or conv.weight.dtype)
-        weight = conv.weight if folded else conv.weight * SCALE
-        if frames.shape[1] == conv.in_channels:
-            x = F.conv2d(x, weight, conv.bias, conv.stride, conv.padding, conv.dilation, conv.groups)
-        else:  # frames pack()ed into tiles of the convolution's stride
-            x = F.conv2d(x, packed_weight(weight, packing(conv)), conv.bias)
+        weight, args = _first_convolution(conv, frames, conv.weight if folded else conv.weight * SCALE)
+        x = F.conv2d(x, weight, conv.bias, *args)
     for layer in _leaves(rest):
         x = layer(x)
         if keep is not None and isinstance(layer, nn.ReLU):
             keep.append(x)
     return x
+
+
+def _first_convolution(conv: nn.Conv2d, frames: torch.Tensor, weight: torch.Tensor) -> tuple[torch.Tensor, tuple]:
+    """The first convolution's ``weight`` and (stride, padding, dilation, groups) for ``frames``: as they are, or
+    rearranged for frames that :func:`pack` folded into tiles of its stride (the same sums, stride 1)."""
+    if frames.shape[1] == conv.in_channels:
+        return weight, _convolution(conv)
+    return packed_weight(weight, packing(conv)), ((1, 1), (0, 0), (1, 1), 1)
+
+
+def _convolution(conv: nn.Conv2d) -> tuple[Any, ...]:
+    return conv.stride, conv.padding, conv.dilation, conv.groups
 
 
 def _leaves(layers: Sequence[nn.Module]) -> Iterator[nn.Module]:
@@ -154,11 +163,8 @@ def through_known(layers: Sequence[nn.Module], frames: torch.Tensor, outputs: Se
             raise ValueError(f"through_known takes layers with biases each followed by a ReLU, not {layer}")
         weight, conv = layer.weight, None
         if isinstance(layer, nn.Conv2d):
-            conv = (layer.stride, layer.padding, layer.dilation, layer.groups)
-            if i == 0:
-                weight = weight * SCALE
-                if frames.shape[1] != layer.in_channels:  # packed frames
-                    weight, conv = packed_weight(weight, packing(layer)), ((1, 1), (0, 0), (1, 1), 1)
+            first = i == 0  # it takes the frames: the 1/255 in its weights, packed frames allowed
+            weight, conv = _first_convolution(layer, frames, weight * SCALE) if first else (weight, _convolution(layer))
         x = _KnownOutput.apply(x, weight.to(dtype), layer.bias.to(dtype), next(known), conv)
     return x
 
