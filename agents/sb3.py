@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from copy import deepcopy
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import numpy as np
 import torch
@@ -43,7 +43,7 @@ from stable_baselines3.common.utils import LinearSchedule
 from torch import nn
 
 from agents.base import Agent, OffPolicyKeys, Thought, TrainingHooks, check_schedule, checkpoint_archive
-from agents.frames import SCALE, as_rows, channels_last, from_rows, pack, packing, through, through_known
+from agents.frames import SCALE, as_rows, channels_last, from_rows, pack_rows, packing, rows_of, through, through_known
 from agents.precision import cpu_has_bfloat16
 from playground import threads
 from playground.atomic import atomic_write
@@ -272,6 +272,15 @@ class _HooksWriter(KVWriter):
 # -- the agents ----------------------------------------------------------------------------------
 
 
+class Acted(NamedTuple):
+    """What an acting call on frames keeps for the rollout buffer (:meth:`FrameFeatures.acted_on`)."""
+
+    frames: torch.Tensor  # the frames it acted on, as given
+    rows: torch.Tensor | None  # the same frames as rows of channels-last memory (N x H x W x C); None off the CPU
+    weights: tuple[int, ...]  # where the weights stood (FrameFeatures.weights)
+    outputs: list[torch.Tensor] | None  # its ReLUs' outputs, while the extractor keeps them (keeps_acting)
+
+
 class FrameFeatures(NatureCNN):
     """SB3's NatureCNN (the same layers under the same names, so the weights are interchangeable) fed uint8 frames:
     they go straight to the compute format, channels last, with the 1/255 in the first convolution's weights
@@ -282,16 +291,18 @@ class FrameFeatures(NatureCNN):
     change: autocast would cast all 1.7M weights on every call, a third of a forward pass for the 8 frames of one
     step (0.85 ms against 0.58 ms on a 2-core Xeon). The copy computes the very numbers autocast does.
 
-    While ``keeps_acting``, acting on frames also keeps its layers' outputs until the next call (:meth:`acting_outputs`
-    hands them out), and the update can be given them back (:meth:`replay`): A2C's one gradient step per rollout
-    then computes no forward pass of the CNN, whose layers acting ran with the same weights on the same frames."""
+    Acting on frames on the CPU turns them into rows of channels-last memory first (the order the convolutions take),
+    and keeps those rows until the next call, for the rollout buffer (:meth:`acted_on`), which would otherwise reorder
+    the same frames again to pack them. While ``keeps_acting``, acting also keeps its layers' outputs, and the update
+    can be given them back (:meth:`replay`): A2C's one gradient step per rollout then computes no forward pass of the
+    CNN, whose layers acting ran with the same weights on the same frames."""
 
     def __init__(self, observation_space: Any, features_dim: int = 512, bfloat16: bool = False) -> None:
         super().__init__(observation_space, features_dim)
         self.bfloat16 = bfloat16
         self.keeps_acting = False
-        # Outside the module tree and its state: (what the weights were when copied, bfloat16 copy); the last acting
-        # call's (frames, weights, ReLU outputs); the outputs handed back for the next forward pass on given frames.
+        # Outside the module tree and its state: (what the weights were when copied, bfloat16 copy); what the last
+        # acting call kept (Acted); the outputs handed back for the next forward pass on given frames.
         self.__dict__["_acting"] = None
         self.__dict__["_kept"] = None
         self.__dict__["_replay"] = None
@@ -325,21 +336,22 @@ class FrameFeatures(NatureCNN):
             with torch.autocast("cpu", dtype=torch.bfloat16):
                 return self.linear(through(self.cnn, observations)).float()
         keep: list[torch.Tensor] | None = [] if self.keeps_acting else None
+        rows = rows_of(observations) if observations.device.type == "cpu" else None
+        frames = observations if rows is None else rows.permute(0, 3, 1, 2)  # the same frames, channels last
         if self.bfloat16:
-            features = through(self._acting_copy(), observations, folded=True, keep=keep).float()
+            features = through(self._acting_copy(), frames, folded=True, keep=keep).float()
         else:
-            features = through((self.cnn, self.linear), observations, keep=keep)
-        self.__dict__["_kept"] = None if keep is None else (observations, self.weights(), keep)
+            features = through((self.cnn, self.linear), frames, keep=keep)
+        self.__dict__["_kept"] = Acted(observations, rows, self.weights(), keep)
         return features
 
-    def acting_outputs(self, frames: np.ndarray) -> tuple[tuple[int, ...], list[torch.Tensor]] | None:
-        """The weights and ReLU outputs of the last acting call, if it acted on ``frames`` (the very array: on the
-        CPU SB3 acts on a tensor sharing the memory of the frames it then stores); None if not, or if they were
-        handed out already."""
+    def acted_on(self, frames: np.ndarray) -> Acted | None:
+        """What the last acting call kept, if it acted on ``frames`` (the very array: on the CPU SB3 acts on a tensor
+        sharing the memory of the frames it then stores); None if not, or if it was handed out already."""
         kept, self.__dict__["_kept"] = self.__dict__["_kept"], None
-        if kept is None or kept[0].data_ptr() != frames.ctypes.data or tuple(kept[0].shape) != frames.shape:
+        if kept is None or kept.frames.data_ptr() != frames.ctypes.data or tuple(kept.frames.shape) != frames.shape:
             return None
-        return kept[1], kept[2]
+        return kept
 
     def replay(self, frames: torch.Tensor, weights: tuple[int, ...], outputs: list[torch.Tensor]) -> None:
         """The next forward pass, if it is on ``frames`` (this very tensor) with the weights still at ``weights``,
@@ -416,10 +428,12 @@ class FrameRolloutBuffer(RolloutBuffer):
     copy. A minibatch is then a gather of contiguous rows. PPO's update on Pong, 16 minibatches of 256 on a 2-core
     Zen 5 EPYC: about 440 against 490 ms per rollout (docs/benchmarks.md). The other arrays are SB3's, untouched.
 
-    With an ``acting`` extractor (A2C's, set by its agent), each step also keeps what acting computed on its frames
-    (:meth:`FrameFeatures.acting_outputs`), and each minibatch hands those layers' outputs back to the extractor
-    for its forward pass, gathered like the frames: nothing is computed twice while the weights stay those that
-    acted (the extractor checks), which for A2C's one gradient step per rollout is always."""
+    The frames are stored as rows of channels-last memory (steps x envs x H x W x C), which the ``acting`` extractor
+    (set by the agent) made of each step's frames already (:meth:`FrameFeatures.acted_on`): packing then only folds
+    the tiles. While that extractor ``keeps_acting`` (A2C), each step also keeps its layers' outputs, and each
+    minibatch hands them back to the extractor for its forward pass, gathered like the frames: nothing is computed
+    twice while the weights stay those that acted (the extractor checks), which for A2C's one gradient step per
+    rollout is always."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.block = 1  # the tile size (agents.frames.packing); SB3Agent sets it from the policy's first convolution
@@ -431,18 +445,22 @@ class FrameRolloutBuffer(RolloutBuffer):
 
     def reset(self) -> None:
         super().reset()
+        channels, height, width = self.obs_shape
+        self.observations = np.zeros((self.buffer_size, self.n_envs, height, width, channels), self.observations.dtype)
         self._frames, self._acted, self._known = None, [], None
 
     def add(self, obs: np.ndarray, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        if self.acting is not None:
-            self._acted.append(self.acting.acting_outputs(obs))
-        super().add(obs, *args, **kwargs)
+        acted = self.acting.acted_on(obs) if self.acting is not None else None
+        rows = acted.rows if acted is not None and acted.rows is not None else rows_of(torch.as_tensor(obs))
+        if self.acting is not None and self.acting.keeps_acting:
+            self._acted.append(None if acted is None or acted.outputs is None else (acted.weights, acted.outputs))
+        super().add(rows.numpy(), *args, **kwargs)
 
     def get(self, batch_size: int | None = None) -> Iterator[RolloutBufferSamples]:
         if not self.generator_ready:  # first call on this rollout: pack the frames, let SB3 flatten the rest
             steps, envs = self.observations.shape[:2]
-            frames = torch.from_numpy(self.observations).reshape(steps * envs, *self.obs_shape)
-            self._frames = pack(frames, self.block).permute(0, 2, 3, 1)  # N x H' x W' x C', contiguous rows
+            rows = torch.from_numpy(self.observations).reshape(steps * envs, *self.observations.shape[2:])
+            self._frames = pack_rows(rows, self.block)  # N x H' x W' x C', contiguous rows
             self.observations = np.empty((steps, envs, 0), dtype=self.observations.dtype)  # nothing to flatten
             acted = [a for a in self._acted if a is not None]
             if len(acted) == steps and all(weights == acted[0][0] for weights, _outputs in acted):
@@ -545,8 +563,9 @@ class SB3Agent(Agent):
             extractor = model.policy.features_extractor
             buffer.block = packing(extractor.cnn[0], self.spec.observation_space.shape[1:])
             samples = buffer.buffer_size * buffer.n_envs
-            if self.update_reuses_acting and model.policy.share_features_extractor and samples <= _KEEP_AT_MOST:
-                buffer.acting, extractor.keeps_acting = extractor, True
+            buffer.acting = extractor  # it hands the buffer each step's frames as rows
+            shared = model.policy.share_features_extractor
+            extractor.keeps_acting = self.update_reuses_acting and shared and samples <= _KEEP_AT_MOST
         return model
 
     def _use_frame_policy(self) -> bool:

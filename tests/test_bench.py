@@ -432,7 +432,7 @@ def test_packed_frames_are_the_same_bytes_and_give_the_first_convolution_the_sam
     """``pack`` folds each 4x4 tile of pixels into the channels (channel (i·4 + j)·4 + c is channel c of pixel
     (i, j)); through it the 8x8, stride-4 convolution becomes a 2x2, stride-1 one with the same sums, in its output
     and in its weights' gradient, and plain frames still take the plain convolution."""
-    from agents.frames import nature_cnn, pack, packing, through
+    from agents.frames import nature_cnn, pack, pack_rows, packing, rows_of, through
 
     torch.manual_seed(0)
     frames = torch.randint(0, 256, (3, 4, 84, 84), dtype=torch.uint8)
@@ -443,6 +443,15 @@ def test_packed_frames_are_the_same_bytes_and_give_the_first_convolution_the_sam
     assert torch.equal(pack(frames, 1), frames)  # tiles of one pixel: channels last only
     with pytest.raises(ValueError):
         pack(frames, 5)
+    # every byte, whichever width the tiles' rows move at: 16 bytes here, 12 (3 channels), 4 (1 channel), one at a time
+    # from memory no wider number may start at, and floats, whose bits a move must not change
+    many = torch.randint(0, 256, (64, 84, 84, 4), dtype=torch.uint8)  # 112,896 rows of 16 bytes: NaN patterns too
+    shifted = torch.randint(0, 256, (2 * 84 * 84 * 4 + 1,), dtype=torch.uint8)[1:].reshape(2, 84, 84, 4)
+    for rows in (many, many[:, :, :, :3], many[:, :, :, :1], shifted, many.view(torch.float32)):
+        n, h, w, c = rows.shape
+        one_by_one = rows.reshape(n, h // 4, 4, w // 4, 4 * c).transpose(2, 3).reshape(n, h // 4, w // 4, 16 * c)
+        assert torch.equal(pack_rows(rows, 4).view(torch.uint8), one_by_one.contiguous().view(torch.uint8))
+    assert torch.equal(rows_of(frames), frames.permute(0, 2, 3, 1))
     layers = nature_cnn(4)
     assert packing(layers[0], (84, 84)) == 4
     assert packing(layers[0], (84, 82)) == 1 and packing(layers[2]) == 2 and packing(layers[4]) == 1
@@ -524,10 +533,11 @@ def test_a2c_learns_from_what_acting_computed_while_the_weights_are_those_that_a
         frames = model._last_obs
         with torch.no_grad():
             policy(torch.from_numpy(frames))
-        assert extractor.acting_outputs(frames.copy()) is None  # kept for the frames acting saw, no others
+        assert extractor.acted_on(frames.copy()) is None  # kept for the frames acting saw, no others
         with torch.no_grad():
             policy(torch.from_numpy(frames))
-        assert extractor.acting_outputs(frames) is not None and extractor.acting_outputs(frames) is None
+        acted = extractor.acted_on(frames)
+        assert acted is not None and acted.outputs is not None and extractor.acted_on(frames) is None
         for weight, gradient in zip(weights, gradients, strict=True):
             weight.grad = gradient.clone()
         policy.optimizer.step()
@@ -539,15 +549,17 @@ def test_a2c_learns_from_what_acting_computed_while_the_weights_are_those_that_a
     for algo, sets in (("ppo", ["n_steps=16", "batch_size=32"]), ("a2c", ["n_steps=257"])):  # A2C: too big to keep
         _config, agent = our_agent(algo, "ALE/Pong-v5", sets=sets)
         try:
-            assert agent.model.rollout_buffer.acting is None and not agent.model.policy.features_extractor.keeps_acting
+            extractor = agent.model.policy.features_extractor
+            assert agent.model.rollout_buffer.acting is extractor and not extractor.keeps_acting
         finally:
             agent.close()
 
 
 @pytest.mark.parametrize("algo", ["ppo", "a2c"])
 def test_the_frame_rollout_buffer_hands_out_sb3s_minibatches_packed(home: Path, algo: str) -> None:
-    """PPO's and A2C's buffer packs a rollout's frames once; each minibatch holds, sample for sample, the frames
-    and numbers SB3's own buffer gives for the same shuffle, and the saved zip still names SB3's buffer."""
+    """PPO's and A2C's buffer packs a rollout's frames once, from the rows acting made of each step's frames; each
+    minibatch holds, sample for sample, the frames and numbers SB3's own buffer gives for the same shuffle, and the
+    saved zip still names SB3's buffer."""
     import numpy as np
     from stable_baselines3.common.buffers import RolloutBuffer
 
@@ -561,14 +573,27 @@ def test_the_frame_rollout_buffer_hands_out_sb3s_minibatches_packed(home: Path, 
         model = agent.model
         ours = model.rollout_buffer
         assert isinstance(ours, FrameRolloutBuffer) and ours.block == 4
-        original = model.train
+        original, add, acted_on = model.train, ours.add, ours.acting.acted_on
+        seen, from_acting = [], []
+
+        def recording_add(obs: np.ndarray, *args: object, **kwargs: object) -> None:
+            seen.append(obs.copy())
+            add(obs, *args, **kwargs)
+
+        def recording_acted_on(frames: np.ndarray) -> object:
+            acted = acted_on(frames)
+            from_acting.append(acted is not None and acted.rows is not None)
+            return acted
+
+        ours.add, ours.acting.acted_on = recording_add, recording_acted_on
         model.train = lambda: None  # keep the rollout unread
         train_steps(agent, model.n_steps * model.n_envs)
         model.train = original
+        assert from_acting == [True] * model.n_steps  # the buffer reordered no frames itself
         theirs = RolloutBuffer(ours.buffer_size, ours.observation_space, ours.action_space, n_envs=ours.n_envs,
                                gamma=ours.gamma, gae_lambda=ours.gae_lambda)
-        for name in ("observations", "actions", "rewards", "returns", "episode_starts", "values", "log_probs",
-                     "advantages"):
+        theirs.observations = np.stack(seen)  # the frames as the env gave them
+        for name in ("actions", "rewards", "returns", "episode_starts", "values", "log_probs", "advantages"):
             setattr(theirs, name, getattr(ours, name).copy())
         theirs.full = True
         assert ours.observations.any()  # real frames, not zeros
