@@ -333,6 +333,10 @@ class FrameFeatures(NatureCNN):
         if torch.is_grad_enabled() or observations.dtype != torch.uint8:
             if not self.bfloat16:
                 return self.linear(through(self.cnn, observations))
+            if not torch.is_grad_enabled():  # frames SB3 scaled (predict_values: each rollout's bootstrap value)
+                # what autocast computes, with the acting copy's weights instead of casting all 1.7M on every call
+                scaled = observations.contiguous(memory_format=torch.channels_last).to(torch.bfloat16)
+                return through(self._acting_copy(scaled=True), scaled).float()
             with torch.autocast("cpu", dtype=torch.bfloat16):
                 return self.linear(through(self.cnn, observations)).float()
         keep: list[torch.Tensor] | None = [] if self.keeps_acting else None
@@ -358,22 +362,29 @@ class FrameFeatures(NatureCNN):
         takes ``outputs`` (its ReLUs' outputs, from acting) instead of computing its layers."""
         self.__dict__["_replay"] = (frames, weights, outputs)
 
-    def _acting_copy(self) -> nn.Sequential:
-        """cnn and linear in bfloat16, the first convolution's weights holding the 1/255 (``through(folded=True)``)."""
+    def _acting_copy(self, scaled: bool = False) -> nn.Sequential:
+        """cnn and linear in bfloat16, the first convolution's weights holding the 1/255 (``through(folded=True)``);
+        ``scaled``: the same layers but a first convolution with the weights as they are, for frames scaled
+        already. Made again only after the weights change."""
         weights = self._weights()
         versions = self.weights()
         acting = self.__dict__["_acting"]
         if acting is None or acting[1][0][0].weight.device != weights[0].device:
             copy = deepcopy(nn.Sequential(self.cnn, self.linear)).to(torch.bfloat16).requires_grad_(False)
-            acting = (None, channels_last(copy))
+            copy = channels_last(copy)
+            first = copy[0][0]
+            as_is = deepcopy(first)
+            as_is.bias = first.bias  # one bias for both
+            acting = (None, copy, nn.Sequential(nn.Sequential(as_is, *copy[0][1:]), *copy[1:]))
         if acting[0] != versions:
-            first_conv = acting[1][0][0].weight
+            first, as_is = acting[1][0][0], acting[2][0][0]
             with torch.no_grad():
                 for mine, theirs in zip(acting[1].parameters(), weights, strict=True):
-                    mine.copy_(theirs * SCALE if mine is first_conv else theirs)
-            acting = (versions, acting[1])
+                    mine.copy_(theirs * SCALE if mine is first.weight else theirs)
+                as_is.weight.copy_(self.cnn[0].weight)
+            acting = (versions, *acting[1:])
         self.__dict__["_acting"] = acting
-        return acting[1]
+        return acting[2] if scaled else acting[1]
 
 
 class FramePolicy(ActorCriticCnnPolicy):
@@ -415,8 +426,9 @@ class FramePolicy(ActorCriticCnnPolicy):
 
     # SB3's own widens the frames to float32 first (it calls the base class's extract_features): bytes go in here
     # too, so that predict() (rl eval, watch, the evaluations during training) acts on the bfloat16 copy, with the
-    # numbers training acts with. SB3's predict_values, which gives each rollout's bootstrap value, stays as it is:
-    # the same change there moved that value by a rounding (up to 0.002 on Pong), and A2C's learning with it.
+    # numbers training acts with. SB3's predict_values, which gives each rollout's bootstrap value, keeps SB3's
+    # float32 frames: bytes there moved that value by a rounding (up to 0.002 on Pong), and A2C's learning with it.
+    # The extractor gives such frames autocast's very numbers, from the bfloat16 copy (FrameFeatures.forward).
     def get_distribution(self, obs: torch.Tensor) -> Distribution:  # type: ignore[override]
         return self._get_action_dist_from_latent(self.mlp_extractor.forward_actor(self.pi_features_extractor(obs)))
 

@@ -359,7 +359,8 @@ def test_the_frame_path_saves_a_zip_plain_sb3_loads_with_the_same_weights(home: 
 def test_acting_in_bfloat16_uses_a_copy_that_follows_every_weight_change(home: Path) -> None:
     """No-gradient passes run on a bfloat16 copy of the weights: the numbers autocast gives, made again after the
     policy's own optimizer (a fused Adam, which bumps no version counter) or a load changes the weights. Acting and
-    predict() both take the frames as bytes, and acting draws what SB3's own forward draws."""
+    predict() both take the frames as bytes, and acting draws what SB3's own forward draws; the frames SB3 scales
+    itself (predict_values, the bootstrap value) give through the copy what autocast gives them."""
     from stable_baselines3.common.policies import ActorCriticPolicy
 
     from agents.sb3 import FrameFeatures, cpu_has_bfloat16
@@ -373,12 +374,16 @@ def test_acting_in_bfloat16_uses_a_copy_that_follows_every_weight_change(home: P
         extractor.bfloat16 = True  # the copy exists for bfloat16 only; on a CPU without it, emulated here
         frames = torch.randint(0, 256, (3, 4, 84, 84), dtype=torch.uint8)
 
-        def autocast_features() -> torch.Tensor:
+        scaled = frames.float() / 255.0  # SB3's own preprocessing, on the paths FramePolicy leaves to it
+
+        def autocast_features(frames: torch.Tensor = frames) -> torch.Tensor:
             with torch.enable_grad():  # with gradients the extractor runs under autocast on its float32 weights
                 return extractor(frames).detach()
 
         with torch.no_grad():
             assert torch.equal(extractor(frames), autocast_features())
+            assert torch.equal(extractor(scaled), autocast_features(scaled))
+            assert torch.equal(policy.predict_values(frames), policy.value_net(autocast_features(scaled)))
             # predict() takes the bytes too, not SB3's float32 frames: acting's own numbers
             logits = policy.action_net(extractor(frames))
             assert torch.equal(policy.get_distribution(frames).distribution.logits, logits - logits.logsumexp(-1, True))
@@ -394,10 +399,11 @@ def test_acting_in_bfloat16_uses_a_copy_that_follows_every_weight_change(home: P
             policy.optimizer.step()
             with torch.no_grad():
                 assert torch.equal(extractor(frames), autocast_features())
+                assert torch.equal(extractor(scaled), autocast_features(scaled))
         assert policy.optimizer.defaults.get("fused") is True
         with torch.no_grad():
             policy.load_state_dict({k: torch.zeros_like(v) for k, v in policy.state_dict().items()})
-            assert extractor(frames).abs().sum() == 0
+            assert extractor(frames).abs().sum() == 0 and extractor(scaled).abs().sum() == 0
         assert all(not name.startswith("_acting") for name in extractor.state_dict())
         assert cpu_has_bfloat16() in (True, False)
     finally:
