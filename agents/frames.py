@@ -202,7 +202,7 @@ def pack(frames: torch.Tensor, block: int) -> torch.Tensor:
     ``(i·block + j)·C + c`` holding channel c of the tile's pixel (i, j). The same bytes, in the order a
     convolution with stride ``block`` reads them; :func:`through` takes them as they are. ``block`` 1 only
     reorders to channels last. H and W must be multiples of ``block``."""
-    return pack_rows(rows_of(frames), block).permute(0, 3, 1, 2)
+    return from_rows(pack_rows(rows_of(frames), block))
 
 
 def pack_rows(rows: torch.Tensor, block: int) -> torch.Tensor:

@@ -277,7 +277,7 @@ class Acted(NamedTuple):
 
     frames: torch.Tensor  # the frames it acted on, as given
     rows: torch.Tensor | None  # the same frames as rows of channels-last memory (N x H x W x C); None off the CPU
-    weights: tuple[int, ...]  # where the weights stood (FrameFeatures.weights)
+    weights: tuple[int, ...] | None  # where the weights stood (FrameFeatures.weights), with the outputs
     outputs: list[torch.Tensor] | None  # its ReLUs' outputs, while the extractor keeps them (keeps_acting)
 
 
@@ -320,7 +320,10 @@ class FrameFeatures(NatureCNN):
     def weights(self) -> tuple[int, ...]:
         """Where the weights stand: equal tuples, equal weights. In-place changes bump the tensors' version
         counters, except inside fused optimizers: those count in ``weights_changed``."""
-        return (self.__dict__["_changes"], *(w._version for w in self._weights()))
+        return self._versions(self._weights())
+
+    def _versions(self, weights: list[torch.Tensor]) -> tuple[int, ...]:
+        return (self.__dict__["_changes"], *(w._version for w in weights))
 
     def _weights(self) -> list[torch.Tensor]:
         return [w for layer in self.__dict__["_layers"] for w in layer._parameters.values() if w is not None]
@@ -341,12 +344,12 @@ class FrameFeatures(NatureCNN):
                 return self.linear(through(self.cnn, observations)).float()
         keep: list[torch.Tensor] | None = [] if self.keeps_acting else None
         rows = rows_of(observations) if observations.device.type == "cpu" else None
-        frames = observations if rows is None else rows.permute(0, 3, 1, 2)  # the same frames, channels last
+        frames = observations if rows is None else from_rows(rows)  # the same frames, channels last
         if self.bfloat16:
             features = through(self._acting_copy(), frames, folded=True, keep=keep).float()
         else:
             features = through((self.cnn, self.linear), frames, keep=keep)
-        self.__dict__["_kept"] = Acted(observations, rows, self.weights(), keep)
+        self.__dict__["_kept"] = Acted(observations, rows, None if keep is None else self.weights(), keep)
         return features
 
     def acted_on(self, frames: np.ndarray) -> Acted | None:
@@ -367,7 +370,7 @@ class FrameFeatures(NatureCNN):
         ``scaled``: the same layers but a first convolution with the weights as they are, for frames scaled
         already. Made again only after the weights change."""
         weights = self._weights()
-        versions = self.weights()
+        versions = self._versions(weights)
         acting = self.__dict__["_acting"]
         if acting is None or acting[1][0][0].weight.device != weights[0].device:
             copy = deepcopy(nn.Sequential(self.cnn, self.linear)).to(torch.bfloat16).requires_grad_(False)
@@ -485,7 +488,7 @@ class FrameRolloutBuffer(RolloutBuffer):
         assert self._frames is not None, "frames are packed by get()"
         # SB3 numbers the samples env by env (index e * steps + t); the packed rows go step by step
         rows = torch.from_numpy((batch_inds % self.buffer_size) * self.n_envs + batch_inds // self.buffer_size)
-        frames = self._frames.index_select(0, rows).permute(0, 3, 1, 2).to(self.device)
+        frames = from_rows(self._frames.index_select(0, rows)).to(self.device)
         if self._known is not None and self.acting is not None:
             weights, known = self._known
             self.acting.replay(frames, weights, [from_rows(layer.index_select(0, rows)) for layer in known])

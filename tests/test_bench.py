@@ -500,8 +500,8 @@ def test_a2c_learns_from_what_acting_computed_while_the_weights_are_those_that_a
         home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A2C's buffer keeps each step's layer outputs from acting and its update takes them instead of a forward pass
     of the CNN: the same values and gradients as computing them again, sample for sample in SB3's shuffled order.
-    Outputs computed on other frames, or with weights that changed since, are not taken; PPO keeps nothing, nor does
-    an A2C rollout too big to keep."""
+    Outputs computed on other frames, or with weights that changed since, are not taken; PPO keeps no outputs, nor
+    does an A2C rollout too big to keep."""
     import numpy as np
 
     import agents.sb3 as sb3
