@@ -1,10 +1,15 @@
-"""How many threads a training process may use: its share of the cores, given the runs already going.
+"""How many threads a training process may use: its share of the cores, given the runs already going and what
+other programs keep busy.
 
 Torch and the C++ Atari environments each start one thread per core by default. Two such runs on a
 learner's 2-core laptop (beside a browser, the app and a viewer) keep four threads or more fighting
 over two cores, and both collapse. A training process therefore takes ``cores // runs going here``
 threads (at least one) and looks again every ``RECHECK_S`` seconds, so a run started alone gives
-threads back when a second one starts, and takes them again when it ends.
+threads back when a second one starts, and takes them again when it ends. A core that another program
+keeps busy (``BUSY_FROM`` of it or more, measured from ``/proc/stat`` at the start and over each
+``RECHECK_S``) is not counted either: one thread each for torch and the games beside a busy program
+trains two to three times as fast as two each fighting it. The games' threads are fixed when their
+environment is built, at the start; torch's follow every check.
 
 This module is the one place that sets torch's thread count: the process's share, lowered inside
 ``at_most(n)`` where an algorithm knows fewer threads are faster (small MLPs). A3C's workers are
@@ -28,6 +33,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RECHECK_S = 15.0
+# A program beside the training that keeps this much of a core busy or more counts as taking that core. PPO on Pong,
+# 8 envs, 2-core Zen 5 EPYC, beside a process busy part of the time (medians of 3 rounds, two runs each, steps/s):
+# 30% of a core busy: two threads each 958 and 928 against one 865 and 891; 50%: 694 and 665 against 886 and 915;
+# always busy: 371 and 334 against 940 and 938 (docs/benchmarks.md).
+BUSY_FROM = 0.4
+SAMPLE_S = 0.25  # how long the first check watches the other programs, before the games' threads are chosen
 ENV_VAR = "PLAYGROUND_THREADS"  # the share this process took; its environments and children read it
 
 _ceiling: int | None = None  # an algorithm's own upper bound, inside ``at_most``
@@ -57,6 +68,41 @@ def share(running: int, available: int | None = None) -> int:
     """Threads for one of ``running`` training processes on ``available`` cores (at least one)."""
     available = cores() if available is None else available
     return max(1, available // max(1, running))
+
+
+def free_cores(available: int, others: float) -> int:
+    """Of ``available`` cores, those left (at least one) where other programs keep ``others`` cores busy on
+    average: each started ``BUSY_FROM`` of a core counts as a whole one."""
+    whole = int(others)
+    started = 1 if others - whole >= BUSY_FROM else 0
+    return max(1, available - whole - started)
+
+
+def cpu_reading() -> tuple[float, float, float] | None:
+    """(now, seconds the cores this process may use have been busy since boot, seconds of CPU this process has used)
+    on a monotonic clock; None where ``/proc/stat`` cannot be read (not Linux)."""
+    try:
+        with open("/proc/stat") as stat:
+            lines = stat.read().splitlines()
+    except OSError:
+        return None
+    mine = {f"cpu{i}" for i in os.sched_getaffinity(0)} if hasattr(os, "sched_getaffinity") else None
+    ticks = 0
+    for line in lines:
+        name, *fields = line.split()
+        if name.startswith("cpu") and name != "cpu" and (mine is None or name in mine):
+            user, nice, system, _idle, _iowait, irq, softirq = (int(x) for x in fields[:7])
+            ticks += user + nice + system + irq + softirq  # idle, waiting for disk and stolen by a hypervisor: not busy
+    own = os.times()
+    return time.monotonic(), ticks / os.sysconf("SC_CLK_TCK"), own.user + own.system
+
+
+def others_busy(before: tuple[float, float, float], after: tuple[float, float, float]) -> float:
+    """Cores that other processes kept busy on average between two readings of :func:`cpu_reading`."""
+    wall = after[0] - before[0]
+    if wall <= 0:
+        return 0.0
+    return max(0.0, (after[1] - before[1]) - (after[2] - before[2])) / wall
 
 
 def budget() -> int:
@@ -112,7 +158,8 @@ class ThreadShare:
     """This process's share of the cores while it trains; ``check`` is cheap to call at every heartbeat.
 
     ``PLAYGROUND_THREADS`` set before training starts is a limit the share never exceeds (an operator's,
-    or a test's). Leaving the block restores the thread count and that variable as they were.
+    or a test's). Leaving the block restores the thread count and that variable as they were. Entering watches
+    the other programs for ``SAMPLE_S`` where there is more than one thread to share.
     """
 
     def __init__(self, store: Store) -> None:
@@ -122,6 +169,8 @@ class ThreadShare:
         self._saved_env = os.environ.get(ENV_VAR)
         self.limit = budget() if self._saved_env is not None else None
         self._saved_torch: int | None = None
+        self._reading: tuple[float, float, float] | None = None  # the last cpu_reading(), for the next window
+        self.others = 0.0  # cores other programs kept busy over the last window
 
     def __enter__(self) -> ThreadShare:
         torch = _torch()
@@ -145,13 +194,29 @@ class ThreadShare:
             threads = share(running_here(self.store))
             if self.limit is not None:
                 threads = min(threads, self.limit)
+            if threads > 1:
+                threads = min(threads, self._left_by_others())
             if threads != self.threads:
                 if self.threads:
-                    log.info("runs going on this machine changed: %d threads instead of %d", threads, self.threads)
+                    log.info("runs going here or other programs' load changed: %d threads instead of %d (others "
+                             "keep %.1f cores busy)", threads, self.threads, self.others)
                 else:
-                    log.info("using %d thread(s) of %d cores", threads, cores())
+                    log.info("using %d thread(s) of %d cores (others keep %.1f busy)", threads, cores(), self.others)
                 self.threads = threads
                 take(threads)
             else:
                 _apply()  # torch loaded since the last check (by a model built inside the session) gets the share
         return self.threads
+
+    def _left_by_others(self) -> int:
+        """The cores other programs leave free over the window since the last reading (the first: ``SAMPLE_S``)."""
+        if self._reading is None:
+            self._reading = cpu_reading()
+            if self._reading is None:
+                return cores()
+            time.sleep(SAMPLE_S)
+        before, self._reading = self._reading, cpu_reading()
+        if before is None or self._reading is None:
+            return cores()
+        self.others = others_busy(before, self._reading)
+        return free_cores(cores(), self.others)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,14 @@ def _running_run(n: int) -> str:
     return run.id
 
 
-def test_the_share_is_the_cores_divided_by_the_runs_going(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def nothing_else_running(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No reading of the other programs' load (as where /proc/stat is missing): the share is the runs' alone."""
+    monkeypatch.setattr(threads, "cpu_reading", lambda: None)
+
+
+def test_the_share_is_the_cores_divided_by_the_runs_going(home: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           nothing_else_running: None) -> None:
     monkeypatch.setattr(threads, "cores", lambda: 4)
     monkeypatch.setattr(threads, "RECHECK_S", 0.0)
     monkeypatch.delenv(threads.ENV_VAR, raising=False)
@@ -45,7 +53,8 @@ def test_the_share_is_the_cores_divided_by_the_runs_going(home: Path, monkeypatc
     assert torch.get_num_threads() == before and threads.ENV_VAR not in __import__("os").environ
 
 
-def test_an_operators_limit_is_never_exceeded(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_operators_limit_is_never_exceeded(home: Path, monkeypatch: pytest.MonkeyPatch,
+                                              nothing_else_running: None) -> None:
     monkeypatch.setattr(threads, "cores", lambda: 8)
     monkeypatch.setenv(threads.ENV_VAR, "3")
     _running_run(0)
@@ -54,7 +63,48 @@ def test_an_operators_limit_is_never_exceeded(home: Path, monkeypatch: pytest.Mo
     assert threads.budget() == 3
 
 
+def test_a_core_another_program_keeps_busy_is_left_to_it(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(threads, "cores", lambda: 2)
+    monkeypatch.setattr(threads, "RECHECK_S", 0.0)
+    monkeypatch.setattr(threads, "SAMPLE_S", 0.0)
+    monkeypatch.delenv(threads.ENV_VAR, raising=False)
+    # (now, seconds the cores were busy, seconds this process used): a program beside keeps one core busy over
+    # the first window; over the second, others kept a tenth of one busy (the rest was this process)
+    readings = iter([(0.0, 100.0, 5.0), (0.25, 100.25, 5.0), (15.25, 116.75, 20.0)])
+    monkeypatch.setattr(threads, "cpu_reading", lambda: next(readings))
+    _running_run(0)
+    with threads.ThreadShare(get_store()) as share:
+        assert share.threads == 1 and torch.get_num_threads() == 1 and threads.budget() == 1
+        assert share.others == pytest.approx(1.0)
+        from playground.envs import _num_threads
+
+        assert _num_threads(8) == 1, "the games' threads leave that core too"
+        assert share.check() == 2 and share.others == pytest.approx(0.1), "threads come back when it stops"
+
+
+def test_other_programs_load_is_read_from_the_machine() -> None:
+    """A real busy process beside this one shows as (at least) one busy core; this process's own work never does."""
+    assert threads.others_busy((0.0, 10.0, 5.0), (2.0, 13.0, 6.0)) == pytest.approx(1.0)
+    assert threads.others_busy((0.0, 10.0, 5.0), (2.0, 12.0, 7.0)) == 0.0
+    if threads.cpu_reading() is None:
+        pytest.skip("no /proc/stat here")
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)  # started
+        before = threads.cpu_reading()
+        time.sleep(1.0)
+        after = threads.cpu_reading()
+    finally:
+        busy.kill()
+        busy.wait()
+    assert before is not None and after is not None
+    assert threads.others_busy(before, after) >= 0.8
+
+
 def test_share_arithmetic() -> None:
+    assert threads.free_cores(2, 0.0) == 2 and threads.free_cores(2, 0.3) == 2 and threads.free_cores(2, 0.4) == 1
+    assert threads.free_cores(2, 1.0) == 1 and threads.free_cores(2, 1.9) == 1 and threads.free_cores(1, 0.0) == 1
+    assert threads.free_cores(8, 3.5) == 4 and threads.free_cores(8, 0.39) == 8
     assert threads.share(1, 2) == 2 and threads.share(2, 2) == 1 and threads.share(3, 2) == 1
     assert threads.share(0, 16) == 16 and threads.share(3, 16) == 5
 
