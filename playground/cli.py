@@ -1936,6 +1936,7 @@ def _command() -> Any:
 
 def main() -> None:
     threads.settle_openmp()  # before any command loads torch
+    threads.note_start()  # a training's first look at the other programs' load spans the command's start
     try:
         if os.environ.get(ENV_VAR):
             check_language(os.environ[ENV_VAR])

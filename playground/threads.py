@@ -6,7 +6,7 @@ learner's 2-core laptop (beside a browser, the app and a viewer) keep four threa
 over two cores, and both collapse. A training process therefore takes ``cores // runs going here``
 threads (at least one) and looks again every ``RECHECK_S`` seconds, so a run started alone gives
 threads back when a second one starts, and takes them again when it ends. A core that another program
-keeps busy (``BUSY_FROM`` of it or more, measured from ``/proc/stat`` at the start and over each
+keeps busy (``BUSY_FROM`` of it or more, measured from ``/proc/stat`` over the process's start and over each
 ``RECHECK_S``) is not counted either: one thread each for torch and the games beside a busy program
 trains two to three times as fast as two each fighting it. The games' threads are fixed when their
 environment is built, at the start; torch's follow every check.
@@ -38,10 +38,14 @@ RECHECK_S = 15.0
 # 30% of a core busy: two threads each 958 and 928 against one 865 and 891; 50%: 694 and 665 against 886 and 915;
 # always busy: 371 and 334 against 940 and 938 (docs/benchmarks.md).
 BUSY_FROM = 0.4
-SAMPLE_S = 0.25  # how long the first check watches the other programs, before the games' threads are chosen
+# The first check watches the other programs for at least this long before the games' threads are chosen: from the
+# process's start where the CLI noted it (note_start; importing torch and building the run takes longer, so nothing
+# waits), else by waiting. A second averages out a burst such as the app's page redrawing after "Train".
+SAMPLE_S = 1.0
 ENV_VAR = "PLAYGROUND_THREADS"  # the share this process took; its environments and children read it
 
 _ceiling: int | None = None  # an algorithm's own upper bound, inside ``at_most``
+_start: tuple[float, float, float] | None = None  # the cpu_reading() note_start() took, for the first check
 
 
 # How long torch's OpenMP threads (libgomp) spin, waiting for the next parallel region, before they sleep. The
@@ -57,6 +61,13 @@ def settle_openmp(environ: MutableMapping[str, str] = os.environ) -> None:
     (``GOMP_SPINCOUNT`` or ``OMP_WAIT_POLICY`` set). Child processes inherit it."""
     if "GOMP_SPINCOUNT" not in environ and "OMP_WAIT_POLICY" not in environ:
         environ["GOMP_SPINCOUNT"] = OPENMP_SPIN
+
+
+def note_start() -> None:
+    """Take the first reading of the other programs' load as this process starts (the CLI, first thing), so that the
+    first :class:`ThreadShare` check has watched them over the start instead of waiting ``SAMPLE_S``."""
+    global _start
+    _start = cpu_reading()
 
 
 def cores() -> int:
@@ -158,8 +169,9 @@ class ThreadShare:
     """This process's share of the cores while it trains; ``check`` is cheap to call at every heartbeat.
 
     ``PLAYGROUND_THREADS`` set before training starts is a limit the share never exceeds (an operator's,
-    or a test's). Leaving the block restores the thread count and that variable as they were. Entering watches
-    the other programs for ``SAMPLE_S`` where there is more than one thread to share.
+    or a test's). Leaving the block restores the thread count and that variable as they were. Where there is more
+    than one thread to share, entering watches the other programs for ``SAMPLE_S`` at least, counted from the
+    process's start where :func:`note_start` noted it.
     """
 
     def __init__(self, store: Store) -> None:
@@ -209,12 +221,16 @@ class ThreadShare:
         return self.threads
 
     def _left_by_others(self) -> int:
-        """The cores other programs leave free over the window since the last reading (the first: ``SAMPLE_S``)."""
+        """The cores other programs leave free over the window since the last reading (the first: since the process
+        started, or ``SAMPLE_S``)."""
+        global _start
         if self._reading is None:
-            self._reading = cpu_reading()
+            started, _start = _start, None  # one process start, watched once
+            fresh = started is not None and time.monotonic() - started[0] <= RECHECK_S
+            self._reading = started if fresh else cpu_reading()
             if self._reading is None:
                 return cores()
-            time.sleep(SAMPLE_S)
+            time.sleep(max(0.0, SAMPLE_S - (time.monotonic() - self._reading[0])))
         before, self._reading = self._reading, cpu_reading()
         if before is None or self._reading is None:
             return cores()

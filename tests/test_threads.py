@@ -72,6 +72,7 @@ def test_a_core_another_program_keeps_busy_is_left_to_it(home: Path, monkeypatch
     # the first window; over the second, others kept a tenth of one busy (the rest was this process)
     readings = iter([(0.0, 100.0, 5.0), (0.25, 100.25, 5.0), (15.25, 116.75, 20.0)])
     monkeypatch.setattr(threads, "cpu_reading", lambda: next(readings))
+    monkeypatch.setattr(threads, "_start", None)  # no command start noted: the first check takes its own readings
     _running_run(0)
     with threads.ThreadShare(get_store()) as share:
         assert share.threads == 1 and torch.get_num_threads() == 1 and threads.budget() == 1
@@ -80,6 +81,21 @@ def test_a_core_another_program_keeps_busy_is_left_to_it(home: Path, monkeypatch
 
         assert _num_threads(8) == 1, "the games' threads leave that core too"
         assert share.check() == 2 and share.others == pytest.approx(0.1), "threads come back when it stops"
+
+
+def test_the_first_look_spans_the_commands_start(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI notes a reading as it starts; the run's first check measures from there and does not wait."""
+    monkeypatch.setattr(threads, "cores", lambda: 2)
+    monkeypatch.delenv(threads.ENV_VAR, raising=False)
+    noted = time.monotonic() - 2.0
+    monkeypatch.setattr(threads, "_start", (noted, 100.0, 1.0))  # two seconds ago, as the command started
+    # since then the cores were busy 2.2 s, 1.0 s of it this process's own: others kept 0.6 of a core busy
+    monkeypatch.setattr(threads, "cpu_reading", lambda: (time.monotonic(), 102.2, 2.0))
+    entered = time.monotonic()
+    with threads.ThreadShare(get_store()) as share:
+        assert time.monotonic() - entered < threads.SAMPLE_S / 2, "the start was watched already"
+        assert share.threads == 1 and share.others == pytest.approx(0.6, rel=0.05)
+    assert threads._start is None, "a process's start is watched once"
 
 
 def test_other_programs_load_is_read_from_the_machine() -> None:
