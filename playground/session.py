@@ -383,11 +383,14 @@ def log_to_run_folder(run: Run) -> Iterator[None]:
 @contextmanager
 def training_session(run_id: str, *, total: int, checkpoint_every: int | None, keep: int, device: str | None,
                      resume: bool = False, unit: str = "steps", progress: ProgressFn | None = None,
-                     player: str | None = None, store: Store | None = None) -> Iterator[RunSession]:
+                     player: str | None = None, store: Store | None = None,
+                     threaded: bool = True) -> Iterator[RunSession]:
     """Claim ``run_id`` for this process and train it inside the block; end it however the block ends.
 
     A resuming block says which step its checkpoint holds (``session.resumed_at``); a KeyboardInterrupt (a second Ctrl-C) keeps a last checkpoint and leaves the run stopped; any other
     exception fails the run with one sentence (a user's mistake) or its type (a bug) and is raised again.
+    ``threaded`` False: the training computes on one thread whatever its share, so the share does not watch the
+    other programs' load (ThreadShare's ``watch_load``).
     """
     store = store or get_store()
     run = store.get_run(run_id)
@@ -396,7 +399,7 @@ def training_session(run_id: str, *, total: int, checkpoint_every: int | None, k
         runs.remove_partial_writes(run)
     session: RunSession | None = None
     try:
-        with log_to_run_folder(run), ThreadShare(store) as threads:
+        with log_to_run_folder(run), ThreadShare(store, watch_load=threaded) as threads:
             session = RunSession(run, store, total=total, start=run.step if resume else 0,
                                  checkpoint_every=checkpoint_every, keep=keep, unit=unit, progress=progress,
                                  threads=threads)

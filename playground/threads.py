@@ -171,11 +171,13 @@ class ThreadShare:
     ``PLAYGROUND_THREADS`` set before training starts is a limit the share never exceeds (an operator's,
     or a test's). Leaving the block restores the thread count and that variable as they were. Where there is more
     than one thread to share, entering watches the other programs for ``SAMPLE_S`` at least, counted from the
-    process's start where :func:`note_start` noted it.
+    process's start where :func:`note_start` noted it. ``watch_load`` False: the runs' share alone, for a training
+    that computes with numpy on one thread (the tabular methods), which has nothing to size and should not wait.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, watch_load: bool = True) -> None:
         self.store = store
+        self.watch_load = watch_load
         self.threads = 0
         self._checked = 0.0
         self._saved_env = os.environ.get(ENV_VAR)
@@ -206,7 +208,7 @@ class ThreadShare:
             threads = share(running_here(self.store))
             if self.limit is not None:
                 threads = min(threads, self.limit)
-            if threads > 1:
+            if threads > 1 and self.watch_load:
                 threads = min(threads, self._left_by_others())
             if threads != self.threads:
                 if self.threads:

@@ -133,15 +133,18 @@ def execute(run_id: str, *, resume: bool = False, progress: ProgressFn | None = 
     run = store.get_run(run_id)
     config = of_run(run)
     tensorboard_dir = Path(run.folder) / "tensorboard" if config.tensorboard else None
+    threaded = True
     try:
-        device: str | None = device_for(agents.get(config.algo), config.device)
+        cls = agents.get(config.algo)
+        threaded = cls.uses_torch  # the tabular methods compute with numpy on one thread
+        device: str | None = device_for(cls, config.device)
     except PlaygroundError:  # make_agent says so below, with the run marked failed
         device = None
     agent: Agent | None = None
     try:
         with training_session(run.id, total=config.steps, checkpoint_every=config.checkpoint_every,
                               keep=config.keep_checkpoints, device=device, resume=resume, progress=progress,
-                              player=player, store=store) as session:
+                              player=player, store=store, threaded=threaded) as session:
             agent = make_agent(config)
             session.save = agent.save
             if resume:

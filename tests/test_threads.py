@@ -90,12 +90,26 @@ def test_the_first_look_spans_the_commands_start(home: Path, monkeypatch: pytest
     noted = time.monotonic() - 2.0
     monkeypatch.setattr(threads, "_start", (noted, 100.0, 1.0))  # two seconds ago, as the command started
     # since then the cores were busy 2.2 s, 1.0 s of it this process's own: others kept 0.6 of a core busy
-    monkeypatch.setattr(threads, "cpu_reading", lambda: (time.monotonic(), 102.2, 2.0))
-    entered = time.monotonic()
+    monkeypatch.setattr(threads, "cpu_reading", lambda: (noted + 2.0, 102.2, 2.0))
+    waits: list[float] = []
+    sleep = time.sleep
+    monkeypatch.setattr(time, "sleep", lambda seconds: (waits.append(seconds), sleep(seconds))[1])
     with threads.ThreadShare(get_store()) as share:
-        assert time.monotonic() - entered < threads.SAMPLE_S / 2, "the start was watched already"
-        assert share.threads == 1 and share.others == pytest.approx(0.6, rel=0.05)
+        assert share.threads == 1 and share.others == pytest.approx(0.6)
+    assert not any(waits), "the start was watched already: nothing waits"
     assert threads._start is None, "a process's start is watched once"
+
+
+def test_a_training_on_one_thread_does_not_watch_the_load(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tabular methods (numpy, one thread) neither wait for a look at the other programs nor lose their share."""
+    def unread() -> None:
+        raise AssertionError("the load was read")
+
+    monkeypatch.setattr(threads, "cores", lambda: 2)
+    monkeypatch.delenv(threads.ENV_VAR, raising=False)
+    monkeypatch.setattr(threads, "cpu_reading", unread)
+    with threads.ThreadShare(get_store(), watch_load=False) as share:
+        assert share.threads == 2
 
 
 def test_other_programs_load_is_read_from_the_machine() -> None:
