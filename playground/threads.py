@@ -40,7 +40,8 @@ RECHECK_S = 15.0
 BUSY_FROM = 0.4
 # The first check watches the other programs for at least this long before the games' threads are chosen: from the
 # process's start where the CLI noted it (note_start; importing torch and building the run takes longer, so nothing
-# waits), else by waiting. A second averages out a burst such as the app's page redrawing after "Train".
+# waits), else by waiting. Over a second a short burst counts for its length: a third of a second of the app
+# redrawing its page after "Train", say, is a third of a core, under BUSY_FROM.
 SAMPLE_S = 1.0
 ENV_VAR = "PLAYGROUND_THREADS"  # the share this process took; its environments and children read it
 
