@@ -185,7 +185,7 @@ class ThreadShare:
         self.limit = budget() if self._saved_env is not None else None
         self._saved_torch: int | None = None
         self._reading: tuple[float, float, float] | None = None  # the last cpu_reading(), for the next window
-        self.others = 0.0  # cores other programs kept busy over the last window
+        self.others: float | None = None  # cores other programs kept busy over the last window; None: never looked
 
     def __enter__(self) -> ThreadShare:
         torch = _torch()
@@ -212,11 +212,12 @@ class ThreadShare:
             if threads > 1 and self.watch_load:
                 threads = min(threads, self._left_by_others())
             if threads != self.threads:
+                load = "" if self.others is None else f" (others keep {self.others:.1f} busy)"
                 if self.threads:
-                    log.info("runs going here or other programs' load changed: %d threads instead of %d (others "
-                             "keep %.1f cores busy)", threads, self.threads, self.others)
+                    log.info("runs going here or other programs' load changed: %d threads instead of %d%s", threads,
+                             self.threads, load)
                 else:
-                    log.info("using %d thread(s) of %d cores (others keep %.1f busy)", threads, cores(), self.others)
+                    log.info("using %d thread(s) of %d cores%s", threads, cores(), load)
                 self.threads = threads
                 take(threads)
             else:
