@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 
 import gymnasium as gym
 import numpy as np
@@ -234,6 +235,37 @@ def test_fast_seeding_is_reproducible() -> None:
     first = frames(5)
     np.testing.assert_array_equal(first, frames(5))
     assert not np.array_equal(first, frames(6))
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_yield"), reason="no sched_yield on this system")
+def test_fast_env_yields_its_core_before_the_games_only_while_it_has_the_cores(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The acting thread gives way before waking the games' threads (AleVecEnv.yields_before_games), but not while
+    its share is one thread (beside a busy program, which would get the core), and the games are the same."""
+    from playground.envs import ale
+
+    yields: list[int] = []
+    real_yield = os.sched_yield
+    monkeypatch.setattr(ale.os, "sched_yield", lambda: yields.append(1) or real_yield())
+    monkeypatch.setattr(ale.threads, "cores", lambda: 2)  # a 2-core machine, whatever runs the test
+    spec = envs.resolve("ALE/Pong-v5")
+    actions = _random_actions(spec.action_space.n, 2, 20)
+
+    def frames(share: str) -> tuple[np.ndarray, int]:
+        monkeypatch.setenv(ale.threads.ENV_VAR, share)
+        yields.clear()
+        venv = envs.make_train_env(spec, 2, seed=3)
+        try:
+            return np.stack([venv.reset()] + [venv.step(a)[0] for a in actions]), len(yields)
+        finally:
+            venv.close()
+
+    alone, yielded = frames("2")
+    assert yielded == len(actions)
+    beside_busy, yielded = frames("1")
+    assert yielded == 0
+    np.testing.assert_array_equal(alone, beside_busy)
 
 
 def test_auto_falls_back_to_sb3_when_the_fast_env_cannot_start(
