@@ -75,6 +75,12 @@ def test_a_ceiling_says_how_close_each_side_came_in_the_precision_it_was_measure
     text = bench.markdown([learner(precision="float32")], "c")  # a CPU without bfloat16: measured once
     assert ("PPO learner alone: 200.0 steps/s in float32 is the most the network's work allows; ours trains at 75% "
             "of it, the peer at 60%.") in text
+    # with the games measured too: the learner's time and the games' added up, on each side
+    with_games = {"ours": 150.0, "peer": 120.0, "over_peer": 1.25, "trained": {"ours": 0.9, "peer": 0.95}}
+    text = bench.markdown([learner(precision="float32", with_games=with_games)], "c")
+    assert ("PPO learner alone, then its games alone, in turn (acting needs what the games return, the games what "
+            "acting chose, and each uses every core): 150.0 steps/s, 1.25x the peer's training, is the most ours can "
+            "reach with the games; it trains at 90% of that, the peer at 95% of its own (120.0 steps/s).") in text
 
 
 def test_arithmetic_counts_a_known_layers_flops_forward_and_backward() -> None:
@@ -200,10 +206,11 @@ def test_the_cartpole_peer_has_the_zoo_settings_of_our_zoo_preset() -> None:
 # -- every suite, tiny and for real -----------------------------------------------------------------
 def test_rl_suite_trains_ours_and_the_zoo_peer(home: Path) -> None:
     figures = bench.run("rl", level="tiny")
-    assert [f.name.split()[0] for f in figures] == ["PPO", "PPO", "A2C", "A2C", "DQN", "DQN", "Rainbow", "Rainbow"]
+    assert [f.name.split()[0] for f in figures] == ["PPO", "PPO", "PPO's", "A2C", "A2C", "A2C's", "DQN", "DQN",
+                                                    "Rainbow", "Rainbow"]
     for f in figures:
         _check_shape(f, "rl")
-    ppo, ppo_learner, a2c, a2c_learner, dqn, learner, rainbow, rainbow_learner = figures
+    ppo, ppo_learner, ppo_games, a2c, a2c_learner, a2c_games, dqn, learner, rainbow, rainbow_learner = figures
     # PPO and A2C play as many envs as the Zoo; our DQN family acts in 8 at once against SB3's one, at the
     # Zoo's replay ratio (its train_freq counts transitions)
     training = [ppo, a2c, dqn, rainbow]
@@ -221,6 +228,16 @@ def test_rl_suite_trains_ours_and_the_zoo_peer(home: Path) -> None:
         assert ceiling.notes["ceiling"]["peer"] == pytest.approx(trained.peer_median / ceiling.ours_median)
         if ceiling.notes["precision"] == "bfloat16":
             assert len(ceiling.notes["float32"]) == 1 and ceiling.notes["float32"][0] > 0
+    # and with the games: each side's learner and its own games alone, one after the other
+    for trained, ceiling, games in ((ppo, ppo_learner, ppo_games), (a2c, a2c_learner, a2c_games)):
+        assert "games alone" in games.name and games.ours_median > 0 and games.peer_median > 0
+        with_games = ceiling.notes["with_games"]
+        for side in ("ours", "peer"):
+            step = 1 / getattr(ceiling, f"{side}_median") + 1 / getattr(games, f"{side}_median")
+            assert with_games[side] == pytest.approx(1 / step)
+            assert with_games["trained"][side] == pytest.approx(getattr(trained, f"{side}_median") / with_games[side])
+        assert with_games["ours"] < min(ceiling.ours_median, games.ours_median)
+        assert with_games["over_peer"] == pytest.approx(with_games["ours"] / trained.peer_median)
     # every learner figure counts its arithmetic: the same networks cost the same on both sides, Rainbow's more
     for bound in (ppo_learner, a2c_learner, learner):
         assert bound.notes["arithmetic"]["ours"] == pytest.approx(bound.notes["arithmetic"]["peer"], rel=0.01)

@@ -248,7 +248,8 @@ def _listed(sentences: list[str]) -> list[str]:
 
 
 def _ceilings(figures: list[Figure]) -> list[str]:
-    """One sentence per learner figure that knows its ceiling: how close each side's training came to it."""
+    """One sentence per learner figure that knows its ceiling: how close each side's training came to it; and one
+    for its ceiling with the games, where the suite measured them too."""
     lines = []
     for f in figures:
         ceiling = f.notes.get("ceiling")
@@ -262,6 +263,11 @@ def _ceilings(figures: list[Figure]) -> list[str]:
                              float32=_amount(statistics.median(float32), f.unit), **words))
         else:
             lines.append(say("bench.ceiling_float32", **words))
+        with_games = f.notes.get("with_games")
+        if with_games:
+            lines.append(say("bench.ceiling_with_games", name=f.name, ours_bound=_amount(with_games["ours"], f.unit),
+                             over_peer=with_games["over_peer"], peer_bound=_amount(with_games["peer"], f.unit),
+                             ours=with_games["trained"]["ours"], peer=with_games["trained"]["peer"]))
     return _listed(lines)
 
 

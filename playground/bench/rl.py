@@ -15,6 +15,10 @@ CPU: gradient steps alone (sampling, forward, backward, optimizer, on the memory
 environment steps per second at one gradient step per 4 steps, ours (the Nature DQN network, or Rainbow's with its
 prioritized sampling and C51 update, in its number format) against SB3's ``train``.
 
+PPO's and A2C's learner figures are followed by their games alone (each side's vector env stepped with random
+actions, no network): on 2 cores the network and the games take turns, so the two together give the ceiling with
+the games, which the report states beside the learner's own.
+
 Every learner figure also counts its arithmetic (``playground.bench.arithmetic``): the FLOPs of one step on each
 side and this machine's matrix-product speed, so the report says what share of the machine each side uses and how
 far ours could go at most.
@@ -115,7 +119,11 @@ def figures(algo: str, level: Level, device: str) -> list[Figure]:
         )
         if algo in DQN_FAMILY:
             return [result, _learner(TITLES[algo], ours, peer, level, device)]
-        return [result, _actor_critic_learner(algo, ours, peer, result, level, device)]
+        learner = _actor_critic_learner(algo, ours, peer, result, level, device)
+        games = _games_alone(algo, ours, peer, level, device)  # last: it moves the games on without the models
+        if not games.void:
+            learner.notes["with_games"] = _in_turn(result, learner, games)
+        return [result, learner, games]
     finally:
         ours.close()
         peer.get_env().close()
@@ -167,6 +175,41 @@ def _actor_critic_learner(algo: str, ours: Any, peer: Any, training: Figure, lev
     figure.notes["arithmetic"] = arithmetic_notes(lambda: work(ours_model, 1), lambda: work(peer, 1),
                                                   figure.notes["precision"], device)
     return figure
+
+
+def _games_alone(algo: str, ours: Any, peer: Any, level: Level, device: str) -> Figure:
+    """The training figure's games alone: each side's own vector env (ours the fast ALE env, the peer the Zoo's
+    wrappers) stepped with random actions as fast as it goes, no network. What training spends on the games at
+    the least; with the learner's figure it gives the ceiling with the games (:func:`_in_turn`)."""
+    import numpy as np
+
+    steps = level.steps[algo]
+
+    def round_of(env: Any) -> Any:
+        rng = np.random.default_rng(0)
+        n, actions = env.num_envs, int(env.action_space.n)
+
+        def work() -> int:
+            for _ in range(max(1, steps // n)):
+                env.step(rng.integers(0, actions, n))
+            return max(1, steps // n) * n
+
+        return lambda: per_second(work, device)
+
+    figure = Figure("rl", f"{TITLES[algo]}'s games alone (random actions, no network), {ours.n_envs} envs",
+                    "steps/s", "the Zoo's AtariWrapper, DummyVecEnv and VecFrameStack 4")
+    return alternate(figure, round_of(ours.model.env), round_of(peer.get_env()), level.rounds, warmup=level.warmup)
+
+
+def _in_turn(training: Figure, learner: Figure, games: Figure) -> dict[str, Any]:
+    """The ceiling with the games: PPO and A2C act on what the games return and the games step on what acting
+    chose, and each of the two uses every core while it runs, so at best they take turns without waiting: a step
+    costs the learner's time plus the games'. That speed for each side, and each side's training as a fraction
+    of its own."""
+    ours = 1 / (1 / learner.ours_median + 1 / games.ours_median)
+    peer = 1 / (1 / learner.peer_median + 1 / games.peer_median)
+    return {"ours": ours, "peer": peer, "over_peer": ours / training.peer_median,
+            "trained": {"ours": training.ours_median / ours, "peer": training.peer_median / peer}}
 
 
 def _learner(title: str, ours: Any, peer: Any, level: Level, device: str) -> Figure:
