@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from playground import bench
-from playground.bench import Figure, alternate, arithmetic
+from playground.bench import Figure, alternate, arithmetic, onednn
 
 
 def _check_shape(figure: Figure, suite: str, rounds: int = 1) -> None:
@@ -112,6 +112,63 @@ def test_arithmetic_says_what_share_of_the_machine_each_side_uses_and_how_far_ou
             "figure.") in bench.markdown([figure], "c")
     figure.ours = [100.0, 40.0, 101.0]  # void: nothing to say of it
     assert "MFLOP" not in bench.markdown([figure], "c")
+
+
+# Lines as oneDNN 3's verbose log writes them (a PPO update on a Zen 4 EPYC), one in the older format, and lines
+# the summary skips: a reorder, a primitive's creation, and a CPU-less one.
+ONEDNN_LOG = """\
+onednn_verbose,v1,info,oneDNN v3.7.1 (commit 8d263e6)
+onednn_verbose,v1,primitive,create:cache_miss,cpu,convolution,jit_bf16:avx512_core_bf16,backward_weights,x,,,mb256_ic32oc64_ih20oh9kh4sh2dh0ph0_iw20ow9kw4sw2dw0pw0,0.1
+onednn_verbose,v1,primitive,exec,cpu,reorder,jit:uni,undef,src:bf16::blocked:acdb::f0 dst:bf16::blocked:AcdB32a2b::f0,attr-scratchpad:user,,32x64x2x2,0.017
+onednn_verbose,v1,primitive,exec,cpu,convolution,brg_conv_fwd:avx512_core_bf16,forward_training,src:bf16 wei:bf16,attr-scratchpad:user,alg:convolution_direct,mb256_ic64oc32_ih21oh20kh2sh1dh0ph0_iw21ow20kw2sw1dw0pw0,4.0
+onednn_verbose,v1,primitive,exec,cpu,convolution,jit_bf16:avx512_core_bf16,backward_weights,src:bf16 wei:bf16,attr-scratchpad:user,alg:convolution_direct,mb256_ic32oc64_ih20oh9kh4sh2dh0ph0_iw20ow9kw4sw2dw0pw0,10.0
+onednn_verbose,exec,cpu,convolution,jit:avx2,backward_weights,src:f32 wei:f32,,alg:convolution_direct,g2mb8_ic4oc4_ih10oh8kh3sh1dh0ph0_iw10ow8kw3sw1dw0pw0,1.0
+onednn_verbose,v1,primitive,exec,cpu,matmul,brg_matmul:avx512_core_bf16,undef,src:bf16 wei:bf16,,,256x3136:3136x512,2.0
+onednn_verbose,v1,primitive,exec,cpu,matmul,brg_matmul:avx512_core_bf16,undef,src:bf16 wei:bf16,,,4x256x64:4x64x32,1.0
+onednn_verbose,v1,primitive,exec,gpu,convolution,ocl:gen9,forward_training,x,,,mb1_ic1oc1_ih1oh1kh1sh1dh0ph0_iw1ow1kw1sw1dw0pw0,9.0
+"""
+
+
+def test_the_onednn_summary_sums_each_pass_from_its_problem_sizes() -> None:
+    passes = onednn.parse(ONEDNN_LOG)
+    assert list(passes) == ["forward", "backward_weights", "matmul"]
+    forward = 2 * 256 * 32 * 64 * (20 * 2) * (20 * 2)  # mb x oc x ic x (oh kh) x (ow kw), multiply and add
+    assert passes["forward"].flops == forward and passes["forward"].ms == 4.0
+    assert passes["forward"].gflops == pytest.approx(forward / 4.0e-3 / 1e9)
+    # two implementations in one pass, the older log's grouped convolution counting its channels per group
+    weights = passes["backward_weights"]
+    assert weights.implementations == ["jit_bf16:avx512_core_bf16", "jit:avx2"]
+    assert weights.flops == 2 * 256 * 64 * 32 * 9 * 4 * 9 * 4 + 2 * 8 * 4 * 2 * 8 * 3 * 8 * 3 and weights.ms == 11.0
+    # a matrix product M x K : K x N, batched ones counting every batch
+    assert passes["matmul"].flops == 2 * 256 * 3136 * 512 + 2 * 4 * 256 * 64 * 32
+    assert onednn.flops_of("inner_product", "mb32ic64ih7iw7oc512") == 2 * 32 * 512 * 64 * 49
+    assert onednn.flops_of("convolution", "what") is None and onednn.flops_of("softmax", "mb8") is None
+    assert onednn.parse("nothing of oneDNN here\n") == {}
+
+
+def test_the_onednn_kernels_of_real_work_are_caught_and_never_reach_the_output(capfd: pytest.CaptureFixture[str]) -> None:
+    conv = nn.Conv2d(4, 8, 3).to(memory_format=torch.channels_last)
+    x = torch.randn(16, 4, 12, 12).contiguous(memory_format=torch.channels_last)
+    print("before", flush=True)
+    passes = onednn.kernels_of(lambda: conv(x).sum().backward())
+    print("after", flush=True)
+    assert capfd.readouterr().out == "before\nafter\n"  # oneDNN's log went to the summary, not to the terminal
+    if not torch.backends.mkldnn.is_available():
+        assert passes == {}
+        return
+    assert {"forward", "backward_weights"} <= passes.keys()  # channels-last convolutions are oneDNN's on any CPU
+    assert all(p["gflops"] > 0 and p["ms"] > 0 and p["implementations"] for p in passes.values())
+
+
+def test_the_report_names_each_passs_kernels_and_their_share_of_the_time() -> None:
+    kernels = {"forward": {"implementations": ["brg_conv_fwd:avx512_core_bf16"], "gflops": 386.3, "ms": 30.0},
+               "backward_weights": {"implementations": ["jit_bf16:avx512_core_bf16"], "gflops": 253.0, "ms": 70.0}}
+    figure = Figure("rl", "PPO learner alone", "steps/s", "SB3", ours=[100.0], peer=[50.0], notes={"kernels": kernels})
+    assert ("PPO learner alone: oneDNN ran the forward convolutions on brg_conv_fwd:avx512_core_bf16 at 386 GFLOP/s "
+            "(30% of its kernels' time); their weight gradients on jit_bf16:avx512_core_bf16 at 253 GFLOP/s (70% of "
+            "its kernels' time).") in bench.markdown([figure], "c")
+    figure.notes["kernels"] = {}  # nothing caught (a GPU): nothing said
+    assert "oneDNN ran" not in bench.markdown([figure], "c")
 
 
 def test_all_names_every_suite_and_an_unknown_one_is_one_sentence(cli) -> None:  # type: ignore[no-untyped-def]
@@ -244,6 +301,9 @@ def test_rl_suite_trains_ours_and_the_zoo_peer(home: Path) -> None:
     assert rainbow_learner.notes["arithmetic"]["ours"] > 1.3 * rainbow_learner.notes["arithmetic"]["peer"]
     assert rainbow_learner.notes["arithmetic"]["peer"] == pytest.approx(learner.notes["arithmetic"]["peer"])
     assert all(f.notes["arithmetic"]["peak"]["peer"] > 0 for f in (ppo_learner, a2c_learner, learner))
+    if torch.backends.mkldnn.is_available():  # and names the oneDNN kernels of ours, pass by pass
+        for bound in (ppo_learner, a2c_learner, learner, rainbow_learner):
+            assert {"forward", "backward_data", "backward_weights"} <= bound.notes["kernels"].keys()
     text = bench.markdown(figures, "playground bench rl")
     assert "is the most the network's work allows; ours trains at" in text
     assert "MFLOP of matrix products and convolutions on our side" in text

@@ -239,7 +239,8 @@ def markdown(figures: list[Figure], command: str) -> str:
                      f"{f.peer_name} | {ratio} |")
         if reason:
             void.append(say("bench.void_note", n=len(void) + 1, suite=f.suite, name=f.name, reason=reason))
-    return "\n".join(lines + ([""] + void if void else []) + _ceilings(figures) + _arithmetic(figures)) + "\n"
+    return "\n".join(lines + ([""] + void if void else []) + _ceilings(figures) + _arithmetic(figures)
+                     + _kernels(figures)) + "\n"
 
 
 def _listed(sentences: list[str]) -> list[str]:
@@ -286,4 +287,19 @@ def _arithmetic(figures: list[Figure]) -> list[str]:
                          peer_use=f.peer_median * counted["peer"] / peer_peak,
                          precision=counted["precision"], ours_peak=ours_peak / 1e9, peer_peak=peer_peak / 1e9,
                          most=ours_peak / counted["ours"] / f.peer_median))
+    return _listed(lines)
+
+
+def _kernels(figures: list[Figure]) -> list[str]:
+    """One sentence per learner figure that caught its oneDNN kernels (``playground.bench.onednn``): each pass's
+    implementations, speed and share of the kernels' time."""
+    lines = []
+    for f in figures:
+        passes = f.notes.get("kernels")
+        if not passes or f.void:
+            continue
+        total = sum(p["ms"] for p in passes.values()) or 1.0
+        parts = [say("bench.kernel_pass", what=say(f"bench.pass_{name}"), names=", ".join(p["implementations"]),
+                     gflops=p["gflops"], share=p["ms"] / total) for name, p in passes.items()]
+        lines.append(say("bench.kernels_ran", name=f.name, passes="; ".join(parts)))
     return _listed(lines)

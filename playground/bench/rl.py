@@ -21,7 +21,8 @@ the games, which the report states beside the learner's own.
 
 Every learner figure also counts its arithmetic (``playground.bench.arithmetic``): the FLOPs of one step on each
 side and this machine's matrix-product speed, so the report says what share of the machine each side uses and how
-far ours could go at most.
+far ours could go at most; and it names the oneDNN kernels our side ran, pass by pass, with their speed
+(``playground.bench.onednn``): where on this CPU the learner's time goes.
 
 Our path is what ``playground rl train`` runs, CPU choices included (the image CNN under bfloat16
 autocast where the CPU computes bfloat16 natively); both sides keep torch's default thread count.
@@ -37,6 +38,7 @@ import torch
 
 from playground.bench import Figure, alternate, level_of, per_second
 from playground.bench.arithmetic import arithmetic_notes
+from playground.bench.onednn import kernels_of
 from playground.bench.ours import learn_steps, our_agent, train_steps
 
 ENV_ID = "ALE/Pong-v5"
@@ -46,6 +48,7 @@ DQN_LEARNING_STARTS = 1000
 ZOO_DQN = {"buffer_size": 100_000, "learning_rate": 1e-4, "batch_size": 32, "target_update_interval": 1000,
            "train_freq": 4, "gradient_steps": 1, "exploration_fraction": 0.1, "exploration_final_eps": 0.01}
 TRANSITIONS_PER_GRADIENT_STEP = 4  # the Zoo's train_freq with gradient_steps 1
+KERNEL_GRADIENT_STEPS = 20  # the DQN family's gradient steps whose oneDNN kernels the report names
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,7 @@ def _actor_critic_learner(algo: str, ours: Any, peer: Any, training: Figure, lev
     figure.notes["ceiling"] = {"ours": training.ours_median / ceiling, "peer": training.peer_median / ceiling}
     figure.notes["arithmetic"] = arithmetic_notes(lambda: work(ours_model, 1), lambda: work(peer, 1),
                                                   figure.notes["precision"], device)
+    figure.notes["kernels"] = kernels_of(ours_model.train)  # one update (PPO: its epochs of minibatches)
     return figure
 
 
@@ -241,6 +245,7 @@ def _learner(title: str, ours: Any, peer: Any, level: Level, device: str) -> Fig
               lambda: per_second(lambda: peer_steps(gradient_steps), device), level.rounds, warmup=level.warmup)
     result.notes["arithmetic"] = arithmetic_notes(lambda: ours_steps(1), lambda: peer_steps(1),
                                                   result.notes["precision"], device)
+    result.notes["kernels"] = kernels_of(lambda: ours_steps(min(gradient_steps, KERNEL_GRADIENT_STEPS)))
     return result
 
 
