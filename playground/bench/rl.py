@@ -15,9 +15,11 @@ CPU: gradient steps alone (sampling, forward, backward, optimizer, on the memory
 environment steps per second at one gradient step per 4 steps, ours (the Nature DQN network, or Rainbow's with its
 prioritized sampling and C51 update, in its number format) against SB3's ``train``.
 
-PPO's and A2C's learner figures are followed by their games alone (each side's vector env stepped with random
-actions, no network): on 2 cores the network and the games take turns, so the two together give the ceiling with
-the games, which the report states beside the learner's own.
+PPO's and A2C's learner figures are their training on games that cost nothing: one rollout of each side's own
+games, recorded beforehand and handed back to SB3's ``collect_rollouts`` (``playground.bench.replayed``). They are
+followed by their games alone (each side's vector env stepped with random actions, no network): on 2 cores the
+network and the games take turns, so the two together give the ceiling with the games, which the report states
+beside the learner's own.
 
 Every learner figure also counts its arithmetic (``playground.bench.arithmetic``): the FLOPs of one step on each
 side and this machine's matrix-product speed, so the report says what share of the machine each side uses and how
@@ -36,7 +38,7 @@ from typing import Any
 
 import torch
 
-from playground.bench import Figure, alternate, level_of, per_second
+from playground.bench import Figure, alternate, level_of, per_second, replayed
 from playground.bench.arithmetic import arithmetic_notes
 from playground.bench.onednn import kernels_of
 from playground.bench.ours import learn_steps, our_agent, train_steps
@@ -133,36 +135,33 @@ def figures(algo: str, level: Level, device: str) -> list[Figure]:
 
 
 def _actor_critic_learner(algo: str, ours: Any, peer: Any, training: Figure, level: Level, device: str) -> Figure:
-    """The ceiling of PPO's or A2C's training speed on this machine: their network's work alone, as the environment
-    steps per second it would allow if stepping the games cost nothing. One round is ``level.updates`` whole
-    updates on the last rollout (PPO: its epochs of minibatches; A2C: one gradient step on the rollout) and, per
-    update, the rollout's acting passes (one forward per step on all envs, and the bootstrap value). Ours in its
-    number format and, in the notes, in float32; the training figure's speeds as fractions of our ceiling."""
-    import numpy as np
-    from stable_baselines3.common.utils import obs_as_tensor
-
+    """The ceiling of PPO's or A2C's training speed on this machine: their training with games that cost nothing,
+    as environment steps per second. One round is ``level.updates`` whole rollouts and updates, each side with
+    SB3's own ``collect_rollouts`` (acting, one forward per step on all envs; the rollout buffer; the bootstrap value
+    and the returns) on one rollout of its own games recorded beforehand and handed back at no cost
+    (``playground.bench.replayed``), then the update (PPO: its epochs of minibatches; A2C: one gradient step). Ours
+    in its number format and, in the notes, in float32; the training figure's speeds as fractions of our
+    ceiling."""
     from agents.sb3 import FrameFeatures
 
     ours_model = ours.model
     extractors = [m for m in ours_model.policy.modules() if isinstance(m, FrameFeatures)]
+    recorded = {id(model): replayed.record(model.get_env(), model.n_steps) for model in (ours_model, peer)}
 
     def work(model: Any, updates: int) -> int:
-        obs = obs_as_tensor(np.asarray(model._last_obs), model.device)
-        for _ in range(updates):
-            model.policy.set_training_mode(False)
-            with torch.no_grad():
-                for _ in range(model.n_steps):
-                    model.policy(obs)
-                model.policy.predict_values(obs)
-            model.train()
+        games = recorded[id(model)]
+        with replayed.playing(model, games) as callback:
+            for _ in range(updates):
+                model.collect_rollouts(games, callback, model.rollout_buffer, model.n_steps)
+                model.train()
         return updates * model.n_steps * model.n_envs
 
     def round_of(model: Any) -> Any:
         return lambda: per_second(lambda: work(model, level.updates), device)
 
     ours_round = round_of(ours_model)
-    figure = Figure("rl", f"{TITLES[algo]} learner alone (updates and acting, no games), {ours.n_envs} envs",
-                    "steps/s", "SB3's own update and acting on the same rollout shapes")
+    figure = Figure("rl", f"{TITLES[algo]} learner alone (acting and updates, games that cost nothing), "
+                    f"{ours.n_envs} envs", "steps/s", "SB3's own rollouts and updates on recorded games")
     alternate(figure, ours_round, round_of(peer), level.rounds, warmup=level.warmup)
     figure.notes["precision"] = "bfloat16" if any(e.bfloat16 for e in extractors) else "float32"
     if figure.notes["precision"] != "float32":  # the same work with every extractor in float32
