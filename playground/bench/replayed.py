@@ -56,13 +56,18 @@ class ReplayedGames(VecEnv):
         return [False] * self.num_envs
 
 
+def random_actions(env: VecEnv, rng: np.random.Generator) -> np.ndarray:
+    """One random action per env of ``env`` (a discrete action space, as Atari's)."""
+    return rng.integers(0, int(env.action_space.n), env.num_envs)
+
+
 def record(env: VecEnv, steps: int, seed: int = 0) -> ReplayedGames:
     """``steps`` of ``env``'s own games under random actions, from a reset, copied (an env may reuse its arrays)."""
     rng = np.random.default_rng(seed)
     first = np.array(env.reset())
     recorded = []
     for _ in range(steps):
-        obs, rewards, dones, _infos = env.step(rng.integers(0, env.action_space.n, env.num_envs))
+        obs, rewards, dones, _infos = env.step(random_actions(env, rng))
         recorded.append((np.array(obs), np.array(rewards), np.array(dones)))
     return ReplayedGames(env, first, recorded)
 

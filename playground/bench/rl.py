@@ -36,7 +36,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import torch
+import numpy as np
 
 from playground.bench import Figure, alternate, level_of, per_second, replayed
 from playground.bench.arithmetic import arithmetic_notes
@@ -184,18 +184,16 @@ def _games_alone(algo: str, ours: Any, peer: Any, level: Level, device: str) -> 
     """The training figure's games alone: each side's own vector env (ours the fast ALE env, the peer the Zoo's
     wrappers) stepped with random actions as fast as it goes, no network. What training spends on the games at
     the least; with the learner's figure it gives the ceiling with the games (:func:`_in_turn`)."""
-    import numpy as np
-
     steps = level.steps[algo]
 
     def round_of(env: Any) -> Any:
         rng = np.random.default_rng(0)
-        n, actions = env.num_envs, int(env.action_space.n)
+        vector_steps = max(1, steps // env.num_envs)
 
         def work() -> int:
-            for _ in range(max(1, steps // n)):
-                env.step(rng.integers(0, actions, n))
-            return max(1, steps // n) * n
+            for _ in range(vector_steps):
+                env.step(replayed.random_actions(env, rng))
+            return vector_steps * env.num_envs
 
         return lambda: per_second(work, device)
 
