@@ -116,17 +116,26 @@ def test_arithmetic_says_what_share_of_the_machine_each_side_uses_and_how_far_ou
 
 # Lines as oneDNN 3's verbose log writes them (a PPO update on a Zen 4 EPYC), one in the older format, and lines
 # the summary skips: a reorder, a primitive's creation, and a CPU-less one.
-ONEDNN_LOG = """\
-onednn_verbose,v1,info,oneDNN v3.7.1 (commit 8d263e6)
-onednn_verbose,v1,primitive,create:cache_miss,cpu,convolution,jit_bf16:avx512_core_bf16,backward_weights,x,,,mb256_ic32oc64_ih20oh9kh4sh2dh0ph0_iw20ow9kw4sw2dw0pw0,0.1
-onednn_verbose,v1,primitive,exec,cpu,reorder,jit:uni,undef,src:bf16::blocked:acdb::f0 dst:bf16::blocked:AcdB32a2b::f0,attr-scratchpad:user,,32x64x2x2,0.017
-onednn_verbose,v1,primitive,exec,cpu,convolution,brg_conv_fwd:avx512_core_bf16,forward_training,src:bf16 wei:bf16,attr-scratchpad:user,alg:convolution_direct,mb256_ic64oc32_ih21oh20kh2sh1dh0ph0_iw21ow20kw2sw1dw0pw0,4.0
-onednn_verbose,v1,primitive,exec,cpu,convolution,jit_bf16:avx512_core_bf16,backward_weights,src:bf16 wei:bf16,attr-scratchpad:user,alg:convolution_direct,mb256_ic32oc64_ih20oh9kh4sh2dh0ph0_iw20ow9kw4sw2dw0pw0,10.0
-onednn_verbose,exec,cpu,convolution,jit:avx2,backward_weights,src:f32 wei:f32,,alg:convolution_direct,g2mb8_ic4oc4_ih10oh8kh3sh1dh0ph0_iw10ow8kw3sw1dw0pw0,1.0
-onednn_verbose,v1,primitive,exec,cpu,matmul,brg_matmul:avx512_core_bf16,undef,src:bf16 wei:bf16,,,256x3136:3136x512,2.0
-onednn_verbose,v1,primitive,exec,cpu,matmul,brg_matmul:avx512_core_bf16,undef,src:bf16 wei:bf16,,,4x256x64:4x64x32,1.0
-onednn_verbose,v1,primitive,exec,gpu,convolution,ocl:gen9,forward_training,x,,,mb1_ic1oc1_ih1oh1kh1sh1dh0ph0_iw1ow1kw1sw1dw0pw0,9.0
-"""
+V3, OLD = "onednn_verbose,v1,primitive,exec,cpu", "onednn_verbose,exec,cpu"
+CONV1 = "mb256_ic64oc32_ih21oh20kh2sh1dh0ph0_iw21ow20kw2sw1dw0pw0"
+CONV2 = "mb256_ic32oc64_ih20oh9kh4sh2dh0ph0_iw20ow9kw4sw2dw0pw0"
+GROUPED = "g2mb8_ic4oc4_ih10oh8kh3sh1dh0ph0_iw10ow8kw3sw1dw0pw0"
+ONEDNN_LOG = "\n".join([
+    "onednn_verbose,v1,info,oneDNN v3.7.1 (commit 8d263e6)",
+    "onednn_verbose,v1,primitive,create:cache_miss,cpu,convolution,jit_bf16:avx512_core_bf16,backward_weights,x,,,"
+    f"{CONV2},0.1",
+    f"{V3},reorder,jit:uni,undef,src:bf16::blocked:acdb::f0 dst:bf16::blocked:AcdB32a2b::f0,attr-scratchpad:user,,"
+    "32x64x2x2,0.017",
+    f"{V3},convolution,brg_conv_fwd:avx512_core_bf16,forward_training,src:bf16 wei:bf16,attr-scratchpad:user,"
+    f"alg:convolution_direct,{CONV1},4.0",
+    f"{V3},convolution,jit_bf16:avx512_core_bf16,backward_weights,src:bf16 wei:bf16,attr-scratchpad:user,"
+    f"alg:convolution_direct,{CONV2},10.0",
+    f"{OLD},convolution,jit:avx2,backward_weights,src:f32 wei:f32,,alg:convolution_direct,{GROUPED},1.0",
+    f"{V3},matmul,brg_matmul:avx512_core_bf16,undef,src:bf16 wei:bf16,,,256x3136:3136x512,2.0",
+    f"{V3},matmul,brg_matmul:avx512_core_bf16,undef,src:bf16 wei:bf16,,,4x256x64:4x64x32,1.0",
+    "onednn_verbose,v1,primitive,exec,gpu,convolution,ocl:gen9,forward_training,x,,,"
+    "mb1_ic1oc1_ih1oh1kh1sh1dh0ph0_iw1ow1kw1sw1dw0pw0,9.0",
+]) + "\n"
 
 
 def test_the_onednn_summary_sums_each_pass_from_its_problem_sizes() -> None:
@@ -146,17 +155,27 @@ def test_the_onednn_summary_sums_each_pass_from_its_problem_sizes() -> None:
     assert onednn.parse("nothing of oneDNN here\n") == {}
 
 
-def test_the_onednn_kernels_of_real_work_are_caught_and_never_reach_the_output(capfd: pytest.CaptureFixture[str]) -> None:
+def test_onednn_kernels_of_real_work_are_caught_and_never_reach_the_output(capfd: pytest.CaptureFixture[str]) -> None:
     conv = nn.Conv2d(4, 8, 3).to(memory_format=torch.channels_last)
     x = torch.randn(16, 4, 12, 12).contiguous(memory_format=torch.channels_last)
     print("before", flush=True)
     passes = onednn.kernels_of(lambda: conv(x).sum().backward())
     print("after", flush=True)
     assert capfd.readouterr().out == "before\nafter\n"  # oneDNN's log went to the summary, not to the terminal
+
+    def failing() -> None:
+        conv(x).sum().backward()
+        raise RuntimeError("the work failed")
+
+    with pytest.raises(RuntimeError, match="the work failed"):  # its error comes through, its log still caught
+        onednn.kernels_of(failing)
+    print("later", flush=True)
+    assert capfd.readouterr().out == "later\n"
     if not torch.backends.mkldnn.is_available():
         assert passes == {}
         return
     assert {"forward", "backward_weights"} <= passes.keys()  # channels-last convolutions are oneDNN's on any CPU
+    assert list(passes) == [name for name in onednn.ORDER if name in passes]
     assert all(p["gflops"] > 0 and p["ms"] > 0 and p["implementations"] for p in passes.values())
 
 

@@ -25,11 +25,12 @@ from typing import Any
 
 import torch
 
-# (primitive kind, propagation kind) -> the pass it belongs to, in the order the report names them
+# (primitive kind, propagation kind) -> the pass it belongs to
 PASSES = {("convolution", "forward_training"): "forward", ("convolution", "forward_inference"): "forward",
           ("convolution", "backward_data"): "backward_data", ("convolution", "backward_weights"): "backward_weights",
           ("matmul", None): "matmul", ("inner_product", "forward_training"): "matmul",
           ("inner_product", "forward_inference"): "matmul"}
+ORDER = ("forward", "backward_data", "backward_weights", "matmul")  # the order the report names the passes in
 
 
 @dataclass
@@ -120,10 +121,11 @@ def kernels_of(work: Callable[[], Any]) -> dict[str, dict[str, Any]]:
             os.dup2(log.fileno(), 1)
             with torch.backends.mkldnn.verbose(torch.backends.mkldnn.VERBOSE_ON):
                 work()
-            flush(None)
         finally:
+            flush(None)  # even if the work failed: the log's lines must not reach the terminal later
             os.dup2(saved, 1)
             os.close(saved)
         log.seek(0)
         text = log.read().decode("utf-8", errors="replace")
-    return {name: summed.as_dict() for name, summed in parse(text).items()}
+    passes = parse(text)
+    return {name: passes[name].as_dict() for name in ORDER if name in passes}
