@@ -184,8 +184,8 @@ def test_the_report_names_each_passs_kernels_and_their_share_of_the_time() -> No
                "backward_weights": {"implementations": ["jit_bf16:avx512_core_bf16"], "gflops": 253.0, "ms": 70.0}}
     figure = Figure("rl", "PPO learner alone", "steps/s", "SB3", ours=[100.0], peer=[50.0], notes={"kernels": kernels})
     assert ("PPO learner alone: oneDNN ran the forward convolutions on brg_conv_fwd:avx512_core_bf16 at 386 GFLOP/s "
-            "(30% of its kernels' time); their weight gradients on jit_bf16:avx512_core_bf16 at 253 GFLOP/s (70% of "
-            "its kernels' time).") in bench.markdown([figure], "c")
+            "(30% of its kernels' time); the convolutions' weight gradients on jit_bf16:avx512_core_bf16 at 253 GFLOP/s "
+            "(70% of its kernels' time).") in bench.markdown([figure], "c")
     figure.notes["kernels"] = {}  # nothing caught (a GPU): nothing said
     assert "oneDNN ran" not in bench.markdown([figure], "c")
 
