@@ -54,15 +54,14 @@ def flops_of(kind: str, problem: str) -> float | None:
     ``mb256_ic64oc32_ih21oh20kh2sh1dh0ph0_iw21ow20kw2sw1dw0pw0`` (groups ``g``, depth ``d``: each pass computes as
     many products as the forward), an inner product's ``mb32ic3136oc512``, a matrix product's
     ``256x3136:3136x512`` (batch dimensions in front); None for anything else or a description it cannot read."""
+    sizes = _sizes(problem)
     if kind == "convolution":
-        sizes = dict((key, int(value)) for key, value in re.findall(r"([a-z]+)(\d+)", problem))
         if not {"mb", "ic", "oc", "oh", "kh"} <= sizes.keys():
             return None
         groups = sizes.get("g", 1)
         spatial = math.prod(sizes.get(f"o{axis}", 1) * sizes.get(f"k{axis}", 1) for axis in "dhw")
         return 2.0 * sizes["mb"] * sizes["oc"] * (sizes["ic"] // groups) * spatial
     if kind == "inner_product":  # mb32ic3136oc512, or with the input's spatial sizes (ic64ih7iw7)
-        sizes = dict((key, int(value)) for key, value in re.findall(r"([a-z]+)(\d+)", problem))
         if not {"mb", "ic", "oc"} <= sizes.keys():
             return None
         return 2.0 * sizes["mb"] * sizes["oc"] * sizes["ic"] * math.prod(sizes.get(f"i{axis}", 1) for axis in "dhw")
@@ -75,6 +74,11 @@ def flops_of(kind: str, problem: str) -> float | None:
             return None
         return 2.0 * math.prod(a) * b[-1]
     return None
+
+
+def _sizes(problem: str) -> dict[str, int]:
+    """A problem description's named sizes: ``mb256_ic64oc32_ih21oh20`` -> {mb: 256, ic: 64, oc: 32, ih: 21, ...}."""
+    return {key: int(value) for key, value in re.findall(r"([a-z]+)(\d+)", problem)}
 
 
 def parse(log: str) -> dict[str, Pass]:

@@ -146,23 +146,22 @@ def _actor_critic_learner(algo: str, ours: Any, peer: Any, training: Figure, lev
 
     ours_model = ours.model
     extractors = [m for m in ours_model.policy.modules() if isinstance(m, FrameFeatures)]
-    recorded = {id(model): replayed.record(model.get_env(), model.n_steps) for model in (ours_model, peer)}
+    ours_games, peer_games = (replayed.record(model.get_env(), model.n_steps) for model in (ours_model, peer))
 
-    def work(model: Any, updates: int) -> int:
-        games = recorded[id(model)]
+    def work(model: Any, games: replayed.ReplayedGames, updates: int) -> int:
         with replayed.playing(model, games) as callback:
             for _ in range(updates):
                 model.collect_rollouts(games, callback, model.rollout_buffer, model.n_steps)
                 model.train()
         return updates * model.n_steps * model.n_envs
 
-    def round_of(model: Any) -> Any:
-        return lambda: per_second(lambda: work(model, level.updates), device)
+    def round_of(model: Any, games: replayed.ReplayedGames) -> Any:
+        return lambda: per_second(lambda: work(model, games, level.updates), device)
 
-    ours_round = round_of(ours_model)
+    ours_round = round_of(ours_model, ours_games)
     figure = Figure("rl", f"{TITLES[algo]} learner alone (acting and updates, games that cost nothing), "
                     f"{ours.n_envs} envs", "steps/s", "SB3's own rollouts and updates on recorded games")
-    alternate(figure, ours_round, round_of(peer), level.rounds, warmup=level.warmup)
+    alternate(figure, ours_round, round_of(peer, peer_games), level.rounds, warmup=level.warmup)
     figure.notes["precision"] = "bfloat16" if any(e.bfloat16 for e in extractors) else "float32"
     if figure.notes["precision"] != "float32":  # the same work with every extractor in float32
         for extractor in extractors:
@@ -174,7 +173,8 @@ def _actor_critic_learner(algo: str, ours: Any, peer: Any, training: Figure, lev
                 extractor.bfloat16 = True
     ceiling = figure.ours_median
     figure.notes["ceiling"] = {"ours": training.ours_median / ceiling, "peer": training.peer_median / ceiling}
-    figure.notes["arithmetic"] = arithmetic_notes(lambda: work(ours_model, 1), lambda: work(peer, 1),
+    figure.notes["arithmetic"] = arithmetic_notes(lambda: work(ours_model, ours_games, 1),
+                                                  lambda: work(peer, peer_games, 1),
                                                   figure.notes["precision"], device)
     figure.notes["kernels"] = kernels_of(ours_model.train)  # one update (PPO: its epochs of minibatches)
     return figure
