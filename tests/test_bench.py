@@ -76,11 +76,12 @@ def test_a_ceiling_says_how_close_each_side_came_in_the_precision_it_was_measure
     assert ("PPO learner alone: 200.0 steps/s in float32 is the most training reaches when the games cost nothing; "
             "ours trains at 75% of it, the peer at 60%.") in text
     # with the games measured too: the learner's time and the games' added up, on each side
-    with_games = {"ours": 150.0, "peer": 120.0, "over_peer": 1.25, "trained": {"ours": 0.9, "peer": 0.95}}
+    with_games = {"ours": 150.0, "peer": 120.0, "over_peer": 1.5, "trained": {"ours": 0.9, "peer": 0.95}}
     text = bench.markdown([learner(precision="float32", with_games=with_games)], "c")
     assert ("PPO learner alone, then its games alone, in turn (acting needs what the games return, the games what "
-            "acting chose, and each uses every core): 150.0 steps/s, 1.25x the peer's training, is the most ours can "
-            "reach with the games; it trains at 90% of that, the peer at 95% of its own (120.0 steps/s).") in text
+            "acting chose, and each uses every core): 150.0 steps/s is the most ours can reach with the games, 1.50x "
+            "the peer's training and 1.25x the most the peer can reach with its own (120.0 steps/s); ours trains at "
+            "90% of its bound, the peer at 95% of its own.") in text
 
 
 def test_arithmetic_counts_a_known_layers_flops_forward_and_backward() -> None:
