@@ -76,7 +76,8 @@ def test_a_ceiling_says_how_close_each_side_came_in_the_precision_it_was_measure
     assert ("PPO learner alone: 200.0 steps/s in float32 is the most training reaches when the games cost nothing; "
             "ours trains at 75% of it, the peer at 60%.") in text
     # with the games measured too: the learner's time and the games' added up, on each side
-    with_games = {"ours": 150.0, "peer": 120.0, "over_peer": 1.5, "trained": {"ours": 0.9, "peer": 0.95}}
+    with_games = {"ours": 150.0, "peer": 120.0, "over_peer": 1.5, "over_bound": 1.25,
+                  "trained": {"ours": 0.9, "peer": 0.95}}
     text = bench.markdown([learner(precision="float32", with_games=with_games)], "c")
     assert ("PPO learner alone, then its games alone, in turn (acting needs what the games return, the games what "
             "acting chose, and each uses every core): 150.0 steps/s is the most ours can reach with the games, 1.50x "
@@ -348,6 +349,7 @@ def test_rl_suite_trains_ours_and_the_zoo_peer(home: Path) -> None:
             assert with_games["trained"][side] == pytest.approx(getattr(trained, f"{side}_median") / with_games[side])
         assert with_games["ours"] < min(ceiling.ours_median, games.ours_median)
         assert with_games["over_peer"] == pytest.approx(with_games["ours"] / trained.peer_median)
+        assert with_games["over_bound"] == pytest.approx(with_games["ours"] / with_games["peer"])
     # every learner figure counts its arithmetic: the same networks cost the same on both sides, Rainbow's more;
     # our A2C's update takes acting's outputs instead of its own forward pass, a quarter of a step's arithmetic
     for bound in (ppo_learner, learner):

@@ -267,7 +267,7 @@ def _ceilings(figures: list[Figure]) -> list[str]:
         with_games = f.notes.get("with_games")
         if with_games:
             lines.append(say("bench.ceiling_with_games", name=f.name, ours_bound=_amount(with_games["ours"], f.unit),
-                             over_peer=with_games["over_peer"], over_bound=with_games["ours"] / with_games["peer"],
+                             over_peer=with_games["over_peer"], over_bound=with_games["over_bound"],
                              peer_bound=_amount(with_games["peer"], f.unit),
                              ours=with_games["trained"]["ours"], peer=with_games["trained"]["peer"]))
     return _listed(lines)

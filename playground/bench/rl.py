@@ -205,11 +205,12 @@ def _games_alone(algo: str, ours: Any, peer: Any, level: Level, device: str) -> 
 def _in_turn(training: Figure, learner: Figure, games: Figure) -> dict[str, Any]:
     """The ceiling with the games: PPO and A2C act on what the games return and the games step on what acting
     chose, and each of the two uses every core while it runs, so at best they take turns without waiting: a step
-    costs the learner's time plus the games'. That speed for each side, and each side's training as a fraction
-    of its own."""
+    costs the learner's time plus the games'. That speed for each side, ours against the peer's training and against
+    the peer's own (which does not move with how close the peer's training came to it that round), and each side's
+    training as a fraction of its own."""
     ours = 1 / (1 / learner.ours_median + 1 / games.ours_median)
     peer = 1 / (1 / learner.peer_median + 1 / games.peer_median)
-    return {"ours": ours, "peer": peer, "over_peer": ours / training.peer_median,
+    return {"ours": ours, "peer": peer, "over_peer": ours / training.peer_median, "over_bound": ours / peer,
             "trained": {"ours": training.ours_median / ours, "peer": training.peer_median / peer}}
 
 
