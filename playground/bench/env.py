@@ -29,7 +29,9 @@ LEVELS = {
 }
 
 
-def _stepper(venv: Any, steps: int, seed: int) -> Any:
+def stepping(venv: Any, steps: int, seed: int) -> Any:
+    """Work for one round: ``venv``, reset now, stepped ``steps`` vector steps with random actions (fresh ones each
+    round); it returns the agent steps taken."""
     rng = np.random.default_rng(seed)
     n_actions = int(venv.action_space.n)
     venv.reset()
@@ -54,8 +56,8 @@ def run(level: str, device: str) -> list[Figure]:
     n_workers = cores()
     pool = BareAlePool(spec.rom or "pong", n_workers, spec.repeat_action_probability)
     try:
-        ours = _stepper(ours_env, chosen.steps, 1)
-        peer = _stepper(sb3_env, chosen.steps, 1)
+        ours = stepping(ours_env, chosen.steps, 1)
+        peer = stepping(sb3_env, chosen.steps, 1)
         wrappers = Figure("env", f"{ENV_ID} stepping, {N_ENVS} envs, random actions", "steps/s",
                           "SB3 AtariWrapper + DummyVecEnv + VecFrameStack 4")
         alternate(wrappers, lambda: per_second(ours), lambda: per_second(peer), chosen.rounds, warmup=chosen.warmup)

@@ -36,10 +36,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from playground.bench import Figure, alternate, level_of, per_second, replayed
 from playground.bench.arithmetic import arithmetic_notes
+from playground.bench.env import stepping
 from playground.bench.onednn import kernels_of
 from playground.bench.ours import learn_steps, our_agent, train_steps
 
@@ -184,17 +183,9 @@ def _games_alone(algo: str, ours: Any, peer: Any, level: Level, device: str) -> 
     """The training figure's games alone: each side's own vector env (ours the fast ALE env, the peer the Zoo's
     wrappers) stepped with random actions as fast as it goes, no network. What training spends on the games at
     the least; with the learner's figure it gives the ceiling with the games (:func:`_in_turn`)."""
-    steps = level.steps[algo]
 
     def round_of(env: Any) -> Any:
-        rng = np.random.default_rng(0)
-        vector_steps = max(1, steps // env.num_envs)
-
-        def work() -> int:
-            for _ in range(vector_steps):
-                env.step(replayed.random_actions(env, rng))
-            return vector_steps * env.num_envs
-
+        work = stepping(env, max(1, level.steps[algo] // env.num_envs), 0)
         return lambda: per_second(work, device)
 
     figure = Figure("rl", f"{TITLES[algo]}'s games alone (random actions, no network), {ours.n_envs} envs",
